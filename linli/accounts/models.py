@@ -1,0 +1,96 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person who logs in. What they may see comes from their RoleAssignments (grids)."""
+
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class ApiToken(models.Model):
+    """A bearer token for apps. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(32)
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+    REVEAL = "reveal", _("Revealed")
+    IMPORT = "import", _("Imported")
+    EXPORT = "export", _("Exported")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def within_paths(self, paths: list[str]) -> "AuditEntryQuerySet":
+        condition = models.Q(pk__in=[])
+        for path in paths:
+            condition |= models.Q(grid_path__startswith=path)
+        return self.filter(condition)
+
+
+class AuditEntry(models.Model):
+    """Append-only record of who changed, revealed or exported personal data, and why.
+
+    `grid_path` is the path of the grid unit the object belongs to, so that a secretary reads
+    exactly the entries of their own subtree.
+    """
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=50, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    grid_path = models.CharField(max_length=255, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="reveal") | ~models.Q(reason=""),
+                name="audit_reveal_needs_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_type}:{self.object_id}"

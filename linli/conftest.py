@@ -1,0 +1,199 @@
+"""Shared fixtures: a small street with two communities and one user per role.
+
+The tree (codes in brackets):
+
+    street S [S] ── block B [B] ── community A [A] ── micro-grid A1 [A1] ── building group A1-1 [A1-1] ── 1号楼 (101, 102)
+                                                 └── micro-grid A2 [A2] ── building group A2-1 [A2-1] ── 2号楼 (201)
+                               └── community C [C] ── micro-grid C1 [C1] ── building group C1-1 [C1-1] ── 9号楼 (901)
+
+Every row is made through the real services.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from linli.accounts.models import User
+from linli.accounts.roles import Role
+from linli.grids.models import Building, GridUnit, Household, Resident
+from linli.grids.services import (
+    building_create,
+    grid_unit_create,
+    household_create,
+    resident_create,
+    role_assign,
+)
+
+PASSWORD = "correct-horse-battery-staple"
+
+# Valid GB 11643 ID numbers (checksums correct), used only by tests.
+ID_NUMBERS = [
+    "110101199003070038",
+    "110101199003070054",
+    "110101199003070070",
+    "110101199003070097",
+    "110101199003070118",
+    "110101199003070134",
+]
+
+
+@dataclass
+class World:
+    street: GridUnit
+    block: GridUnit
+    community: GridUnit
+    micro_grid: GridUnit
+    other_micro_grid: GridUnit
+    building_group: GridUnit
+    other_building_group: GridUnit
+    other_community: GridUnit
+    building: Building
+    household: Household
+    neighbour_household: Household
+    other_micro_grid_household: Household
+    other_community_household: Household
+    resident: Resident
+    neighbour: Resident
+    other_micro_grid_resident: Resident
+    other_community_resident: Resident
+    users: dict[str, User | None]
+
+
+def make_user(username: str) -> User:
+    return User.objects.create_user(username=username, password=PASSWORD, display_name=username)
+
+
+def build_world() -> World:
+    street = grid_unit_create(level="street", code="S", name="G街道", parent=None)
+    block = grid_unit_create(level="block", code="B", name="第一街区", parent=street)
+    community = grid_unit_create(level="community", code="A", name="A社区", parent=block)
+    micro_grid = grid_unit_create(
+        level="micro_grid", code="A1", name="第一微网格", parent=community
+    )
+    other_micro_grid = grid_unit_create(
+        level="micro_grid", code="A2", name="第二微网格", parent=community
+    )
+    building_group = grid_unit_create(
+        level="building_group", code="A1-1", name="1号楼组", parent=micro_grid
+    )
+    other_building_group = grid_unit_create(
+        level="building_group", code="A2-1", name="2号楼组", parent=other_micro_grid
+    )
+    other_community = grid_unit_create(level="community", code="C", name="C社区", parent=block)
+    other_community_micro = grid_unit_create(
+        level="micro_grid", code="C1", name="C第一微网格", parent=other_community
+    )
+    other_community_group = grid_unit_create(
+        level="building_group", code="C1-1", name="9号楼组", parent=other_community_micro
+    )
+
+    building = building_create(grid_unit=building_group, name="1号楼")
+    household = household_create(building=building, room="101")
+    neighbour_household = household_create(building=building, room="102")
+    other_building = building_create(grid_unit=other_building_group, name="2号楼")
+    other_micro_grid_household = household_create(building=other_building, room="201")
+    far_building = building_create(grid_unit=other_community_group, name="9号楼")
+    other_community_household = household_create(building=far_building, room="901")
+
+    users: dict[str, User | None] = {"anonymous": None}
+    for role in Role.values:
+        users[role] = make_user(role)
+    role_assign(
+        user=users[Role.STREET_ADMIN], role=Role.STREET_ADMIN, grid_unit=street, post="street_admin"
+    )
+    role_assign(
+        user=users[Role.SECRETARY], role=Role.SECRETARY, grid_unit=community, post="party_secretary"
+    )
+    role_assign(
+        user=users[Role.MICRO_GRID_LEAD],
+        role=Role.MICRO_GRID_LEAD,
+        grid_unit=micro_grid,
+        post="branch_secretary",
+    )
+    role_assign(
+        user=users[Role.BUILDING_GROUP_LEADER],
+        role=Role.BUILDING_GROUP_LEADER,
+        grid_unit=building_group,
+        post="building_group_head",
+    )
+    role_assign(
+        user=users[Role.VOLUNTEER], role=Role.VOLUNTEER, grid_unit=community, post="volunteer"
+    )
+    role_assign(
+        user=users[Role.PARTNER_LIAISON],
+        role=Role.PARTNER_LIAISON,
+        grid_unit=community,
+        post="partner_liaison",
+    )
+    role_assign(
+        user=users[Role.RESIDENT], role=Role.RESIDENT, grid_unit=building_group, post="resident"
+    )
+
+    resident = resident_create(
+        household=household,
+        name="张桂英",
+        sex="female",
+        birth_year=1946,
+        phone="13812341234",
+        id_number=ID_NUMBERS[0],
+        vulnerability_tags=["elderly_alone"],
+        user=users[Role.RESIDENT],
+    )
+    neighbour = resident_create(
+        household=neighbour_household,
+        name="李建国",
+        sex="male",
+        birth_year=1958,
+        phone="13912345678",
+        id_number=ID_NUMBERS[1],
+        party_membership="retired",
+    )
+    other_micro_grid_resident = resident_create(
+        household=other_micro_grid_household,
+        name="王芳",
+        sex="female",
+        birth_year=1985,
+        phone="13700001111",
+        id_number=ID_NUMBERS[2],
+        residency_type="migrant",
+        vulnerability_tags=["pregnant"],
+    )
+    other_community_resident = resident_create(
+        household=other_community_household,
+        name="赵强",
+        sex="male",
+        birth_year=1970,
+        phone="13600002222",
+        id_number=ID_NUMBERS[3],
+    )
+    return World(
+        street=street,
+        block=block,
+        community=community,
+        micro_grid=micro_grid,
+        other_micro_grid=other_micro_grid,
+        building_group=building_group,
+        other_building_group=other_building_group,
+        other_community=other_community,
+        building=building,
+        household=household,
+        neighbour_household=neighbour_household,
+        other_micro_grid_household=other_micro_grid_household,
+        other_community_household=other_community_household,
+        resident=resident,
+        neighbour=neighbour,
+        other_micro_grid_resident=other_micro_grid_resident,
+        other_community_resident=other_community_resident,
+        users=users,
+    )
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,413 @@
+"""Structure: the five-level grid, the resident registry, posts and visits.
+
+Every registry row carries `grid_path`, the materialised path of the grid unit it belongs
+to, so that one indexed prefix match answers "is this inside the user's subtree" without
+joins, for a building group of ten rows or a street of a million.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.privacy import mask_phone
+from linli.accounts.roles import Role
+
+PATH_SEPARATOR = "/"
+
+
+class GridLevel(models.TextChoices):
+    STREET = "street", _("Street grid")
+    BLOCK = "block", _("Block grid")
+    COMMUNITY = "community", _("Community grid")
+    MICRO_GRID = "micro_grid", _("Micro-grid")
+    BUILDING_GROUP = "building_group", _("Building group")
+
+
+GRID_LEVEL_ORDER = [level.value for level in GridLevel]
+
+
+def parent_level(level: str) -> str | None:
+    position = GRID_LEVEL_ORDER.index(level)
+    return GRID_LEVEL_ORDER[position - 1] if position else None
+
+
+class WithinPathQuerySet(models.QuerySet):
+    """Querysets of rows that carry `grid_path` (or `path` for grid units)."""
+
+    path_field = "grid_path"
+
+    def within(self, paths: list[str]):
+        """Rows inside any of the subtrees named by `paths`; nothing when `paths` is empty."""
+        if not paths:
+            return self.none()
+        condition = models.Q()
+        for path in paths:
+            condition |= models.Q(**{f"{self.path_field}__startswith": path})
+        return self.filter(condition)
+
+
+def path_index(model_name: str, field: str = "grid_path") -> models.Index:
+    # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any
+    # collation; other databases ignore opclasses.
+    return models.Index(
+        fields=[field], name=f"{model_name}_{field}_like", opclasses=["varchar_pattern_ops"]
+    )
+
+
+class GridUnitQuerySet(WithinPathQuerySet):
+    path_field = "path"
+
+
+class GridUnit(models.Model):
+    level = models.CharField(_("level"), max_length=20, choices=GridLevel.choices)
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, unique=True, editable=False)
+    boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    objects = GridUnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("grid unit")
+        verbose_name_plural = _("grid units")
+        indexes = [path_index("gridunit", "path")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level__in=GRID_LEVEL_ORDER), name="gridunit_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level="street", parent__isnull=True)
+                | (~models.Q(level="street") & models.Q(parent__isnull=False)),
+                name="gridunit_only_street_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def path_for(parent: "GridUnit | None", code: str) -> str:
+        return f"{parent.path if parent else PATH_SEPARATOR}{code}{PATH_SEPARATOR}"
+
+    @property
+    def depth(self) -> int:
+        return GRID_LEVEL_ORDER.index(self.level)
+
+    def ancestor_paths(self) -> list[str]:
+        parts = self.path.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)
+        return [
+            PATH_SEPARATOR + PATH_SEPARATOR.join(parts[: index + 1]) + PATH_SEPARATOR
+            for index in range(len(parts))
+        ]
+
+
+class Building(models.Model):
+    grid_unit = models.ForeignKey(
+        GridUnit,
+        on_delete=models.PROTECT,
+        related_name="buildings",
+        verbose_name=_("building group"),
+    )
+    grid_path = models.CharField(max_length=255, editable=False)
+    name = models.CharField(_("building"), max_length=50)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    floors = models.PositiveSmallIntegerField(_("floors"), null=True, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    objects = WithinPathQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["grid_path", "id"]
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        indexes = [path_index("building")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid_unit", "name"], name="building_unique_name_in_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Household(models.Model):
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+    )
+    grid_path = models.CharField(max_length=255, editable=False)
+    room = models.CharField(_("room"), max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WithinPathQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["grid_path", "building_id", "room"]
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        indexes = [path_index("household")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["building", "room"], name="household_unique_room_in_building"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.building.name} {self.room}"
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class ResidencyType(models.TextChoices):
+    REGISTERED = "registered", _("Registered (户籍)")
+    PERMANENT = "permanent", _("Permanent, not registered (常住)")
+    MIGRANT = "migrant", _("Migrant (外来)")
+
+
+class PartyMembership(models.TextChoices):
+    NONE = "", _("Not a party member")
+    IN_SERVICE = "in_service", _("In-service party member (在职)")
+    RETIRED = "retired", _("Retired party member (退休)")
+    FLOATING = "floating", _("Floating party member (流动)")
+
+
+class VulnerabilityTag(models.TextChoices):
+    ELDERLY_ALONE = "elderly_alone", _("Elderly living alone")
+    EMPTY_NEST = "empty_nest", _("Empty-nest elderly")
+    DISABLED = "disabled", _("Disability")
+    SERIOUS_ILLNESS = "serious_illness", _("Serious illness")
+    LOW_INCOME = "low_income", _("Minimum living allowance (低保)")
+    PREGNANT = "pregnant", _("Pregnant or postpartum")
+    LEFT_BEHIND_CHILD = "left_behind_child", _("Left-behind child")
+
+
+TAG_SEPARATOR = ","
+
+
+class ResidentQuerySet(WithinPathQuerySet):
+    def with_tag(self, tag: str) -> "ResidentQuerySet":
+        # Tags are stored as ",a,b," so one portable LIKE finds a whole tag.
+        return self.filter(vulnerability_tags__contains=f"{TAG_SEPARATOR}{tag}{TAG_SEPARATOR}")
+
+    def vulnerable(self) -> "ResidentQuerySet":
+        return self.exclude(vulnerability_tags="")
+
+
+class Resident(models.Model):
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
+    )
+    grid_path = models.CharField(max_length=255, editable=False)
+    name = models.CharField(_("name"), max_length=50)
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"))
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # The full number is only ever stored encrypted; the masked form is what every list
+    # shows, and the keyed hash is how an import finds an existing resident.
+    id_number_encrypted = models.TextField(editable=False)
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
+    residency_type = models.CharField(
+        _("residency type"),
+        max_length=12,
+        choices=ResidencyType.choices,
+        default=ResidencyType.REGISTERED,
+    )
+    party_membership = models.CharField(
+        _("party membership"),
+        max_length=12,
+        choices=PartyMembership.choices,
+        blank=True,
+        default="",
+    )
+    vulnerability_tags = models.CharField(
+        _("vulnerability tags"), max_length=200, blank=True, default=""
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["grid_path", "household_id", "id"]
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        indexes = [
+            path_index("resident"),
+            models.Index(fields=["grid_path", "id"], name="resident_path_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sex__in=Sex.values), name="resident_sex_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(residency_type__in=ResidencyType.values),
+                name="resident_residency_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(party_membership__in=PartyMembership.values),
+                name="resident_party_membership_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(birth_year__gte=1900) & models.Q(birth_year__lte=2100),
+                name="resident_birth_year_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tags(self) -> list[str]:
+        return [tag for tag in self.vulnerability_tags.split(TAG_SEPARATOR) if tag]
+
+    @property
+    def tag_labels(self) -> list[str]:
+        labels = dict(VulnerabilityTag.choices)
+        return [str(labels.get(tag, tag)) for tag in self.tags]
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def age(self) -> int:
+        return timezone.localdate().year - self.birth_year
+
+    @staticmethod
+    def encode_tags(tags: list[str]) -> str:
+        unique = sorted(set(tags))
+        return f"{TAG_SEPARATOR}{TAG_SEPARATOR.join(unique)}{TAG_SEPARATOR}" if unique else ""
+
+
+class Post(models.TextChoices):
+    """The titles a role is held under, in the case study's words."""
+
+    STREET_ADMIN = "street_admin", _("Street administrator")
+    PARTY_SECRETARY = "party_secretary", _("Party general branch secretary")
+    COMMITTEE_STAFF = "committee_staff", _("Residents' committee social worker")
+    BRANCH_SECRETARY = "branch_secretary", _("Party branch secretary")
+    SOCIAL_WORKER_LEAD = "social_worker_lead", _("Social-worker block lead")
+    MICRO_GRID_HEAD = "micro_grid_head", _("Micro-grid head")
+    BUILDING_GROUP_HEAD = "building_group_head", _("Building-group head")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    PARTNER_LIAISON = "partner_liaison", _("Partner liaison")
+    RESIDENT = "resident", _("Resident")
+
+
+class RoleAssignmentQuerySet(WithinPathQuerySet):
+    pass
+
+
+class RoleAssignment(models.Model):
+    """A user holds a role on a grid unit; the role's permissions cover its subtree."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    post = models.CharField(_("post"), max_length=30, choices=Post.choices, blank=True)
+    grid_unit = models.ForeignKey(
+        GridUnit,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
+        verbose_name=_("grid unit"),
+    )
+    grid_path = models.CharField(max_length=255, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["grid_path", "role", "id"]
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "grid_unit"], name="roleassignment_unique_user_role_unit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="roleassignment_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.grid_unit}"
+
+
+class VisitMethod(models.TextChoices):
+    DOOR = "door", _("Door-to-door")
+    PHONE = "phone", _("Phone call")
+    WECHAT = "wechat", _("WeChat")
+
+
+class Mood(models.TextChoices):
+    GOOD = "good", _("Good")
+    NEUTRAL = "neutral", _("Neutral")
+    LOW = "low", _("Low")
+    DISTRESSED = "distressed", _("Distressed")
+
+
+class VisitQuerySet(WithinPathQuerySet):
+    def needing_follow_up(self) -> "VisitQuerySet":
+        return self.filter(needs_follow_up=True)
+
+
+class Visit(models.Model):
+    """寻访: a leader's contact with a household and what they found."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="visits")
+    grid_path = models.CharField(max_length=255, editable=False)
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="visits"
+    )
+    visited_at = models.DateTimeField(_("visited at"), default=timezone.now)
+    method = models.CharField(_("method"), max_length=10, choices=VisitMethod.choices)
+    finding = models.TextField(_("what was found"), blank=True, max_length=2000)
+    mood = models.CharField(_("mood"), max_length=12, choices=Mood.choices, blank=True)
+    needs_follow_up = models.BooleanField(_("needs follow-up"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-visited_at", "-id"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        indexes = [
+            path_index("visit"),
+            models.Index(fields=["household", "-visited_at"], name="visit_household_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(method__in=VisitMethod.values), name="visit_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mood__in=[*Mood.values, ""]), name="visit_mood_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(needs_follow_up=True) | ~models.Q(finding=""),
+                name="visit_follow_up_needs_finding",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.visited_at:%Y-%m-%d}"

@@ -1,0 +1,271 @@
+"""The scope layer: what a user may see, decided here and nowhere else.
+
+A user's scope is the set of grid paths their role assignments cover, per permission, plus
+(for a resident) their own household. Every page, API route, export and admin list reads
+through these functions; a row outside the scope is simply not in the queryset, so the
+caller answers 404 without learning anything.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from linli.accounts.models import AuditEntry, User
+from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
+from linli.grids.models import (
+    Building,
+    GridLevel,
+    GridUnit,
+    Household,
+    Resident,
+    RoleAssignment,
+    Visit,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Grid paths per permission; `own_household_ids` for a resident's own household."""
+
+    paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    own_household_ids: tuple[int, ...] = ()
+    roles: frozenset[str] = frozenset()
+    unrestricted: bool = False
+
+    def paths_for(self, permission: str) -> list[str]:
+        if self.unrestricted:
+            return ["/"]
+        return list(self.paths.get(permission, ()))
+
+    def allows(self, permission: str, grid_path: str) -> bool:
+        return any(grid_path.startswith(path) for path in self.paths_for(permission))
+
+    def allows_anywhere(self, permission: str) -> bool:
+        return bool(self.paths_for(permission))
+
+    @property
+    def is_resident_only(self) -> bool:
+        return not self.unrestricted and not any(paths for permission, paths in self.paths.items())
+
+
+_EMPTY = Scope()
+
+
+def _collapse(paths: set[str]) -> tuple[str, ...]:
+    """Drop paths already covered by an ancestor path, so filters stay short."""
+    ordered = sorted(paths, key=len)
+    kept: list[str] = []
+    for path in ordered:
+        if not any(path.startswith(ancestor) for ancestor in kept):
+            kept.append(path)
+    return tuple(sorted(kept))
+
+
+def scope_for(user: User | None) -> Scope:
+    """The user's scope, computed once per request (cached on the user object)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return _EMPTY
+    cached = getattr(user, "_linli_scope", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        scope = Scope(unrestricted=True, roles=frozenset(Role.values))
+    else:
+        by_permission: dict[str, set[str]] = {}
+        roles: set[str] = set()
+        for role, grid_path in RoleAssignment.objects.filter(user=user).values_list(
+            "role", "grid_path"
+        ):
+            roles.add(role)
+            if role == Role.RESIDENT:
+                # A resident's role never opens their building group: only their household.
+                continue
+            for permission in ROLE_PERMISSIONS.get(role, ()):
+                by_permission.setdefault(permission, set()).add(grid_path)
+        own = tuple(
+            Household.objects.filter(residents__user=user).values_list("id", flat=True).distinct()
+        )
+        scope = Scope(
+            paths={permission: _collapse(paths) for permission, paths in by_permission.items()},
+            own_household_ids=own,
+            roles=frozenset(roles),
+        )
+    user._linli_scope = scope
+    return scope
+
+
+def _registry(queryset: QuerySet, scope: Scope, household_field: str | None) -> QuerySet:
+    condition = Q(pk__in=[])
+    for path in scope.paths_for(Permission.VIEW_REGISTRY):
+        condition |= Q(grid_path__startswith=path)
+    if household_field and scope.own_household_ids:
+        condition |= Q(**{f"{household_field}__in": scope.own_household_ids})
+    return queryset.filter(condition)
+
+
+# Grid units --------------------------------------------------------------------------
+
+
+def grid_units_visible(*, user: User) -> QuerySet[GridUnit]:
+    scope = scope_for(user)
+    return GridUnit.objects.within(scope.paths_for(Permission.VIEW_REGISTRY))
+
+
+def grid_unit_get(*, user: User, grid_unit_id: int) -> GridUnit:
+    return _get_or_404(grid_units_visible(user=user), grid_unit_id)
+
+
+def grid_roots_for(*, user: User) -> list[GridUnit]:
+    """The top units of the user's visible forest (their own posts' units)."""
+    scope = scope_for(user)
+    paths = scope.paths_for(Permission.VIEW_REGISTRY)
+    if scope.unrestricted:
+        return list(GridUnit.objects.filter(parent__isnull=True))
+    return list(GridUnit.objects.filter(path__in=paths))
+
+
+def grid_unit_children_with_counts(*, user: User, grid_unit: GridUnit) -> list[dict]:
+    """Each visible child with its buildings, households, residents and elderly counts."""
+    children = list(
+        grid_units_visible(user=user).filter(parent=grid_unit).order_by("sort_order", "code")
+    )
+    return [dict(unit=child, **registry_counts(user=user, path=child.path)) for child in children]
+
+
+def registry_counts(*, user: User, path: str) -> dict[str, int]:
+    """Counts inside one subtree, restricted to what the user may see."""
+    cutoff = timezone.now() - timezone.timedelta(days=30)
+    residents = residents_visible(user=user).filter(grid_path__startswith=path)
+    resident_counts = residents.aggregate(
+        residents=Count("id"), vulnerable=Count("id", filter=~Q(vulnerability_tags=""))
+    )
+    return {
+        "buildings": buildings_visible(user=user).filter(grid_path__startswith=path).count(),
+        "households": households_visible(user=user).filter(grid_path__startswith=path).count(),
+        "residents": resident_counts["residents"],
+        "vulnerable": resident_counts["vulnerable"],
+        "visits_30d": visits_visible(user=user)
+        .filter(grid_path__startswith=path, visited_at__gte=cutoff)
+        .count(),
+    }
+
+
+def posts_in(*, user: User, grid_unit: GridUnit) -> QuerySet[RoleAssignment]:
+    """Who holds which post in the subtree (only within the user's scope)."""
+    scope = scope_for(user)
+    return (
+        RoleAssignment.objects.within(scope.paths_for(Permission.VIEW_REGISTRY))
+        .filter(grid_path__startswith=grid_unit.path)
+        .exclude(role=Role.RESIDENT)
+        .select_related("user", "grid_unit")
+    )
+
+
+def micro_grids_with_counts(*, user: User, community: GridUnit) -> list[dict]:
+    units = grid_units_visible(user=user).filter(
+        path__startswith=community.path, level=GridLevel.MICRO_GRID
+    )
+    return [dict(unit=unit, **registry_counts(user=user, path=unit.path)) for unit in units]
+
+
+# Registry ------------------------------------------------------------------------------
+
+
+def buildings_visible(*, user: User) -> QuerySet[Building]:
+    scope = scope_for(user)
+    queryset = _registry(Building.objects.all(), scope, None)
+    if scope.own_household_ids:
+        queryset = queryset | Building.objects.filter(households__in=scope.own_household_ids)
+    return queryset.distinct() if scope.own_household_ids else queryset
+
+
+def building_get(*, user: User, building_id: int) -> Building:
+    return _get_or_404(buildings_visible(user=user).select_related("grid_unit"), building_id)
+
+
+def households_visible(*, user: User) -> QuerySet[Household]:
+    return _registry(Household.objects.select_related("building"), scope_for(user), "id")
+
+
+def household_get(*, user: User, household_id: int) -> Household:
+    return _get_or_404(households_visible(user=user), household_id)
+
+
+def residents_visible(*, user: User) -> QuerySet[Resident]:
+    return _registry(
+        Resident.objects.select_related("household__building"), scope_for(user), "household_id"
+    )
+
+
+def resident_get(*, user: User, resident_id: int) -> Resident:
+    return _get_or_404(residents_visible(user=user), resident_id)
+
+
+def resident_search(
+    *, user: User, query: str = "", grid_unit: GridUnit | None = None, tag: str = ""
+) -> QuerySet[Resident]:
+    residents = residents_visible(user=user)
+    if grid_unit is not None:
+        residents = residents.filter(grid_path__startswith=grid_unit.path)
+    if tag:
+        if not sensitive_visible(user=user, grid_path=grid_unit.path if grid_unit else "/"):
+            return residents.none()
+        residents = residents.with_tag(tag)
+    query = query.strip()
+    if query:
+        residents = residents.filter(
+            Q(name__contains=query) | Q(household__room=query) | Q(household__building__name=query)
+        )
+    return residents.order_by("grid_path", "id")
+
+
+def sensitive_visible(*, user: User, grid_path: str, household_id: int | None = None) -> bool:
+    """Health and vulnerability tags: within a VIEW_SENSITIVE subtree, or one's own household."""
+    scope = scope_for(user)
+    if household_id is not None and household_id in scope.own_household_ids:
+        return True
+    return scope.allows(Permission.VIEW_SENSITIVE, grid_path)
+
+
+def visits_visible(*, user: User) -> QuerySet[Visit]:
+    return _registry(
+        Visit.objects.select_related("household__building", "visitor"),
+        scope_for(user),
+        "household_id",
+    )
+
+
+def visit_get(*, user: User, visit_id: int) -> Visit:
+    return _get_or_404(visits_visible(user=user), visit_id)
+
+
+def households_for_visiting(*, user: User) -> QuerySet[Household]:
+    """Households the user may record a visit to."""
+    paths = scope_for(user).paths_for(Permission.RECORD_VISIT)
+    return Household.objects.within(paths).select_related("building")
+
+
+# Permissions ----------------------------------------------------------------------------
+
+
+def user_can(*, user: User, permission: str, grid_path: str | None = None) -> bool:
+    scope = scope_for(user)
+    if grid_path is None:
+        return scope.allows_anywhere(permission)
+    return scope.allows(permission, grid_path)
+
+
+def audit_entries_visible(*, user: User) -> QuerySet[AuditEntry]:
+    scope = scope_for(user)
+    return AuditEntry.objects.within_paths(scope.paths_for(Permission.VIEW_AUDIT)).select_related(
+        "actor"
+    )
+
+
+def _get_or_404(queryset: QuerySet, pk: int):
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
