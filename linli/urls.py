@@ -7,5 +7,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("registry/", include("linli.grids.urls")),
     path("", include("linli.web.urls")),
 ]
