@@ -197,3 +197,12 @@ def world(db) -> World:
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The hashed-manifest storage needs `collectstatic` first; tests serve from the apps.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
