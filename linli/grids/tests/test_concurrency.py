@@ -1,0 +1,76 @@
+"""Concurrency on PostgreSQL: two people acting at once must not corrupt the registry."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from linli.accounts.roles import Role
+from linli.conftest import build_world
+from linli.grids.models import RoleAssignment, Visit
+from linli.grids.services import role_assign, visit_record
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter"
+    ),
+]
+
+
+def run_together(*actions, count: int = 2):
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def worker(action):
+        try:
+            barrier.wait()
+            action()
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assigning_the_same_post_twice_at_once_keeps_one_assignment():
+    world = build_world()
+    volunteer = world.users[Role.VOLUNTEER]
+    before = RoleAssignment.objects.count()
+
+    def assign():
+        role_assign(
+            user=volunteer,
+            role=Role.MICRO_GRID_LEAD,
+            grid_unit=world.micro_grid,
+            post="social_worker_lead",
+        )
+
+    assert run_together(assign, assign) == []
+    assert RoleAssignment.objects.count() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_leaders_recording_visits_at_once_both_land():
+    world = build_world()
+
+    def visit(user):
+        return lambda: visit_record(
+            visitor=user, household=world.household, method="door", finding="ok"
+        )
+
+    errors = run_together(
+        visit(world.users[Role.BUILDING_GROUP_LEADER]), visit(world.users[Role.MICRO_GRID_LEAD])
+    )
+    assert errors == []
+    assert sorted(Visit.objects.values_list("visitor__username", flat=True)) == [
+        "building_group_leader",
+        "micro_grid_lead",
+    ]
