@@ -13,12 +13,13 @@ from linli.grids.models import Building, GridUnit, Household, Resident, RoleAssi
 
 
 class ScopedAdmin(admin.ModelAdmin):
-    """Base for registry admins: `scoped_queryset` names the selector for the list."""
+    """Base for registry admins: `selector` is the scope selector that lists the rows."""
 
     edit_permission = Permission.EDIT_REGISTRY
+    selector = staticmethod(selectors.grid_units_visible)
 
     def scoped_queryset(self, request):
-        raise NotImplementedError
+        return self.selector(user=request.user)
 
     def get_queryset(self, request):
         return self.scoped_queryset(request)
@@ -59,9 +60,6 @@ class GridUnitAdmin(ScopedAdmin):
     fields = ("name", "level", "code", "parent", "path", "boundary", "sort_order")
     edit_permission = Permission.MANAGE_ROLES
 
-    def scoped_queryset(self, request):
-        return selectors.grid_units_visible(user=request.user)
-
 
 @admin.register(Building)
 class BuildingAdmin(ScopedAdmin):
@@ -70,8 +68,8 @@ class BuildingAdmin(ScopedAdmin):
     readonly_fields = ("grid_unit", "grid_path")
     fields = ("name", "grid_unit", "grid_path", "address", "floors", "latitude", "longitude")
 
-    def scoped_queryset(self, request):
-        return selectors.buildings_visible(user=request.user).select_related("grid_unit")
+    selector = staticmethod(selectors.buildings_visible)
+    list_select_related = ("grid_unit",)
 
 
 @admin.register(Household)
@@ -81,8 +79,7 @@ class HouseholdAdmin(ScopedAdmin):
     readonly_fields = ("building", "room", "grid_path")
     fields = ("building", "room", "grid_path")
 
-    def scoped_queryset(self, request):
-        return selectors.households_visible(user=request.user)
+    selector = staticmethod(selectors.households_visible)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -113,8 +110,7 @@ class ResidentAdmin(ScopedAdmin):
     )
     readonly_fields = fields
 
-    def scoped_queryset(self, request):
-        return selectors.residents_visible(user=request.user)
+    selector = staticmethod(selectors.residents_visible)
 
     @admin.display(description=Resident._meta.get_field("phone").verbose_name)
     def masked_phone(self, obj):
@@ -133,9 +129,7 @@ class RoleAssignmentAdmin(ScopedAdmin):
     fields = ("user", "role", "post", "grid_unit", "grid_path")
     edit_permission = Permission.MANAGE_ROLES
 
-    def scoped_queryset(self, request):
-        paths = selectors.scope_for(request.user).paths_for(Permission.VIEW_REGISTRY)
-        return RoleAssignment.objects.within(paths).select_related("user", "grid_unit")
+    selector = staticmethod(selectors.role_assignments_visible)
 
 
 @admin.register(Visit)
@@ -154,8 +148,7 @@ class VisitAdmin(ScopedAdmin):
     )
     fields = readonly_fields
 
-    def scoped_queryset(self, request):
-        return selectors.visits_visible(user=request.user)
+    selector = staticmethod(selectors.visits_visible)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -152,14 +152,17 @@ def registry_counts(*, user: User, path: str) -> dict[str, int]:
     }
 
 
+def role_assignments_visible(*, user: User) -> QuerySet[RoleAssignment]:
+    paths = scope_for(user).paths_for(Permission.VIEW_REGISTRY)
+    return RoleAssignment.objects.within(paths).select_related("user", "grid_unit")
+
+
 def posts_in(*, user: User, grid_unit: GridUnit) -> QuerySet[RoleAssignment]:
     """Who holds which post in the subtree (only within the user's scope)."""
-    scope = scope_for(user)
     return (
-        RoleAssignment.objects.within(scope.paths_for(Permission.VIEW_REGISTRY))
+        role_assignments_visible(user=user)
         .filter(grid_path__startswith=grid_unit.path)
         .exclude(role=Role.RESIDENT)
-        .select_related("user", "grid_unit")
     )
 
 
