@@ -1,13 +1,15 @@
 """The `/api/v1` surface: one NinjaAPI, a router per domain app.
 
-Session auth serves the web (with CSRF); bearer tokens serve apps. Errors are JSON with a
-message and, where one field is at fault, the field's name.
+Session auth serves the web (with CSRF); bearer tokens serve apps. Every error is JSON of
+one shape, `{"message": ..., "field": ...}`, where `field` names the input at fault (or is
+null when no single field is).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from linli.accounts.api import BearerTokenAuth, SessionAuth
 from linli.accounts.api import router as accounts_router
@@ -21,6 +23,13 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
+# The service layer marks refusals with this code (grids.services._deny).
+PERMISSION_DENIED = "permission_denied"
+
+
+def error_response(request, message, field: str | None, status: int):
+    return api.create_response(request, {"message": str(message), "field": field}, status=status)
+
 
 @api.exception_handler(ValidationError)
 def schema_validation_error(request, exc: ValidationError):
@@ -28,16 +37,10 @@ def schema_validation_error(request, exc: ValidationError):
     location = [
         str(part)
         for part in first.get("loc", [])
-        if part not in ("body", "query", "path", "payload")
+        if part not in ("body", "query", "path", "payload", "filters", "pagination")
     ]
-    return api.create_response(
-        request,
-        {
-            "message": first.get("msg", "Invalid input"),
-            "field": ".".join(location) or None,
-            "errors": exc.errors,
-        },
-        status=422,
+    return error_response(
+        request, first.get("msg", _("Invalid input.")), ".".join(location) or None, 422
     )
 
 
@@ -45,24 +48,33 @@ def schema_validation_error(request, exc: ValidationError):
 def domain_validation_error(request, exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.message_dict.items()))
-        return api.create_response(
-            request,
-            {"message": errors[0], "field": None if field == "__all__" else field},
-            status=400,
-        )
-    return api.create_response(request, {"message": exc.messages[0], "field": None}, status=400)
+        field = None if field == "__all__" else field
+        codes = {error.code for error in exc.error_dict[next(iter(exc.error_dict))]}
+        status = 403 if PERMISSION_DENIED in codes else 400
+        return error_response(request, errors[0], field, status)
+    codes = {getattr(error, "code", None) for error in exc.error_list}
+    status = 403 if PERMISSION_DENIED in codes else 400
+    return error_response(request, exc.messages[0], None, status)
 
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return api.create_response(request, {"message": "Not found", "field": None}, status=404)
+    # Out of scope and nonexistent look the same: the answer reveals nothing.
+    return error_response(request, _("Not found."), getattr(exc, "field", None), 404)
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
-    return api.create_response(
-        request, {"message": "Authentication required", "field": None}, status=401
-    )
+    return error_response(request, _("Authentication required."), None, 401)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    message = str(exc)
+    if exc.status_code == 403 and "CSRF" in message:
+        # Ninja's session auth refused an unsafe request without the CSRF token.
+        message = _("CSRF check failed: send the X-CSRFToken header with session requests.")
+    return error_response(request, message, None, exc.status_code)
 
 
 api.add_router("/auth", accounts_router)

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Listed so that /api/v1/docs serves ninja's bundled Swagger UI, not a CDN copy.
+    "ninja",
     "linli.accounts",
     "linli.grids",
     "linli.web",

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.fields import GridPathField
+
 
 class User(AbstractUser):
     """A person who logs in. What they may see comes from their RoleAssignments (grids)."""
@@ -75,7 +77,7 @@ class AuditEntry(models.Model):
     field = models.CharField(max_length=50, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=300, blank=True)
-    grid_path = models.CharField(max_length=255, blank=True, db_index=True)
+    grid_path = GridPathField(blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.fields import GridPathField
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Role
 
@@ -66,7 +67,7 @@ class GridUnit(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    path = models.CharField(max_length=255, unique=True, editable=False)
+    path = GridPathField(unique=True, editable=False)
     boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -114,7 +115,7 @@ class Building(models.Model):
         related_name="buildings",
         verbose_name=_("building group"),
     )
-    grid_path = models.CharField(max_length=255, editable=False)
+    grid_path = GridPathField(editable=False)
     name = models.CharField(_("building"), max_length=50)
     address = models.CharField(_("address"), max_length=200, blank=True)
     floors = models.PositiveSmallIntegerField(_("floors"), null=True, blank=True)
@@ -142,7 +143,7 @@ class Household(models.Model):
     building = models.ForeignKey(
         Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
     )
-    grid_path = models.CharField(max_length=255, editable=False)
+    grid_path = GridPathField(editable=False)
     room = models.CharField(_("room"), max_length=20)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -208,7 +209,7 @@ class Resident(models.Model):
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
     )
-    grid_path = models.CharField(max_length=255, editable=False)
+    grid_path = GridPathField(editable=False)
     name = models.CharField(_("name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices)
     birth_year = models.PositiveSmallIntegerField(_("birth year"))
@@ -331,7 +332,7 @@ class RoleAssignment(models.Model):
         related_name="role_assignments",
         verbose_name=_("grid unit"),
     )
-    grid_path = models.CharField(max_length=255, editable=False)
+    grid_path = GridPathField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RoleAssignmentQuerySet.as_manager()
@@ -375,7 +376,7 @@ class Visit(models.Model):
     """寻访: a leader's contact with a household and what they found."""
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="visits")
-    grid_path = models.CharField(max_length=255, editable=False)
+    grid_path = GridPathField(editable=False)
     visitor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="visits"
     )

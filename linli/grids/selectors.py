@@ -213,15 +213,28 @@ def resident_search(
     if grid_unit is not None:
         residents = residents.filter(grid_path__startswith=grid_unit.path)
     if tag:
-        if not sensitive_visible(user=user, grid_path=grid_unit.path if grid_unit else "/"):
-            return residents.none()
-        residents = residents.with_tag(tag)
+        residents = residents_with_visible_tag(user=user, residents=residents, tag=tag)
     query = query.strip()
     if query:
         residents = residents.filter(
             Q(name__contains=query) | Q(household__room=query) | Q(household__building__name=query)
         )
     return residents.order_by("grid_path", "id")
+
+
+def residents_with_visible_tag(
+    *, user: User, residents: QuerySet[Resident], tag: str
+) -> QuerySet[Resident]:
+    """Narrow `residents` to those carrying `tag`, counting only rows whose tags the user may
+    see (a VIEW_SENSITIVE subtree, or their own household), so that filtering by a tag can
+    never disclose a tag the list itself would hide."""
+    scope = scope_for(user)
+    condition = Q(pk__in=[])
+    for path in scope.paths_for(Permission.VIEW_SENSITIVE):
+        condition |= Q(grid_path__startswith=path)
+    if scope.own_household_ids:
+        condition |= Q(household_id__in=scope.own_household_ids)
+    return residents.filter(condition).with_tag(tag)
 
 
 def sensitive_visible(*, user: User, grid_path: str, household_id: int | None = None) -> bool:

@@ -1,0 +1,299 @@
+"""The API half of the permission matrix: every `/api/v1` route × every role.
+
+The expected outcomes are written out by hand below, from the `world` fixture's tree
+(see linli/conftest.py), rather than computed from the code under test. Callers
+authenticate as apps do, with a bearer token from POST /api/v1/auth/token. Denied writes
+must change nothing: the Visit and AuditEntry row counts are compared before and after.
+"""
+
+import pytest
+from django.test import Client
+
+from linli.accounts.models import AuditEntry
+from linli.accounts.roles import Role
+from linli.conftest import PASSWORD
+from linli.grids.models import Building, GridUnit, Household, Resident, Visit
+from linli.grids.services import visit_record
+
+ANONYMOUS = "anonymous"
+ROLES = [
+    ANONYMOUS,
+    Role.RESIDENT,
+    Role.VOLUNTEER,
+    Role.PARTNER_LIAISON,
+    Role.BUILDING_GROUP_LEADER,
+    Role.MICRO_GRID_LEAD,
+    Role.SECRETARY,
+    Role.STREET_ADMIN,
+]
+
+ALL_GRIDS = {"S", "B", "A", "A1", "A2", "A1-1", "A2-1", "C", "C1", "C1-1"}
+ALL_BUILDINGS = {"1号楼", "2号楼", "9号楼"}
+ALL_ROOMS = {"101", "102", "201", "901"}
+ALL_RESIDENTS = {"张桂英", "李建国", "王芳", "赵强"}
+
+# What each role sees, per resource, by natural key: grid code, building name, household
+# room, resident name, and (one visit per household) the visited household's room.
+VISIBLE: dict[str, dict[str, set[str]]] = {
+    Role.STREET_ADMIN: {
+        "grids": ALL_GRIDS,
+        "buildings": ALL_BUILDINGS,
+        "households": ALL_ROOMS,
+        "residents": ALL_RESIDENTS,
+        "visits": ALL_ROOMS,
+    },
+    Role.SECRETARY: {
+        "grids": {"A", "A1", "A2", "A1-1", "A2-1"},
+        "buildings": {"1号楼", "2号楼"},
+        "households": {"101", "102", "201"},
+        "residents": {"张桂英", "李建国", "王芳"},
+        "visits": {"101", "102", "201"},
+    },
+    Role.MICRO_GRID_LEAD: {
+        "grids": {"A1", "A1-1"},
+        "buildings": {"1号楼"},
+        "households": {"101", "102"},
+        "residents": {"张桂英", "李建国"},
+        "visits": {"101", "102"},
+    },
+    Role.BUILDING_GROUP_LEADER: {
+        "grids": {"A1-1"},
+        "buildings": {"1号楼"},
+        "households": {"101", "102"},
+        "residents": {"张桂英", "李建国"},
+        "visits": {"101", "102"},
+    },
+    # A resident sees their own household and nothing of the grid around it.
+    Role.RESIDENT: {
+        "grids": set(),
+        "buildings": {"1号楼"},
+        "households": {"101"},
+        "residents": {"张桂英"},
+        "visits": {"101"},
+    },
+    # Volunteers and partner liaisons see no part of the registry through their role.
+    Role.VOLUNTEER: {
+        "grids": set(),
+        "buildings": set(),
+        "households": set(),
+        "residents": set(),
+        "visits": set(),
+    },
+    Role.PARTNER_LIAISON: {
+        "grids": set(),
+        "buildings": set(),
+        "households": set(),
+        "residents": set(),
+        "visits": set(),
+    },
+}
+
+# Households each role may record a visit to (RECORD_VISIT within the subtree), and
+# residents whose full numbers each role may reveal (REVEAL within the subtree).
+MAY_VISIT = {
+    Role.STREET_ADMIN: ALL_ROOMS,
+    Role.SECRETARY: {"101", "102", "201"},
+    Role.MICRO_GRID_LEAD: {"101", "102"},
+    Role.BUILDING_GROUP_LEADER: {"101", "102"},
+}
+MAY_REVEAL = {
+    Role.STREET_ADMIN: ALL_RESIDENTS,
+    Role.SECRETARY: {"张桂英", "李建国", "王芳"},
+    Role.MICRO_GRID_LEAD: {"张桂英", "李建国"},
+}
+
+LIST_ROUTES = ["grids", "buildings", "households", "residents", "visits"]
+
+
+@pytest.fixture
+def client():
+    # English, so that the assertions on messages hold whatever the default language.
+    return Client(headers={"Accept-Language": "en"})
+
+
+def item_key(resource: str, item: dict) -> str:
+    return {
+        "grids": lambda: item["code"],
+        "buildings": lambda: item["name"],
+        "households": lambda: item["room"],
+        "residents": lambda: item["name"],
+        "visits": lambda: item["room"],
+    }[resource]()
+
+
+def ids_by_key(resource: str) -> dict[str, int]:
+    if resource == "grids":
+        return dict(GridUnit.objects.values_list("code", "id"))
+    if resource == "buildings":
+        return dict(Building.objects.values_list("name", "id"))
+    if resource == "households":
+        return dict(Household.objects.values_list("room", "id"))
+    if resource == "residents":
+        return dict(Resident.objects.values_list("name", "id"))
+    return dict(Visit.objects.values_list("household__room", "id"))
+
+
+@pytest.fixture
+def visited_world(world):
+    """The world, plus one visit to each household, recorded by the street administrator."""
+    admin = world.users[Role.STREET_ADMIN]
+    for household in Household.objects.all():
+        visit_record(
+            visitor=admin,
+            household=household,
+            method="door",
+            finding=f"Visited {household.room}",
+            needs_follow_up=household.room == "101",
+        )
+    return world
+
+
+def headers_for(client, world, role: str) -> dict[str, str]:
+    if role == ANONYMOUS:
+        return {}
+    response = client.post(
+        "/api/v1/auth/token",
+        {"username": world.users[role].username, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def row_counts() -> tuple[int, int]:
+    return Visit.objects.count(), AuditEntry.objects.count()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("resource", LIST_ROUTES)
+def test_list_route_shows_exactly_the_role_scope(client, visited_world, resource, role):
+    headers = headers_for(client, visited_world, role)
+    response = client.get(f"/api/v1/{resource}?limit=200", headers=headers)
+    if role == ANONYMOUS:
+        assert response.status_code == 401
+        assert response.json() == {"message": "Authentication required.", "field": None}
+        return
+    assert response.status_code == 200
+    body = response.json()
+    expected = VISIBLE[role][resource]
+    assert {item_key(resource, item) for item in body["items"]} == expected
+    assert body["count"] == len(expected)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("resource", LIST_ROUTES)
+def test_detail_route_answers_404_outside_the_role_scope(client, visited_world, resource, role):
+    headers = headers_for(client, visited_world, role)
+    field = {
+        "grids": "grid_unit_id",
+        "buildings": "building_id",
+        "households": "household_id",
+        "residents": "resident_id",
+        "visits": "visit_id",
+    }[resource]
+    outcomes = {}
+    for key, pk in ids_by_key(resource).items():
+        response = client.get(f"/api/v1/{resource}/{pk}", headers=headers)
+        outcomes[key] = response.status_code
+        if response.status_code == 404:
+            assert response.json() == {"message": "Not found.", "field": field}
+        elif response.status_code == 200:
+            assert item_key(resource, response.json()) == key
+    if role == ANONYMOUS:
+        assert set(outcomes.values()) == {401}
+        return
+    visible = VISIBLE[role][resource]
+    assert outcomes == {key: 200 if key in visible else 404 for key in outcomes}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_visit_create_is_allowed_only_within_record_visit_scope(client, visited_world, role):
+    headers = headers_for(client, visited_world, role)
+    for room, household_id in ids_by_key("households").items():
+        before = row_counts()
+        response = client.post(
+            "/api/v1/visits",
+            {"household_id": household_id, "method": "phone", "finding": "All well"},
+            content_type="application/json",
+            headers=headers,
+        )
+        if role == ANONYMOUS:
+            expected = 401
+        elif room in MAY_VISIT.get(role, set()):
+            expected = 201
+        elif room in VISIBLE[role]["households"]:
+            expected = 403  # visible (a resident's own household), but not theirs to visit
+        else:
+            expected = 404
+        assert (room, response.status_code) == (room, expected)
+        if expected == 201:
+            assert row_counts() == (before[0] + 1, before[1])
+            assert response.json()["household_id"] == household_id
+        else:
+            assert row_counts() == before
+            assert set(response.json()) == {"message", "field"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reveal_is_allowed_only_within_reveal_scope(client, visited_world, role):
+    headers = headers_for(client, visited_world, role)
+    phones = dict(Resident.objects.values_list("name", "phone"))
+    for name, resident_id in ids_by_key("residents").items():
+        before = row_counts()
+        response = client.post(
+            f"/api/v1/residents/{resident_id}/reveal",
+            {"field": "phone", "reason": "Arranging a home visit"},
+            content_type="application/json",
+            headers=headers,
+        )
+        if role == ANONYMOUS:
+            expected = 401
+        elif name in MAY_REVEAL.get(role, set()):
+            expected = 200
+        elif name in VISIBLE[role]["residents"]:
+            expected = 403
+        else:
+            expected = 404
+        assert (name, response.status_code) == (name, expected)
+        if expected == 200:
+            assert response.json() == {"field": "phone", "value": phones[name]}
+            assert row_counts() == (before[0], before[1] + 1)
+        else:
+            assert row_counts() == before
+            assert "value" not in response.json()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_token_route_and_docs_need_no_authentication(client, world, role):
+    # The token route and the docs are the only routes open to anonymous callers.
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
+    if role == ANONYMOUS:
+        response = client.post(
+            "/api/v1/auth/token",
+            {"username": "nobody", "password": PASSWORD},
+            content_type="application/json",
+        )
+        assert response.status_code == 401
+        return
+    headers = headers_for(client, world, role)
+    assert client.get("/api/v1/residents", headers=headers).status_code == 200
+
+
+def test_matrix_covers_every_api_route(client, db):
+    # If a route is added, this list (and the matrix above) must grow with it.
+    paths = set(client.get("/api/v1/openapi.json").json()["paths"])
+    assert paths == {
+        "/api/v1/auth/token",
+        "/api/v1/grids",
+        "/api/v1/grids/{grid_unit_id}",
+        "/api/v1/buildings",
+        "/api/v1/buildings/{building_id}",
+        "/api/v1/households",
+        "/api/v1/households/{household_id}",
+        "/api/v1/residents",
+        "/api/v1/residents/{resident_id}",
+        "/api/v1/residents/{resident_id}/reveal",
+        "/api/v1/visits",
+        "/api/v1/visits/{visit_id}",
+    }
