@@ -1,5 +1,8 @@
+from django.utils.functional import SimpleLazyObject
+
 from linli.accounts.roles import Permission
 from linli.grids.selectors import scope_for
+from linli.web.selectors import posts_of_user
 
 
 def navigation(request):
@@ -11,7 +14,10 @@ def navigation(request):
             "registry": scope.allows_anywhere(Permission.VIEW_REGISTRY),
             "visits": scope.allows_anywhere(Permission.RECORD_VISIT),
             "import": scope.allows_anywhere(Permission.IMPORT_REGISTRY),
+            "export": scope.allows_anywhere(Permission.EXPORT_REGISTRY),
             "audit": scope.allows_anywhere(Permission.VIEW_AUDIT),
             "own_household": bool(scope.own_household_ids),
+            # The posts are only read when a page shows the top bar.
+            "posts": SimpleLazyObject(lambda: posts_of_user(user=user) if user else []),
         }
     }

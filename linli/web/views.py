@@ -1,7 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
+
+from linli.accounts.roles import Permission
+from linli.grids import selectors
+from linli.grids.models import GridLevel
+from linli.web import selectors as web_selectors
 
 
 class LoginView(auth_views.LoginView):
@@ -13,9 +19,71 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+def _overview(user, unit) -> dict:
+    """One unit the user holds a post on: its totals, the table one level down, its posts."""
+    table_level = web_selectors.table_level_below(unit.level)
+    if unit.level == GridLevel.COMMUNITY:
+        rows = selectors.micro_grids_with_counts(user=user, community=unit)
+    elif table_level is not None:
+        units = list(
+            selectors.grid_units_visible(user=user)
+            .filter(path__startswith=unit.path, level=table_level)
+            .order_by("path")
+        )
+        rows = web_selectors.units_with_counts(user=user, units=units)
+    else:
+        rows = []
+    buildings = []
+    if unit.level == GridLevel.BUILDING_GROUP:
+        buildings = (
+            selectors.buildings_visible(user=user)
+            .filter(grid_unit=unit)
+            .annotate(household_count=Count("households", distinct=True))
+            .order_by("name")
+        )
+    # Posts on the unit itself (and a street's blocks) are listed; posts one table level down
+    # are shown in that row of the table.
+    own_levels = [unit.level] + ([GridLevel.BLOCK] if unit.level == GridLevel.STREET else [])
+    posts = list(
+        selectors.posts_in(user=user, grid_unit=unit).filter(
+            grid_unit__level__in=[*own_levels, *([table_level] if table_level else [])]
+        )
+    )
+    for row in rows:
+        row["posts"] = [post for post in posts if post.grid_unit_id == row["unit"].id]
+    return {
+        "unit": unit,
+        "counts": selectors.registry_counts(user=user, path=unit.path),
+        "table_level": GridLevel(table_level).label if table_level else "",
+        "rows": rows,
+        "buildings": buildings,
+        "posts": [post for post in posts if post.grid_unit.level in own_levels],
+    }
+
+
 @login_required
 def home(request):
-    return render(request, "web/home.html", {})
+    user = request.user
+    scope = selectors.scope_for(user)
+    context: dict = {"overviews": [], "own_households": []}
+    if selectors.user_can(user=user, permission=Permission.VIEW_REGISTRY):
+        roots = sorted(selectors.grid_roots_for(user=user), key=lambda unit: unit.path)
+        context["overviews"] = [_overview(user, unit) for unit in roots]
+    if selectors.user_can(user=user, permission=Permission.RECORD_VISIT):
+        visits = selectors.visits_visible(user=user)
+        context["record_visit"] = True
+        context["follow_up_count"] = visits.needing_follow_up().count()
+        context["my_recent_visits"] = visits.filter(visitor=user)[:5]
+    for household_id in scope.own_household_ids:
+        household = selectors.household_get(user=user, household_id=household_id)
+        context["own_households"].append(
+            {
+                "household": household,
+                "members": selectors.residents_visible(user=user).filter(household=household),
+            }
+        )
+    context["nothing_in_registry"] = not (context["overviews"] or context["own_households"])
+    return render(request, "web/home.html", context)
 
 
 def healthz(request):

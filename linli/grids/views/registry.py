@@ -1,1 +1,391 @@
-urlpatterns: list = []
+"""Registry pages: grid tree, buildings, households, residents, visits, audit log.
+
+Views stay thin: every read goes through `linli.grids.selectors` (or `linli.web.selectors`,
+built on it), every write through `linli.grids.services`. Anything outside the user's
+scope answers 404, including pages for a role the user does not hold.
+"""
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Max
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from linli.accounts.roles import Permission
+from linli.accounts.services import client_address
+from linli.grids import selectors, services
+from linli.grids.models import GridLevel, Household, Mood, VisitMethod, VulnerabilityTag
+from linli.web import selectors as web_selectors
+
+PAGE_SIZE = 50
+REVEAL_LABELS = {"phone": gettext_lazy("Phone"), "id_number": gettext_lazy("ID number")}
+
+
+def _is_htmx(request) -> bool:
+    # A history restore wants the whole page back, not the fragment.
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# Grid tree and grid units ----------------------------------------------------------------
+
+
+@login_required
+def grid_tree(request):
+    web_selectors.needs_registry(user=request.user)
+    return render(
+        request, "grids/grid_tree.html", {"roots": web_selectors.grid_tree(user=request.user)}
+    )
+
+
+@login_required
+def grid_detail(request, grid_unit_id: int):
+    user = request.user
+    unit = selectors.grid_unit_get(user=user, grid_unit_id=grid_unit_id)
+    children = list(
+        selectors.grid_units_visible(user=user).filter(parent=unit).order_by("sort_order", "code")
+    )
+    posts = list(selectors.posts_in(user=user, grid_unit=unit).filter(grid_path=unit.path))
+    holders: dict[int, list] = {}
+    for assignment in selectors.posts_in(user=user, grid_unit=unit).filter(grid_unit__parent=unit):
+        holders.setdefault(assignment.grid_unit_id, []).append(assignment)
+    rows = web_selectors.units_with_counts(user=user, units=children)
+    for row in rows:
+        row["posts"] = holders.get(row["unit"].id, [])
+    buildings = []
+    if unit.level == GridLevel.BUILDING_GROUP:
+        buildings = (
+            selectors.buildings_visible(user=user)
+            .filter(grid_unit=unit)
+            .annotate(household_count=Count("households", distinct=True))
+            .order_by("name")
+        )
+    return render(
+        request,
+        "grids/grid_detail.html",
+        {
+            "unit": unit,
+            "crumbs": web_selectors.ancestors_visible(user=user, grid_unit=unit),
+            "counts": selectors.registry_counts(user=user, path=unit.path),
+            "posts": posts,
+            "rows": rows,
+            "buildings": buildings,
+        },
+    )
+
+
+# Buildings and households -------------------------------------------------------------------
+
+
+@login_required
+def building_detail(request, building_id: int):
+    user = request.user
+    building = selectors.building_get(user=user, building_id=building_id)
+    households = (
+        selectors.households_visible(user=user)
+        .filter(building=building)
+        .annotate(
+            resident_count=Count("residents", distinct=True), last_visit=Max("visits__visited_at")
+        )
+        .order_by("room")
+    )
+    return render(
+        request,
+        "grids/building_detail.html",
+        {
+            "building": building,
+            "crumbs": web_selectors.ancestors_visible(
+                user=user, grid_unit=building.grid_unit, include_self=True
+            ),
+            "households": households,
+            "can_record_visit": selectors.user_can(
+                user=user, permission=Permission.RECORD_VISIT, grid_path=building.grid_path
+            ),
+        },
+    )
+
+
+def _household_context(user, household: Household) -> dict:
+    members = selectors.residents_visible(user=user).filter(household=household).order_by("id")
+    return {
+        "household": household,
+        "members": members,
+        "show_tags": selectors.sensitive_visible(
+            user=user, grid_path=household.grid_path, household_id=household.id
+        ),
+        "visits": selectors.visits_visible(user=user).filter(household=household)[:20],
+        "can_record_visit": selectors.user_can(
+            user=user, permission=Permission.RECORD_VISIT, grid_path=household.grid_path
+        ),
+        "building_visible": selectors.buildings_visible(user=user)
+        .filter(pk=household.building_id)
+        .exists(),
+        "crumbs": web_selectors.crumbs_for_path(user=user, grid_path=household.grid_path),
+    }
+
+
+@login_required
+def household_detail(request, household_id: int):
+    household = selectors.household_get(user=request.user, household_id=household_id)
+    return render(
+        request, "grids/household_detail.html", _household_context(request.user, household)
+    )
+
+
+@login_required
+def own_household(request):
+    """The signed-in user's own household: a resident's page (staff who live here get it too)."""
+    own = selectors.scope_for(request.user).own_household_ids
+    if not own:
+        raise Http404
+    household = selectors.household_get(user=request.user, household_id=own[0])
+    context = _household_context(request.user, household)
+    context["own"] = True
+    return render(request, "grids/household_detail.html", context)
+
+
+# Residents ---------------------------------------------------------------------------------
+
+
+@vary_on_headers("HX-Request")
+@login_required
+def resident_list(request):
+    user = request.user
+    web_selectors.needs_registry(user=user)
+    query = request.GET.get("q", "")[:50]
+    grid_unit = None
+    if request.GET.get("grid"):
+        grid_unit = selectors.grid_unit_get(user=user, grid_unit_id=request.GET["grid"])
+    tag = request.GET.get("tag", "")
+    if tag not in VulnerabilityTag.values:
+        tag = ""
+    residents = selectors.resident_search(user=user, query=query, grid_unit=grid_unit, tag=tag)
+    page = _page(request, residents)
+    rows = [
+        (
+            resident,
+            selectors.sensitive_visible(
+                user=user, grid_path=resident.grid_path, household_id=resident.household_id
+            ),
+        )
+        for resident in page
+    ]
+    context = {
+        "page": page,
+        "rows": rows,
+        "query": query,
+        "grid_unit": grid_unit,
+        "tag": tag,
+        "grid_choices": selectors.grid_units_visible(user=user)
+        .exclude(level=GridLevel.BUILDING_GROUP)
+        .order_by("path"),
+        "can_export": selectors.user_can(
+            user=user,
+            permission=Permission.EXPORT_REGISTRY,
+            grid_path=grid_unit.path if grid_unit else None,
+        ),
+        "export_query": urlencode(
+            {key: value for key, value in (("q", query), ("tag", tag)) if value}
+            | ({"grid": grid_unit.id} if grid_unit else {})
+        ),
+        "tag_choices": VulnerabilityTag.choices
+        if selectors.user_can(user=user, permission=Permission.VIEW_SENSITIVE)
+        else [],
+    }
+    if _is_htmx(request):
+        return render(request, "grids/_resident_rows.html", context)
+    return render(request, "grids/resident_list.html", context)
+
+
+def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict:
+    can_reveal = selectors.user_can(
+        user=user, permission=Permission.REVEAL, grid_path=resident.grid_path
+    )
+    revealed = revealed or {}
+    reveal_errors = reveal_errors or {}
+    fields = [
+        {
+            "name": "phone",
+            "label": REVEAL_LABELS["phone"],
+            "masked": resident.phone_masked,
+            "value": revealed.get("phone"),
+            "errors": reveal_errors.get("phone", []),
+        },
+        {
+            "name": "id_number",
+            "label": REVEAL_LABELS["id_number"],
+            "masked": resident.id_number_masked,
+            "value": revealed.get("id_number"),
+            "errors": reveal_errors.get("id_number", []),
+        },
+    ]
+    return {
+        "resident": resident,
+        "household": resident.household,
+        "can_reveal": can_reveal,
+        "reveal_fields": fields,
+        "show_tags": selectors.sensitive_visible(
+            user=user, grid_path=resident.grid_path, household_id=resident.household_id
+        ),
+    }
+
+
+@login_required
+def resident_detail(request, resident_id: int):
+    resident = selectors.resident_get(user=request.user, resident_id=resident_id)
+    return render(request, "grids/resident_detail.html", _resident_context(request.user, resident))
+
+
+@never_cache
+@login_required
+@require_POST
+def resident_reveal(request, resident_id: int):
+    """Show one full number in place (htmx) or on the page; the service audits it."""
+    user = request.user
+    resident = selectors.resident_get(user=user, resident_id=resident_id)
+    field = request.POST.get("field", "")
+    if field not in services.REVEALABLE_FIELDS or not selectors.user_can(
+        user=user, permission=Permission.REVEAL, grid_path=resident.grid_path
+    ):
+        raise Http404
+    revealed, errors = {}, {}
+    try:
+        revealed[field] = services.resident_reveal(
+            user=user,
+            resident=resident,
+            field=field,
+            reason=request.POST.get("reason", ""),
+            ip_address=client_address(request),
+        )
+    except ValidationError as error:
+        if getattr(error, "code", None) == "permission_denied":
+            raise Http404 from None
+        errors[field] = [
+            message for messages_ in error.message_dict.values() for message in messages_
+        ]
+    context = _resident_context(user, resident, revealed=revealed, reveal_errors=errors)
+    if _is_htmx(request):
+        item = next(item for item in context["reveal_fields"] if item["name"] == field)
+        return render(request, "grids/_reveal.html", {**context, "item": item})
+    return render(request, "grids/resident_detail.html", context)
+
+
+# Visits --------------------------------------------------------------------------------------
+
+
+class VisitForm(forms.Form):
+    """Carries the submitted values; `services.visit_record` is the one that validates."""
+
+    method = forms.CharField(required=False)
+    mood = forms.CharField(required=False)
+    finding = forms.CharField(required=False, widget=forms.Textarea, strip=True)
+    needs_follow_up = forms.BooleanField(required=False)
+
+
+@login_required
+def visit_new(request):
+    user = request.user
+    web_selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
+    household_id = request.POST.get("household") or request.GET.get("household")
+    if not household_id:
+        return _household_picker(request)
+    household = web_selectors.household_for_visiting_get(user=user, household_id=household_id)
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_record(visitor=user, household=household, **form.cleaned_data)
+        except ValidationError as error:
+            if getattr(error, "code", None) == "permission_denied":
+                raise Http404 from None
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("Visit recorded."))
+            return redirect("grids:household_detail", household_id=household.id)
+    return render(
+        request,
+        "grids/visit_form.html",
+        {
+            "household": household,
+            "form": form,
+            "members": selectors.residents_visible(user=user).filter(household=household),
+            "methods": VisitMethod.choices,
+            "moods": Mood.choices,
+        },
+    )
+
+
+@vary_on_headers("HX-Request")
+def _household_picker(request):
+    query = request.GET.get("q", "").strip()[:50]
+    households = web_selectors.households_for_visiting_search(user=request.user, query=query)
+    context = {"page": _page(request, households), "query": query}
+    if _is_htmx(request):
+        return render(request, "grids/_household_choices.html", context)
+    return render(request, "grids/visit_pick_household.html", context)
+
+
+@login_required
+def visit_list(request):
+    user = request.user
+    web_selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
+    follow_ups = request.GET.get("show") == "follow_up"
+    visits = selectors.visits_visible(user=user)
+    visits = visits.needing_follow_up() if follow_ups else visits.filter(visitor=user)
+    return render(
+        request,
+        "grids/visit_list.html",
+        {"page": _page(request, visits), "follow_ups": follow_ups},
+    )
+
+
+# Audit log -----------------------------------------------------------------------------------
+
+
+@login_required
+def audit_log(request):
+    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
+    page = _page(request, selectors.audit_entries_visible(user=request.user))
+    for entry in page:
+        entry.change_lines = [_change_line(name, change) for name, change in entry.changes.items()]
+    return render(request, "grids/audit_log.html", {"page": page})
+
+
+def _change_line(name: str, change) -> str:
+    # Updates store [old, new] (already masked by the service); other actions store facts.
+    if isinstance(change, list | tuple) and len(change) == 2:
+        return f"{name}: {change[0] or '—'} → {change[1] or '—'}"
+    return f"{name}: {change}"
+
+
+urlpatterns = [
+    path("grids/", grid_tree, name="grid_tree"),
+    path("grids/<int:grid_unit_id>/", grid_detail, name="grid_detail"),
+    path("buildings/<int:building_id>/", building_detail, name="building_detail"),
+    path("households/<int:household_id>/", household_detail, name="household_detail"),
+    path("residents/", resident_list, name="resident_list"),
+    path("residents/<int:resident_id>/", resident_detail, name="resident_detail"),
+    path("residents/<int:resident_id>/reveal/", resident_reveal, name="resident_reveal"),
+    path("visits/", visit_list, name="visit_list"),
+    path("visits/new", visit_new, name="visit_new"),
+    path("me/", own_household, name="me"),
+    path("audit/", audit_log, name="audit"),
+]

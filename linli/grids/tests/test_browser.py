@@ -1,0 +1,135 @@
+"""Each role's main flow in real Debian Chromium, driven by Playwright (sync API)."""
+
+import os
+import shutil
+
+import pytest
+
+from linli.accounts.roles import Role
+from linli.conftest import PASSWORD
+from linli.grids.models import Visit
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+# test itself (fixtures, assertions) are still synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser):
+    # A phone set to Chinese, as most users' are (Chromium would otherwise ask for English).
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+    )
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_building_group_leader_records_a_visit_on_a_phone(
+    transactional_db, live_server, world, phone
+):
+    base = live_server.url
+    log_in(phone, base, Role.BUILDING_GROUP_LEADER)
+    # The session cookie is Secure (DEBUG is off); Chromium keeps it on http://localhost.
+    cookies = {cookie["name"]: cookie for cookie in phone.context.cookies()}
+    assert cookies["sessionid"]["secure"] is True
+
+    phone.click("[data-testid=record-visit]")
+    phone.wait_for_url(f"{base}/registry/visits/new")
+    phone.click("text=1号楼 101")
+    phone.wait_for_url(f"**/registry/visits/new?household={world.household.id}")
+    # Nothing on the form is wider than the phone.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    phone.click("#field-method label.choice:nth-child(2)")  # the first choice after the legend
+    phone.click("#field-mood label.choice:nth-child(5)")  # the fourth mood
+    phone.fill("#id_finding", "独居老人，膝盖疼，想要助餐服务")
+    phone.check("input[name=needs_follow_up]")
+    phone.click("button[type=submit].primary")
+    phone.wait_for_url(f"{base}/registry/households/{world.household.id}/")
+
+    visit = Visit.objects.get()
+    assert (visit.household_id, visit.visitor.username, visit.method, visit.mood) == (
+        world.household.id,
+        Role.BUILDING_GROUP_LEADER,
+        "door",
+        "distressed",
+    )
+    assert (visit.finding, visit.needs_follow_up) == ("独居老人，膝盖疼，想要助餐服务", True)
+    assert "独居老人，膝盖疼，想要助餐服务" in phone.text_content("main")
+
+
+def test_secretary_switches_to_english_and_back(transactional_db, live_server, world, phone):
+    base = live_server.url
+    log_in(phone, base, Role.SECRETARY)
+    assert phone.get_attribute("html", "lang") == "zh-hans"
+
+    phone.click("[data-testid=switch-language]")
+    phone.wait_for_function("document.documentElement.lang === 'en'")
+    assert phone.url == f"{base}/"
+    assert "Log out" in phone.text_content("header")
+    assert "Visits, last 30 days" in phone.text_content("main")
+    cookies = {cookie["name"]: cookie for cookie in phone.context.cookies()}
+    assert cookies["django_language"]["value"] == "en"
+
+    phone.click("[data-testid=switch-language]")
+    phone.wait_for_function("document.documentElement.lang === 'zh-hans'")
+    assert phone.text_content("[data-testid=switch-language]").strip() == "English"
+
+
+def test_resident_list_filters_in_place_with_htmx(transactional_db, live_server, world, phone):
+    base = live_server.url
+    log_in(phone, base, Role.SECRETARY)
+    phone.goto(f"{base}/registry/residents/")
+    assert phone.locator("#resident-rows tbody tr").count() == 3
+    phone.fill("input[name=q]", "王")
+    phone.wait_for_function("document.querySelectorAll('#resident-rows tbody tr').length === 1")
+    assert "王芳" in phone.text_content("#resident-rows")
+    assert "q=" in phone.url  # the filter is in the address, so it can be shared or reloaded
+
+
+def test_micro_grid_lead_reveals_a_phone_number_in_place(
+    transactional_db, live_server, world, phone
+):
+    base = live_server.url
+    log_in(phone, base, Role.MICRO_GRID_LEAD)
+    phone.goto(f"{base}/registry/residents/{world.resident.id}/")
+    assert "138****1234" in phone.text_content("#reveal-phone")
+    phone.click("#reveal-phone summary")
+    phone.fill("#reveal-phone input[name=reason]", "联系家属")
+    phone.click("#reveal-phone button[type=submit]")
+    phone.wait_for_selector("[data-testid=revealed-phone]")
+    assert phone.text_content("[data-testid=revealed-phone]") == "13812341234"
+    assert phone.url == f"{base}/registry/residents/{world.resident.id}/"
