@@ -1,0 +1,98 @@
+"""`linli demo`: migrate if needed, generate the demo community, list its logins, serve.
+
+`--no-serve` only generates; `--residents N` makes a bigger district of A-shaped
+communities (exactly N demo residents) for benchmarks. Running it again finds everything in
+place and adds nothing.
+"""
+
+import unicodedata
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from linli.accounts.roles import Role
+from linli.demo.generator import DEFAULT_RESIDENTS, DEFAULT_SEED, DemoConflict, demo_generate
+from linli.grids.models import Post
+from linli.web.management.commands.serve import unapplied_migrations
+
+
+def _width(text: str) -> int:
+    # Chinese characters take two columns in a terminal.
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell + " " * (width - _width(cell)) for cell, width in zip(cells, widths, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+class Command(BaseCommand):
+    help = "Generate the synthetic demo community (idempotent) and serve it with gunicorn."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-serve", action="store_true", help="only generate; do not start the server"
+        )
+        parser.add_argument(
+            "--residents",
+            type=int,
+            default=None,
+            help=f"total demo residents (default {DEFAULT_RESIDENTS:,}); more adds "
+            "communities of A社区's shape, for benchmarks",
+        )
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2)
+
+    def handle(self, *args, **options):
+        if options["residents"] is not None and options["residents"] < 0:
+            raise CommandError("--residents must be zero or more.")
+        if unapplied_migrations():
+            self.stdout.write("Migrating the database …")
+            call_command("migrate", interactive=False, verbosity=0)
+        database = settings.DATABASES["default"]
+        self.stdout.write(
+            f"Generating the demo community (seed {options['seed']}) in "
+            f"{database['ENGINE'].rsplit('.', 1)[-1]} database {database['NAME']} …"
+        )
+        try:
+            result = demo_generate(
+                seed=options["seed"],
+                residents=options["residents"],
+                progress=lambda message: self.stdout.write(f"  {message}"),
+            )
+        except DemoConflict as error:
+            raise CommandError(str(error)) from None
+        totals, added = result.totals, result.added
+        self.stdout.write(
+            f"Done in {result.seconds:.1f} s: {result.communities} communities, "
+            f"{totals['grid_units']:,} grid units, {totals['buildings']:,} buildings, "
+            f"{totals['households']:,} households, {totals['residents']:,} residents "
+            f"({added['residents']:,} residents new in this run)."
+        )
+        roles, posts = dict(Role.choices), dict(Post.choices)
+        rows = []
+        for login in result.logins:
+            role, post = str(roles[login.role]), str(posts.get(login.post, ""))
+            if post and post != role:
+                role = f"{role} · {post}"
+            rows.append([login.username, role, login.scope, login.display_name, result.password])
+        self.stdout.write("")
+        header = [_("Username"), _("Role"), _("Scope"), _("Display name"), _("Password")]
+        self.stdout.write(format_table([str(cell) for cell in header], rows))
+        self.stdout.write("")
+        if not options["no_serve"]:
+            call_command(
+                "serve", host=options["host"], port=options["port"], workers=options["workers"]
+            )
