@@ -1,0 +1,166 @@
+"""Exports: scoped, masked, tags only where visible, audited; denied exports write nothing."""
+
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from linli.accounts.models import AuditEntry
+from linli.accounts.roles import Role
+from linli.grids.importing import COLUMNS
+
+
+def client_for(world, role) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(world.users[role])
+    return client
+
+
+def rows_of(response) -> list[tuple]:
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_secretary_exports_their_community_masked_and_audited(world):
+    response = client_for(world, Role.SECRETARY).get(reverse("grids:residents_export"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="residents-')
+    header, *rows = rows_of(response)
+    assert list(header) == [column.zh for column in COLUMNS]
+    assert rows == [
+        (
+            "A1-1",
+            "1号楼",
+            "101",
+            "张桂英",
+            "女",
+            1946,
+            "138****1234",
+            "110101********0038",
+            "户籍",
+            None,
+            "独居老人",
+        ),
+        (
+            "A1-1",
+            "1号楼",
+            "102",
+            "李建国",
+            "男",
+            1958,
+            "139****5678",
+            "110101********0054",
+            "户籍",
+            "退休",
+            None,
+        ),
+        (
+            "A2-1",
+            "2号楼",
+            "201",
+            "王芳",
+            "女",
+            1985,
+            "137****1111",
+            "110101********0070",
+            "外来",
+            None,
+            "孕产妇",
+        ),
+    ]
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.actor == world.users[Role.SECRETARY]
+    assert entry.changes == {"count": 3, "filter": {}}
+    assert entry.grid_path == world.community.path
+
+
+def test_export_follows_the_list_filters_and_records_them(world):
+    response = client_for(world, Role.STREET_ADMIN).get(
+        reverse("grids:residents_export"), {"grid": world.other_community.id}
+    )
+    header, *rows = rows_of(response)
+    assert [row[3] for row in rows] == ["赵强"]
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.changes == {"count": 1, "filter": {"grid": "C"}}
+    assert entry.grid_path == world.other_community.path
+
+
+def test_english_export_uses_english_headers_and_codes(world):
+    client = client_for(world, Role.SECRETARY)
+    client.cookies["django_language"] = "en"
+    header, first, *_ = rows_of(client.get(reverse("grids:residents_export"), {"q": "张桂英"}))
+    assert list(header) == [column.key for column in COLUMNS]
+    assert first[4:] == (
+        "female",
+        1946,
+        "138****1234",
+        "110101********0038",
+        "registered",
+        None,
+        "elderly_alone",
+    )
+
+
+def test_export_of_a_grid_outside_scope_is_404_and_writes_nothing(world):
+    response = client_for(world, Role.SECRETARY).get(
+        reverse("grids:residents_export"), {"grid": world.other_community.id}
+    )
+    assert response.status_code == 404
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.MICRO_GRID_LEAD,
+        Role.BUILDING_GROUP_LEADER,
+        Role.RESIDENT,
+        Role.VOLUNTEER,
+        Role.PARTNER_LIAISON,
+    ],
+)
+def test_export_is_404_without_the_permission_and_writes_nothing(world, role):
+    response = client_for(world, role).get(reverse("grids:residents_export"))
+    assert response.status_code == 404
+    assert (
+        not AuditEntry.objects.exists() or not AuditEntry.objects.filter(action="export").exists()
+    )
+
+
+def test_anonymous_export_is_sent_to_log_in(world):
+    assert Client().get(reverse("grids:residents_export")).status_code == 302
+    assert Client().get(reverse("grids:me_export")).status_code == 302
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_resident_exports_their_own_household(world):
+    response = client_for(world, Role.RESIDENT).get(reverse("grids:me_export"))
+    assert response.status_code == 200
+    header, *rows = rows_of(response)
+    assert rows == [
+        (
+            "A1-1",
+            "1号楼",
+            "101",
+            "张桂英",
+            "女",
+            1946,
+            "138****1234",
+            "110101********0038",
+            "户籍",
+            None,
+            "独居老人",
+        ),
+    ]
+    entry = AuditEntry.objects.get(action="export")
+    assert (entry.object_type, entry.object_id) == ("household", str(world.household.id))
+    assert entry.changes == {"count": 1}
+    assert entry.grid_path == world.household.grid_path
+
+
+@pytest.mark.parametrize("role", [Role.SECRETARY, Role.MICRO_GRID_LEAD, Role.VOLUNTEER])
+def test_own_export_is_404_for_users_without_a_household(world, role):
+    assert client_for(world, role).get(reverse("grids:me_export")).status_code == 404
+    assert not AuditEntry.objects.filter(action="export").exists()
