@@ -309,12 +309,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-reimport", action="store_true", help="skip the second import")
     parser.add_argument("--keep", action="store_true", help="keep the linli_bench database")
-    parser.add_argument(
-        "--without-hash-like-index",
-        action="store_true",
-        help="drop the unused varchar_pattern_ops index Django adds to the unique "
-        "id_number_hash column first (what the import gains from that schema change)",
-    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args, _unknown = parser.parse_known_args(argv)  # run.py passes every script's options
     if args.child:
@@ -340,15 +334,6 @@ def main(argv: list[str] | None = None) -> int:
 
             call_command("migrate", verbosity=0)
             groups = build_grid(rows)
-            if args.without_hash_like_index:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT indexname FROM pg_indexes WHERE tablename = 'grids_resident' "
-                        "AND indexname LIKE 'grids_resident_id_number_hash_%_like'"
-                    )
-                    for (name,) in cursor.fetchall():
-                        cursor.execute(f'DROP INDEX "{name}"')
-                        print(f"  dropped index {name}", flush=True)
             connection.close()
             print(f"  grid: {groups:,} building groups", flush=True)
 

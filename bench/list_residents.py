@@ -49,7 +49,8 @@ def parse_args() -> argparse.Namespace:
         "--database-url", default=os.environ.get("LINLI_BENCH_LIST_URL", DEFAULT_URL)
     )
     parser.add_argument("--rebuild", action="store_true", help="drop and regenerate the data")
-    return parser.parse_args()
+    # bench/run.py passes every script the same options; ignore the ones meant for others.
+    return parser.parse_known_args()[0]
 
 
 def ensure_database(url: str, rebuild: bool) -> None:

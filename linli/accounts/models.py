@@ -77,7 +77,7 @@ class AuditEntry(models.Model):
     field = models.CharField(max_length=50, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=300, blank=True)
-    grid_path = GridPathField(blank=True, db_index=True)
+    grid_path = GridPathField(blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -85,6 +85,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["grid_path"], name="auditentry_grid_path_prefix")]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         constraints = [

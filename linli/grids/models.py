@@ -49,11 +49,10 @@ class WithinPathQuerySet(models.QuerySet):
 
 
 def path_index(model_name: str, field: str = "grid_path") -> models.Index:
-    # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any
-    # collation; other databases ignore opclasses.
-    return models.Index(
-        fields=[field], name=f"{model_name}_{field}_like", opclasses=["varchar_pattern_ops"]
-    )
+    # A plain btree: GridPathField's "C" collation on PostgreSQL lets it answer
+    # LIKE 'prefix%' as a range. (Declared here rather than with db_index=True, which would
+    # make Django add a second, varchar_pattern_ops copy that costs every insert.)
+    return models.Index(fields=[field], name=f"{model_name}_{field}_prefix")
 
 
 class GridUnitQuerySet(WithinPathQuerySet):
@@ -67,7 +66,7 @@ class GridUnit(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    path = GridPathField(unique=True, editable=False)
+    path = GridPathField(editable=False)
     boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -77,8 +76,8 @@ class GridUnit(models.Model):
         ordering = ["path"]
         verbose_name = _("grid unit")
         verbose_name_plural = _("grid units")
-        indexes = [path_index("gridunit", "path")]
         constraints = [
+            models.UniqueConstraint(fields=["path"], name="gridunit_unique_path"),
             models.CheckConstraint(
                 condition=models.Q(level__in=GRID_LEVEL_ORDER), name="gridunit_level_valid"
             ),
@@ -217,7 +216,7 @@ class Resident(models.Model):
     # The full number is only ever stored encrypted; the masked form is what every list
     # shows, and the keyed hash is how an import finds an existing resident.
     id_number_encrypted = models.TextField(editable=False)
-    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     residency_type = models.CharField(
         _("residency type"),
@@ -251,11 +250,14 @@ class Resident(models.Model):
         ordering = ["grid_path", "household_id", "id"]
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
-        indexes = [
-            path_index("resident"),
-            models.Index(fields=["grid_path", "id"], name="resident_path_id"),
-        ]
+        # (grid_path, id) serves both the subtree filter and the ordered, paginated list.
+        indexes = [models.Index(fields=["grid_path", "id"], name="resident_path_id")]
         constraints = [
+            # A constraint, not unique=True on the field: the field form would add an
+            # unused varchar_pattern_ops index that slows the million-row import.
+            models.UniqueConstraint(
+                fields=["id_number_hash"], name="resident_unique_id_number_hash"
+            ),
             models.CheckConstraint(
                 condition=models.Q(sex__in=Sex.values), name="resident_sex_valid"
             ),
