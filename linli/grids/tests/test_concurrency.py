@@ -74,3 +74,30 @@ def test_two_leaders_recording_visits_at_once_both_land():
         "building_group_leader",
         "micro_grid_lead",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_file_at_once_create_each_row_once():
+    from linli.grids.importing import registry_import
+    from linli.grids.models import Building, Household, Resident
+    from linli.grids.tests.test_importing import GOOD_ROWS, csv_bytes
+
+    world = build_world()
+    secretary = world.users[Role.SECRETARY]
+    before = (Building.objects.count(), Household.objects.count(), Resident.objects.count())
+    reports = []
+
+    def run_import():
+        reports.append(
+            registry_import(actor=secretary, source=csv_bytes(GOOD_ROWS), filename="residents.csv")
+        )
+
+    assert run_together(run_import, run_import) == []
+    # The import locks the registry tables, so the second waits and then finds every row.
+    assert sorted(report.residents.created for report in reports) == [0, 5]
+    assert sorted(report.residents.unchanged for report in reports) == [0, 5]
+    assert (Building.objects.count(), Household.objects.count(), Resident.objects.count()) == (
+        before[0] + 1,
+        before[1] + 3,
+        before[2] + 5,
+    )
