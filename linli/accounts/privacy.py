@@ -81,3 +81,14 @@ def encrypt_text(value: str) -> str:
 def decrypt_text(token: str) -> str:
     raw = base64.b64decode(token)
     return _cipher(settings.FIELD_ENCRYPTION_KEY).decrypt(raw[:12], raw[12:], None).decode()
+
+
+def id_number_fields(id_number: str) -> dict[str, str]:
+    """The three stored forms of one ID number, as Resident's columns: encrypted, keyed
+    hash for look-ups, and the masked form every list shows."""
+    id_number = normalise_id_number(id_number)
+    return {
+        "id_number_encrypted": encrypt_text(id_number),
+        "id_number_hash": id_number_hash(id_number),
+        "id_number_masked": mask_id_number(id_number),
+    }

@@ -33,7 +33,7 @@ from django.db import transaction
 from faker import Faker
 
 from linli.accounts.models import User
-from linli.accounts.privacy import encrypt_text, id_number_hash, mask_id_number
+from linli.accounts.privacy import id_number_fields, id_number_hash
 from linli.accounts.roles import Role
 from linli.grids.models import (
     Building,
@@ -793,9 +793,7 @@ def _write_community(writer: _Writer, plan: CommunityPlan) -> None:
                         sex=p.sex,
                         birth_year=p.birth_year,
                         phone=p.phone,
-                        id_number_encrypted=encrypt_text(p.id_number),
-                        id_number_hash=id_number_hash(p.id_number),
-                        id_number_masked=mask_id_number(p.id_number),
+                        **id_number_fields(p.id_number),
                         residency_type=p.residency_type,
                         party_membership=p.party_membership,
                         vulnerability_tags=Resident.encode_tags(p.tags),

@@ -43,7 +43,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import AuditAction, AuditEntry, User
-from linli.accounts.privacy import encrypt_text, id_number_hash, mask_phone, phone_is_valid
+from linli.accounts.privacy import (
+    encrypt_text,
+    id_number_hash,
+    mask_id_number,
+    mask_phone,
+    phone_is_valid,
+)
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
 from linli.grids.models import (
@@ -1036,7 +1042,7 @@ class _Importer:
                         phone or "",
                         encrypt_text(id_number),
                         digest,
-                        f"{id_number[:6]}********{id_number[-4:]}",
+                        mask_id_number(id_number),
                         row[8] or "registered",
                         row[9] or "",
                         row[10] or "",

@@ -10,10 +10,8 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import (
     decrypt_text,
-    encrypt_text,
-    id_number_hash,
+    id_number_fields,
     id_number_is_valid,
-    mask_id_number,
     mask_phone,
     normalise_id_number,
     phone_is_valid,
@@ -301,9 +299,7 @@ def resident_create(
         sex=sex,
         birth_year=birth_year,
         phone=phone,
-        id_number_encrypted=encrypt_text(id_number),
-        id_number_hash=id_number_hash(id_number),
-        id_number_masked=mask_id_number(id_number),
+        **id_number_fields(id_number),
         residency_type=residency_type,
         party_membership=party_membership,
         vulnerability_tags=Resident.encode_tags(vulnerability_tags or []),
