@@ -108,9 +108,11 @@ class GridUnit(models.Model):
 
 
 class Building(models.Model):
+    # No separate index: the unique (grid_unit, name) constraint's index leads with it.
     grid_unit = models.ForeignKey(
         GridUnit,
         on_delete=models.PROTECT,
+        db_index=False,
         related_name="buildings",
         verbose_name=_("building group"),
     )
@@ -139,8 +141,13 @@ class Building(models.Model):
 
 
 class Household(models.Model):
+    # No separate index: the unique (building, room) constraint's index leads with it.
     building = models.ForeignKey(
-        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+        Building,
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="households",
+        verbose_name=_("building"),
     )
     grid_path = GridPathField(editable=False)
     room = models.CharField(_("room"), max_length=20)
@@ -234,12 +241,15 @@ class Resident(models.Model):
     vulnerability_tags = models.CharField(
         _("vulnerability tags"), max_length=200, blank=True, default=""
     )
-    user = models.OneToOneField(
+    # At most one resident record per login, enforced by a partial unique index so that the
+    # million residents without a login cost the index nothing (see the constraints).
+    user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="resident",
+        related_name="resident_records",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -257,6 +267,11 @@ class Resident(models.Model):
             # unused varchar_pattern_ops index that slows the million-row import.
             models.UniqueConstraint(
                 fields=["id_number_hash"], name="resident_unique_id_number_hash"
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(user__isnull=False),
+                name="resident_unique_user",
             ),
             models.CheckConstraint(
                 condition=models.Q(sex__in=Sex.values), name="resident_sex_valid"
@@ -377,7 +392,10 @@ class VisitQuerySet(WithinPathQuerySet):
 class Visit(models.Model):
     """寻访: a leader's contact with a household and what they found."""
 
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="visits")
+    # Indexed by visit_household_recent (household, -visited_at).
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, db_index=False, related_name="visits"
+    )
     grid_path = GridPathField(editable=False)
     visitor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="visits"
