@@ -5,11 +5,14 @@ roles grant the matching permission on the row's grid path. Full ID numbers neve
 the admin shows the masked form only.
 """
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from linli.accounts.roles import Permission
 from linli.grids import selectors
 from linli.grids.models import Building, GridUnit, Household, Resident, RoleAssignment, Visit
+from linli.grids.services import role_assign, role_assignment_validate, role_revoke
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -121,15 +124,89 @@ class ResidentAdmin(ScopedAdmin):
         return False
 
 
+class RoleAssignmentForm(forms.ModelForm):
+    """Runs the service's checks (grid level, post, the assigner's scope) as form errors."""
+
+    class Meta:
+        model = RoleAssignment
+        fields = ("user", "role", "post", "grid_unit")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            role_assignment_validate(
+                role=cleaned["role"],
+                grid_unit=cleaned["grid_unit"],
+                post=cleaned.get("post", ""),
+                assigned_by=self.assigned_by,
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, messages in error.message_dict.items():
+                    self.add_error(field if field in self.fields else None, messages)
+            else:
+                self.add_error(None, error.messages)
+        return cleaned
+
+
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(ScopedAdmin):
+    """Posts: who holds which role where. Added and removed through the audited services."""
+
     list_display = ("user", "role", "post", "grid_unit")
     list_filter = ("role", "post")
-    readonly_fields = ("user", "role", "grid_unit", "grid_path")
-    fields = ("user", "role", "post", "grid_unit", "grid_path")
+    search_fields = ("user__username", "user__display_name", "grid_unit__name")
+    form = RoleAssignmentForm
+    autocomplete_fields = ("grid_unit",)
     edit_permission = Permission.MANAGE_ROLES
-
     selector = staticmethod(selectors.role_assignments_visible)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.assigned_by = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        # An existing post changes only by removing it and assigning a new one.
+        return ("user", "role", "post", "grid_unit") if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "grid_unit":
+            paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
+            kwargs["queryset"] = GridUnit.objects.within(paths)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return selectors.user_can(user=request.user, permission=Permission.MANAGE_ROLES)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return selectors.user_can(user=request.user, permission=Permission.MANAGE_ROLES)
+        return selectors.user_can(
+            user=request.user, permission=Permission.MANAGE_ROLES, grid_path=obj.grid_path
+        )
+
+    def save_model(self, request, obj, form, change):
+        assignment = role_assign(
+            user=form.cleaned_data["user"],
+            role=form.cleaned_data["role"],
+            grid_unit=form.cleaned_data["grid_unit"],
+            post=form.cleaned_data.get("post", ""),
+            assigned_by=request.user,
+        )
+        obj.pk = assignment.pk
+
+    def delete_model(self, request, obj):
+        role_revoke(assignment=obj, revoked_by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset.select_related("user", "grid_unit"):
+            role_revoke(assignment=assignment, revoked_by=request.user)
 
 
 @admin.register(Visit)

@@ -80,11 +80,10 @@ def grid_unit_create(
     return unit
 
 
-@transaction.atomic
-def role_assign(
-    *, user: User, role: str, grid_unit: GridUnit, post: str = "", assigned_by: User | None = None
-) -> RoleAssignment:
-    """Give a user a role on a grid unit (idempotent for the same triple)."""
+def role_assignment_validate(
+    *, role: str, grid_unit: GridUnit, post: str = "", assigned_by: User | None = None
+) -> None:
+    """The checks of `role_assign`, for forms that must show them before saving."""
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role: %(role)s") % {"role": role}})
     if grid_unit.level not in ROLE_LEVELS[role]:
@@ -104,6 +103,14 @@ def role_assign(
         user=assigned_by, permission=Permission.MANAGE_ROLES, grid_path=grid_unit.path
     ):
         raise _deny(_("You may not assign posts in this grid."))
+
+
+@transaction.atomic
+def role_assign(
+    *, user: User, role: str, grid_unit: GridUnit, post: str = "", assigned_by: User | None = None
+) -> RoleAssignment:
+    """Give a user a role on a grid unit (idempotent for the same triple)."""
+    role_assignment_validate(role=role, grid_unit=grid_unit, post=post, assigned_by=assigned_by)
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user,
         role=role,
@@ -113,9 +120,36 @@ def role_assign(
     if not created and assignment.post != post and post:
         assignment.post = post
         assignment.save(update_fields=["post"])
+    if created and assigned_by is not None:
+        audit_record(
+            actor=assigned_by,
+            action=AuditAction.CREATE,
+            object_type="role_assignment",
+            object_id=assignment.pk,
+            object_label=f"{user.username} · {role} · {grid_unit.name}",
+            grid_path=grid_unit.path,
+        )
     if hasattr(user, "_linli_scope"):
         del user._linli_scope
     return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment, revoked_by: User) -> None:
+    """Take a post away; audited, and only by someone who may assign posts there."""
+    if not user_can(
+        user=revoked_by, permission=Permission.MANAGE_ROLES, grid_path=assignment.grid_path
+    ):
+        raise _deny(_("You may not assign posts in this grid."))
+    audit_record(
+        actor=revoked_by,
+        action=AuditAction.DELETE,
+        object_type="role_assignment",
+        object_id=assignment.pk,
+        object_label=f"{assignment.user.username} · {assignment.role} · {assignment.grid_unit.name}",
+        grid_path=assignment.grid_path,
+    )
+    assignment.delete()
 
 
 @transaction.atomic
