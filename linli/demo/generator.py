@@ -48,7 +48,7 @@ from linli.grids.models import (
     Sex,
     VulnerabilityTag,
 )
-from linli.grids.services import grid_unit_create, role_assign
+from linli.grids.services import grid_unit_create, resident_account_link, role_assign
 
 DEFAULT_SEED = 20240601
 # Ages are computed against this year, so the generated birth years never drift.
@@ -878,8 +878,7 @@ def _demo_logins(writer: _Writer, case_study: CommunityPlan, seed: int) -> list[
     ]
     users = writer.users([(username, name) for username, name, *_ in extra])
     writer.roles([(users[u], role, unit, post) for u, _, role, post, unit in extra], street.path)
-    if resident.user_id is None:
-        Resident.objects.filter(pk=resident.pk, user__isnull=True).update(user=users["resident"])
+    resident_account_link(resident=resident, user=users["resident"])
 
     assignments = {
         (a.user.username, a.role): a

@@ -11,8 +11,21 @@ from django.core.exceptions import ValidationError
 
 from linli.accounts.roles import Permission
 from linli.grids import selectors
-from linli.grids.models import Building, GridUnit, Household, Resident, RoleAssignment, Visit
-from linli.grids.services import role_assign, role_assignment_validate, role_revoke
+from linli.grids.models import (
+    Building,
+    GridUnit,
+    Household,
+    Resident,
+    ResidentAccount,
+    RoleAssignment,
+    Visit,
+)
+from linli.grids.services import (
+    resident_account_link,
+    role_assign,
+    role_assignment_validate,
+    role_revoke,
+)
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -207,6 +220,48 @@ class RoleAssignmentAdmin(ScopedAdmin):
     def delete_queryset(self, request, queryset):
         for assignment in queryset.select_related("user", "grid_unit"):
             role_revoke(assignment=assignment, revoked_by=request.user)
+
+
+@admin.register(ResidentAccount)
+class ResidentAccountAdmin(ScopedAdmin):
+    """Which login belongs to which resident (the resident then sees their own household)."""
+
+    list_display = ("user", "resident")
+    autocomplete_fields = ("resident",)
+    fields = ("user", "resident")
+    edit_permission = Permission.MANAGE_ROLES
+
+    def scoped_queryset(self, request):
+        paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
+        return ResidentAccount.objects.filter(
+            resident__in=Resident.objects.within(paths)
+        ).select_related("user", "resident")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "resident":
+            paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
+            kwargs["queryset"] = Resident.objects.within(paths)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "resident") if obj is not None else ()
+
+    def has_add_permission(self, request):
+        return selectors.user_can(user=request.user, permission=Permission.MANAGE_ROLES)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and selectors.user_can(
+            user=request.user, permission=Permission.MANAGE_ROLES, grid_path=obj.resident.grid_path
+        )
+
+    def save_model(self, request, obj, form, change):
+        account = resident_account_link(
+            resident=form.cleaned_data["resident"], user=form.cleaned_data["user"]
+        )
+        obj.pk = account.pk
 
 
 @admin.register(Visit)

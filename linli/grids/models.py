@@ -241,16 +241,6 @@ class Resident(models.Model):
     vulnerability_tags = models.CharField(
         _("vulnerability tags"), max_length=200, blank=True, default=""
     )
-    # At most one resident record per login, enforced by a partial unique index so that the
-    # million residents without a login cost the index nothing (see the constraints).
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="resident_records",
-        db_index=False,
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,11 +257,6 @@ class Resident(models.Model):
             # unused varchar_pattern_ops index that slows the million-row import.
             models.UniqueConstraint(
                 fields=["id_number_hash"], name="resident_unique_id_number_hash"
-            ),
-            models.UniqueConstraint(
-                fields=["user"],
-                condition=models.Q(user__isnull=False),
-                name="resident_unique_user",
             ),
             models.CheckConstraint(
                 condition=models.Q(sex__in=Sex.values), name="resident_sex_valid"
@@ -314,6 +299,24 @@ class Resident(models.Model):
     def encode_tags(tags: list[str]) -> str:
         unique = sorted(set(tags))
         return f"{TAG_SEPARATOR}{TAG_SEPARATOR.join(unique)}{TAG_SEPARATOR}" if unique else ""
+
+
+class ResidentAccount(models.Model):
+    """A resident's login, kept apart from the registry row: most residents never log in,
+    and the million-row resident table should carry no column, index or key check for it."""
+
+    resident = models.OneToOneField(Resident, on_delete=models.CASCADE, related_name="account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_account"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("resident login")
+        verbose_name_plural = _("resident logins")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.resident}"
 
 
 class Post(models.TextChoices):

@@ -85,7 +85,9 @@ def scope_for(user: User | None) -> Scope:
             for permission in ROLE_PERMISSIONS.get(role, ()):
                 by_permission.setdefault(permission, set()).add(grid_path)
         own = tuple(
-            Household.objects.filter(residents__user=user).values_list("id", flat=True).distinct()
+            Household.objects.filter(residents__account__user=user)
+            .values_list("id", flat=True)
+            .distinct()
         )
         scope = Scope(
             paths={permission: _collapse(paths) for permission, paths in by_permission.items()},

@@ -28,6 +28,7 @@ from linli.grids.models import (
     Post,
     ResidencyType,
     Resident,
+    ResidentAccount,
     RoleAssignment,
     Visit,
     VisitMethod,
@@ -301,6 +302,19 @@ def household_create(*, building: Building, room: str) -> Household:
 
 
 @transaction.atomic
+def resident_account_link(*, resident: Resident, user: User) -> ResidentAccount:
+    """Let `user` log in as this resident (their own household becomes their scope)."""
+    account, created = ResidentAccount.objects.get_or_create(
+        user=user, defaults={"resident": resident}
+    )
+    if not created and account.resident_id != resident.pk:
+        raise ValidationError({"user": _("This login already belongs to another resident.")})
+    if hasattr(user, "_linli_scope"):
+        del user._linli_scope
+    return account
+
+
+@transaction.atomic
 def resident_create(
     *,
     household: Household,
@@ -337,10 +351,11 @@ def resident_create(
         residency_type=residency_type,
         party_membership=party_membership,
         vulnerability_tags=Resident.encode_tags(vulnerability_tags or []),
-        user=user,
     )
     resident.full_clean()
     resident.save()
+    if user is not None:
+        resident_account_link(resident=resident, user=user)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,

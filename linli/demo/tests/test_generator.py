@@ -273,7 +273,7 @@ def test_every_demo_login_logs_in_with_the_demo_password_and_holds_its_role(demo
 
 def test_resident_login_is_a_resident_of_micro_grid_1(demo, db):
     user = User.objects.get(username="resident")
-    resident = Resident.objects.get(user=user)
+    resident = Resident.objects.get(account__user=user)
     assignment = RoleAssignment.objects.get(user=user)
     assert resident.grid_path == assignment.grid_path
     assert assignment.grid_unit.parent.code.endswith("01")

@@ -125,3 +125,32 @@ def test_secretary_opens_the_post_list_and_the_add_form(world, client):
         "volunteer",
     ]
     assert client.get(reverse("admin:grids_roleassignment_add")).status_code == 200
+
+
+def test_secretary_links_a_login_to_a_resident_who_then_sees_their_household(world, client):
+    from linli.grids.models import ResidentAccount
+    from linli.grids.selectors import households_visible
+
+    admin_client(client, world.users[Role.SECRETARY])
+    volunteer = world.users[Role.VOLUNTEER]
+    response = client.post(
+        reverse("admin:grids_residentaccount_add"),
+        {"user": volunteer.pk, "resident": world.neighbour.pk},
+    )
+    assert response.status_code == 302
+    assert ResidentAccount.objects.get(user=volunteer).resident == world.neighbour
+    volunteer.refresh_from_db()
+    assert list(households_visible(user=volunteer)) == [world.neighbour_household]
+
+
+def test_resident_outside_the_secretarys_community_cannot_be_linked(world, client):
+    from linli.grids.models import ResidentAccount
+
+    admin_client(client, world.users[Role.SECRETARY])
+    response = client.post(
+        reverse("admin:grids_residentaccount_add"),
+        {"user": world.users[Role.VOLUNTEER].pk, "resident": world.other_community_resident.pk},
+    )
+    assert response.status_code == 200
+    assert "resident" in response.context["adminform"].form.errors
+    assert not ResidentAccount.objects.filter(user=world.users[Role.VOLUNTEER]).exists()
