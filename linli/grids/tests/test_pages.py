@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from linli.accounts.models import AuditEntry
 from linli.conftest import World
-from linli.grids.models import Visit
+from linli.grids.models import Resident, Visit
 
 ROLES = [
     "anonymous",
@@ -117,6 +117,19 @@ PAGES: dict[str, tuple[Callable[[World], str], tuple[int, ...]]] = {
     ),
     "other community resident": (
         url("grids:resident_detail", "other_community_resident.id"),
+        (302, 404, 404, 404, 404, 404, 404, 200),
+    ),
+    # Editing needs EDIT_REGISTRY on the resident's grid: micro-grid lead and above.
+    "edit resident": (
+        url("grids:resident_edit", "resident.id"),
+        (302, 404, 404, 404, 404, 200, 200, 200),
+    ),
+    "edit other micro-grid resident": (
+        url("grids:resident_edit", "other_micro_grid_resident.id"),
+        (302, 404, 404, 404, 404, 404, 200, 200),
+    ),
+    "edit other community resident": (
+        url("grids:resident_edit", "other_community_resident.id"),
         (302, 404, 404, 404, 404, 404, 404, 200),
     ),
     "record visit: choose household": (
@@ -245,3 +258,57 @@ def test_revealing_a_number_is_allowed_only_with_the_reveal_permission(
     else:
         assert AuditEntry.objects.count() == before
         assert resident.phone not in response.content.decode()
+
+
+EDIT_DATA = {
+    "name": "改过的名字",
+    "phone": "15900001111",
+    "residency_type": "permanent",
+    "party_membership": "floating",
+    "vulnerability_tags": ["disabled"],
+}
+
+# resident attribute, expected status per role (302 = saved and sent back, for signed-in)
+EDIT_POSTS = {
+    "resident": (302, 404, 404, 404, 404, 302, 302, 302),
+    "other_micro_grid_resident": (302, 404, 404, 404, 404, 404, 302, 302),
+    "other_community_resident": (302, 404, 404, 404, 404, 404, 404, 302),
+}
+
+
+def resident_row(resident) -> dict:
+    return Resident.objects.values().get(pk=resident.pk)
+
+
+@pytest.mark.parametrize(
+    ("target", "role", "expected"),
+    [
+        pytest.param(target, role, statuses[index], id=f"{target}-{role}")
+        for target, statuses in EDIT_POSTS.items()
+        for index, role in enumerate(ROLES)
+    ],
+)
+def test_editing_a_resident_is_allowed_only_with_the_edit_permission(world, target, role, expected):
+    resident = getattr(world, target)
+    row_before = resident_row(resident)
+    audit_before = AuditEntry.objects.count()
+    response = client_for(world, role).post(
+        reverse("grids:resident_edit", args=[resident.id]), EDIT_DATA
+    )
+    assert response.status_code == expected
+    if role == "anonymous":
+        assert_sent_to_login(response)
+    if expected == 302 and role != "anonymous":
+        assert response["Location"] == reverse("grids:resident_detail", args=[resident.id])
+        stored = Resident.objects.get(pk=resident.pk)
+        assert (
+            stored.name,
+            stored.phone,
+            stored.residency_type,
+            stored.party_membership,
+            stored.vulnerability_tags,
+        ) == ("改过的名字", "15900001111", "permanent", "floating", ",disabled,")
+        assert AuditEntry.objects.count() == audit_before + 1
+    else:
+        assert resident_row(resident) == row_before
+        assert AuditEntry.objects.count() == audit_before

@@ -22,10 +22,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.grids import selectors, services
-from linli.grids.models import GridLevel, Household, Mood, VisitMethod, VulnerabilityTag
+from linli.grids.models import (
+    GridLevel,
+    Household,
+    Mood,
+    PartyMembership,
+    ResidencyType,
+    Resident,
+    VisitMethod,
+    VulnerabilityTag,
+)
 from linli.web import selectors as web_selectors
 
 PAGE_SIZE = 50
@@ -244,6 +254,9 @@ def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict
         "show_tags": selectors.sensitive_visible(
             user=user, grid_path=resident.grid_path, household_id=resident.household_id
         ),
+        "can_edit": selectors.user_can(
+            user=user, permission=Permission.EDIT_REGISTRY, grid_path=resident.grid_path
+        ),
     }
 
 
@@ -285,6 +298,113 @@ def resident_reveal(request, resident_id: int):
         item = next(item for item in context["reveal_fields"] if item["name"] == field)
         return render(request, "grids/_reveal.html", {**context, "item": item})
     return render(request, "grids/resident_detail.html", context)
+
+
+class ResidentEditForm(forms.Form):
+    """The editable fields of `services.EDITABLE_RESIDENT_FIELDS`.
+
+    The phone starts empty and empty means "keep the current number": the page must never
+    carry the full number, so there is nothing to pre-fill. `services.resident_update`
+    checks everything again; the form only lets one page show every field's error at once.
+    """
+
+    name = forms.CharField(max_length=50, strip=True)
+    phone = forms.CharField(required=False, max_length=20, strip=True)
+    residency_type = forms.ChoiceField(choices=ResidencyType.choices)
+    party_membership = forms.ChoiceField(choices=PartyMembership.choices, required=False)
+    vulnerability_tags = forms.MultipleChoiceField(
+        choices=VulnerabilityTag.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, show_tags: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not show_tags:
+            # Not shown, so not accepted either: a posted tag list is ignored.
+            del self.fields["vulnerability_tags"]
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].replace(" ", "").replace("-", "")
+        if phone and not phone_is_valid(phone):
+            raise ValidationError(_("A mobile number has 11 digits and starts with 1."))
+        return phone
+
+    def changes_for(self, resident: Resident) -> dict:
+        """Only what differs from the stored row; an empty phone keeps the current one."""
+        data = self.cleaned_data
+        changes = {
+            name: data[name]
+            for name in ("name", "residency_type", "party_membership")
+            if data[name] != getattr(resident, name)
+        }
+        if data["phone"] and data["phone"] != resident.phone:
+            changes["phone"] = data["phone"]
+        if "vulnerability_tags" in self.fields:
+            tags = data["vulnerability_tags"]
+            if Resident.encode_tags(tags) != resident.vulnerability_tags:
+                changes["vulnerability_tags"] = tags
+        return changes
+
+
+def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for field, field_messages in error.message_dict.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@never_cache
+@login_required
+def resident_edit(request, resident_id: int):
+    user = request.user
+    resident = selectors.resident_get(user=user, resident_id=resident_id)
+    if not selectors.user_can(
+        user=user, permission=Permission.EDIT_REGISTRY, grid_path=resident.grid_path
+    ):
+        raise Http404
+    show_tags = selectors.sensitive_visible(
+        user=user, grid_path=resident.grid_path, household_id=resident.household_id
+    )
+    initial = {
+        "name": resident.name,
+        "residency_type": resident.residency_type,
+        "party_membership": resident.party_membership,
+        "vulnerability_tags": resident.tags,
+    }
+    form = ResidentEditForm(request.POST or None, initial=initial, show_tags=show_tags)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes_for(resident)
+        if not changes:
+            messages.info(request, _("Nothing was changed."))
+            return redirect("grids:resident_detail", resident_id=resident.id)
+        try:
+            services.resident_update(
+                user=user, resident=resident, ip_address=client_address(request), **changes
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) == "permission_denied":
+                raise Http404 from None
+            _add_service_errors(form, error)
+            # The service sets attributes before its final check; show the stored row.
+            resident.refresh_from_db()
+        else:
+            messages.success(request, _("Saved changes to %(name)s.") % {"name": resident.name})
+            return redirect("grids:resident_detail", resident_id=resident.id)
+    return render(
+        request,
+        "grids/resident_edit.html",
+        {
+            "resident": resident,
+            "household": resident.household,
+            "form": form,
+            "show_tags": show_tags,
+            "residency_types": ResidencyType.choices,
+            "party_memberships": PartyMembership.choices,
+            "tag_choices": VulnerabilityTag.choices,
+        },
+    )
 
 
 # Visits --------------------------------------------------------------------------------------
@@ -384,6 +504,7 @@ urlpatterns = [
     path("residents/", resident_list, name="resident_list"),
     path("residents/<int:resident_id>/", resident_detail, name="resident_detail"),
     path("residents/<int:resident_id>/reveal/", resident_reveal, name="resident_reveal"),
+    path("residents/<int:resident_id>/edit/", resident_edit, name="resident_edit"),
     path("visits/", visit_list, name="visit_list"),
     path("visits/new", visit_new, name="visit_new"),
     path("me/", own_household, name="me"),
