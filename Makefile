@@ -25,8 +25,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# `linli demo` migrates the embedded database itself, generates, prints the logins and serves.
 demo: install
-	$(BIN)/linli migrate --noinput
 	$(BIN)/linli demo
 
 serve: install
