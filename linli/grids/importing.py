@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -509,38 +510,41 @@ _TABLES = {
 }
 
 
-class _Writer:
+class _Writer(ABC):
     """What differs between PostgreSQL and SQLite; the importer calls these in order."""
 
     def __init__(self, now: datetime):
         self.now = now
         self.cursor = connection.cursor()
 
-    def lock(self) -> None:
-        pass
+    def lock(self) -> None:  # noqa: B027 - most databases need no lock beyond the transaction
+        """Keep concurrent writers out of the registry tables for the import's duration."""
 
     def table_has_rows(self, table: str) -> bool:
         self.cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608 (fixed names)
         return self.cursor.fetchone() is not None
 
+    @abstractmethod
     def lookup(self, hashes: list[str]) -> dict[str, tuple]:
-        raise NotImplementedError
+        """Implemented per database."""
 
+    @abstractmethod
     def first_free_id(self, table: str) -> int:
-        raise NotImplementedError
+        """Implemented per database."""
 
-    def ids_used(self, table: str, last: int) -> None:
-        pass
+    def ids_used(self, table: str, last: int) -> None:  # noqa: B027 - optional hook
+        """Tell the database which ids were taken (PostgreSQL moves its sequences)."""
 
     def prepare_residents(self, rows: list[tuple]) -> Any:
         """Whatever `write_residents` sends, made before waiting for the database."""
         return rows
 
+    @abstractmethod
     def write_residents(self, payload: Any) -> None:
-        raise NotImplementedError
+        """Implemented per database."""
 
-    def flush(self) -> None:
-        pass
+    def flush(self) -> None:  # noqa: B027 - optional hook
+        """Wait until every queued row has reached the database."""
 
     def insert_buildings(self, rows: list[tuple]) -> None:
         self.cursor.executemany(
