@@ -30,6 +30,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, is_password_usable, make_password
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 
 from linli.accounts.models import User
@@ -40,12 +41,15 @@ from linli.grids.models import (
     GridLevel,
     GridUnit,
     Household,
+    Mood,
     PartyMembership,
     Post,
     ResidencyType,
     Resident,
     RoleAssignment,
     Sex,
+    Visit,
+    VisitMethod,
     VulnerabilityTag,
 )
 from linli.grids.services import grid_unit_create, resident_account_link, role_assign
@@ -615,6 +619,7 @@ class DemoResult:
     seconds: float = 0.0
     logins: list[DemoLogin] = field(default_factory=list)
     password: str = ""
+    visits_added: int = 0
 
 
 def _counts(street_codes: list[str]) -> dict[str, int]:
@@ -974,6 +979,60 @@ def _check_same_demo(plan: CommunityPlan) -> None:
         )
 
 
+# What building-group leaders write down on their rounds, in the case study's words.
+VISIT_FINDINGS = [
+    ("楼道堆物较多，已提醒住户清理", True),
+    ("发现电动自行车在楼道充电，存在火灾隐患", True),
+    ("反映有高空抛物现象，希望加强宣传", True),
+    ("老人独居，希望有人每周帮忙买菜", True),
+    ("楼顶渗漏，雨天漏水", True),
+    ("反映小区门口商铺占道经营", False),
+    ("希望中心花园增加座椅", False),
+    ("身体状况良好，近期无困难", False),
+    ("家中一切正常", False),
+    ("对上次反映的问题处理结果表示满意", False),
+]
+
+
+def _demo_visits(plan: CommunityPlan, seed: int) -> int:
+    """Some weeks of 寻访 by A社区's building-group leaders, so the dashboards have history.
+
+    Written once: if the community already has visits, nothing is added (the dates are
+    relative to the first run, so a second run could not reproduce them).
+    """
+    community = GridUnit.objects.get(code=plan.slot.code)
+    if Visit.objects.filter(grid_path__startswith=community.path).exists():
+        return 0
+    rng, _ = _rng_for(seed, "visits")
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    leaders = {
+        assignment.grid_path: assignment.user
+        for assignment in RoleAssignment.objects.filter(
+            role=Role.BUILDING_GROUP_LEADER, grid_path__startswith=community.path
+        ).select_related("user")
+    }
+    visits = []
+    for household in Household.objects.filter(grid_path__startswith=community.path).order_by("id"):
+        leader = leaders.get(household.grid_path)
+        if leader is None or rng.random() > 0.55:
+            continue
+        finding, may_need_follow_up = rng.choice(VISIT_FINDINGS)
+        visits.append(
+            Visit(
+                household=household,
+                grid_path=household.grid_path,
+                visitor=leader,
+                visited_at=now - timedelta(days=rng.randint(0, 44), hours=rng.randint(0, 9)),
+                method=rng.choices(VisitMethod.values, weights=[6, 3, 1])[0],
+                finding=finding,
+                mood=rng.choices(Mood.values, weights=[5, 4, 2, 1])[0],
+                needs_follow_up=may_need_follow_up and rng.random() < 0.4,
+            )
+        )
+    Visit.objects.bulk_create(visits, batch_size=2000)
+    return len(visits)
+
+
 def demo_password() -> str:
     return settings.LINLI_DEMO_PASSWORD
 
@@ -1011,6 +1070,7 @@ def demo_generate(
                     f"{index + 1}/{len(slots)} communities, {time.perf_counter() - started:.1f} s"
                 )
         result.logins = _demo_logins(writer, case_study, seed)
+        result.visits_added = _demo_visits(case_study, seed)
         result.totals = _counts(street_codes)
         result.added = {name: result.totals[name] - before[name] for name in before}
     result.seconds = time.perf_counter() - started

@@ -44,6 +44,7 @@ from linli.grids.models import (
     ResidencyType,
     Resident,
     RoleAssignment,
+    Visit,
     VulnerabilityTag,
 )
 from linli.grids.selectors import residents_visible
@@ -206,8 +207,25 @@ def test_running_twice_leaves_the_data_unchanged(demo, db):
         "role_assignments": 0,
     }
     assert again.totals == demo.totals
+    assert again.visits_added == 0
     assert counts() == before_counts
     assert fingerprint() == before_hash
+
+
+def test_building_group_leaders_have_weeks_of_visits_in_their_own_groups(demo, db):
+    community = unit("A社区")
+    visits = Visit.objects.filter(grid_path__startswith=community.path).select_related("visitor")
+    assert visits.count() == demo.visits_added
+    # About 55% of A社区's 2,716 households were visited once.
+    assert 1300 < demo.visits_added < 1700
+    leader_paths = dict(
+        RoleAssignment.objects.filter(role=Role.BUILDING_GROUP_LEADER).values_list(
+            "user_id", "grid_path"
+        )
+    )
+    assert all(leader_paths[visit.visitor_id] == visit.grid_path for visit in visits)
+    assert visits.filter(needs_follow_up=True).exists()
+    assert not Visit.objects.filter(grid_path__startswith=unit("B社区").path).exists()
 
 
 def test_generation_is_a_pure_function_of_the_seed():
