@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "ninja",
     "linli.accounts",
     "linli.grids",
+    "linli.notify",
+    "linli.cases",
     "linli.web",
     "linli.demo",
 ]
