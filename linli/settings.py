@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "linli.web.context_processors.navigation",
+                "linli.notify.context_processors.unread_notifications",
             ],
         },
     },
@@ -167,6 +168,8 @@ CELERY_BROKER_URL = env_str("LINLI_CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("LINLI_CELERY_EAGER", CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# With real workers, beat retries outbox messages a broker outage left undelivered.
+CELERY_BEAT_SCHEDULE = {"notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 300.0}}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("LINLI_REDIS_URL"):

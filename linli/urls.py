@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("registry/", include("linli.grids.urls")),
+    path("inbox/", include("linli.notify.urls")),
     path("", include("linli.web.urls")),
 ]

@@ -296,4 +296,32 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/residents/{resident_id}/reveal",
         "/api/v1/visits",
         "/api/v1/visits/{visit_id}",
+        "/api/v1/notifications",
+        "/api/v1/notifications/{notification_id}/read",
+        "/api/v1/notifications/read-all",
     }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_and_marks_only_its_own_notifications(client, world, role):
+    from linli.notify.models import Notification
+    from linli.notify.services import notification_send
+
+    people = [user for user in world.users.values() if user is not None]
+    for person in people:
+        notification_send(recipients=[person], kind="test", title=f"for {person.username}")
+    secretary_note = Notification.objects.get(recipient=world.users[Role.SECRETARY])
+    headers = headers_for(client, world, role)
+    listing = client.get("/api/v1/notifications", headers=headers)
+    read_other = client.post(f"/api/v1/notifications/{secretary_note.pk}/read", headers=headers)
+    if role == ANONYMOUS:
+        assert (listing.status_code, read_other.status_code) == (401, 401)
+    else:
+        assert listing.status_code == 200
+        assert [item["title"] for item in listing.json()["items"]] == [f"for {role}"]
+        expected = 200 if role == Role.SECRETARY else 404
+        assert read_other.status_code == expected
+    read = Notification.objects.filter(read_at__isnull=False)
+    assert list(read.values_list("recipient__username", flat=True)) == (
+        ["secretary"] if role == Role.SECRETARY else []
+    )

@@ -1,0 +1,116 @@
+"""The in-app inbox and the delivery outbox.
+
+A Notification is what a person reads in their inbox; an OutboxMessage is one attempt to
+carry it over one channel. The outbox is a table (not a broker queue) so that a message
+written in the caller's transaction survives a broker outage and is retried by a sweep.
+`notify` is called by anyone and imports no domain app.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+    def for_user(self, user):
+        return self.filter(recipient=user)
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    # A short code (e.g. "case_escalated") so that channels and filters can tell kinds apart
+    # without notify knowing the domain apps that send them.
+    kind = models.CharField(_("kind"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    # A path inside the site (e.g. "/cases/42/"), never an external URL.
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        # The inbox and the unread badge both filter by recipient and read_at, newest first.
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class Channel(models.TextChoices):
+    INAPP = "inapp", _("In-app inbox")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxMessageQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=OutboxStatus.PENDING)
+
+
+class OutboxMessage(models.Model):
+    notification = models.ForeignKey(
+        Notification,
+        on_delete=models.CASCADE,
+        related_name="outbox_messages",
+        verbose_name=_("notification"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = OutboxMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [models.Index(fields=["status", "created_at"], name="outbox_status_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="outbox_one_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="outbox_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OutboxStatus.SENT) | Q(sent_at__isnull=False),
+                name="outbox_sent_has_sent_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.notification_id} ({self.status})"

@@ -1,0 +1,107 @@
+"""Writes for notifications: send, mark read.
+
+`notification_send` only writes rows; delivery runs after the caller's transaction commits,
+so a caller that rolls back has notified nobody, and a caller that commits has a durable
+outbox row even when the broker is down (the periodic sweep picks it up).
+"""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.models import User
+from linli.notify.models import Channel, Notification, OutboxMessage
+from linli.notify.tasks import deliver_outbox_later
+
+KIND_MAX_LENGTH = Notification._meta.get_field("kind").max_length
+TITLE_MAX_LENGTH = Notification._meta.get_field("title").max_length
+LINK_MAX_LENGTH = Notification._meta.get_field("link").max_length
+
+
+def _validate(*, kind: str, title: str, link: str, channels: tuple[str, ...]) -> None:
+    errors: dict[str, str] = {}
+    if not kind or len(kind) > KIND_MAX_LENGTH:
+        errors["kind"] = _("Give a kind code of at most %(max)d characters.") % {
+            "max": KIND_MAX_LENGTH
+        }
+    if not title.strip() or len(title) > TITLE_MAX_LENGTH:
+        errors["title"] = _("Give a title of at most %(max)d characters.") % {
+            "max": TITLE_MAX_LENGTH
+        }
+    # A path on this site only: "//host" would make the inbox an open redirect.
+    if link and (not link.startswith("/") or link.startswith("//") or len(link) > LINK_MAX_LENGTH):
+        errors["link"] = _("The link must be a path on this site, starting with /.")
+    if not channels:
+        errors["channels"] = _("Give at least one channel.")
+    elif unknown := sorted(set(channels) - set(Channel.values)):
+        errors["channels"] = _("Unknown channel: %(channels)s.") % {"channels": ", ".join(unknown)}
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def notification_send(
+    *,
+    recipients: Iterable[User],
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+    channels: tuple[str, ...] = (Channel.INAPP,),
+) -> list[Notification]:
+    """One notification per distinct recipient, one outbox row per channel.
+
+    Runs inside the caller's transaction (atomic nests as a savepoint) and schedules delivery
+    for after the outermost commit.
+    """
+    channels = tuple(dict.fromkeys(channels))  # keep order, drop repeats
+    _validate(kind=kind, title=title, link=link, channels=channels)
+    # A person listed twice (e.g. owner and member of the new owner unit) is told once.
+    unique = {user.pk: user for user in recipients if user is not None}
+    if not unique:
+        return []
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, kind=kind, title=title, body=body, link=link)
+            for user in unique.values()
+        ]
+    )
+    messages = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(notification=notification, channel=channel)
+            for notification in notifications
+            for channel in channels
+        ]
+    )
+    message_ids = [message.pk for message in messages]
+
+    transaction.on_commit(lambda: deliver_outbox_later(message_ids))
+    return notifications
+
+
+def _deny_not_recipient() -> ValidationError:
+    # Same words whether the row exists or belongs to someone else: nothing is revealed.
+    return ValidationError({"notification": _("Notification not found.")}, code="not_found")
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification: Notification) -> Notification:
+    """Mark one of the user's own notifications read; idempotent (the first read time stays)."""
+    if not user.is_authenticated or notification.recipient_id != user.pk:
+        raise _deny_not_recipient()
+    now = timezone.now()
+    # A conditional update: two tabs marking at once keep the earliest read time.
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+    notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.for_user(user).unread().update(read_at=timezone.now())
