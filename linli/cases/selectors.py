@@ -1,0 +1,142 @@
+"""Reads of cases, scoped by the acting user through grids.selectors.scope_for."""
+
+import math
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Case as When_
+from django.db.models import IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from linli.accounts.models import User
+from linli.accounts.roles import Permission
+from linli.cases.models import (
+    ACTIVE_STATES,
+    OPEN_STATES,
+    Case,
+    CaseCategory,
+    CaseState,
+)
+from linli.grids.models import Building, GridUnit
+from linli.grids.selectors import scope_for
+
+DUPLICATE_RADIUS_METRES = 50
+DUPLICATE_WINDOW = timedelta(days=7)
+EARTH_RADIUS_METRES = 6_371_000
+
+
+def cases_visible(*, user: User | None) -> QuerySet[Case]:
+    """Staff: cases inside the subtrees they may view; anyone: the cases they reported."""
+    if user is None or not user.is_authenticated:
+        return Case.objects.none()
+    condition = Q(reporter=user)
+    for path in scope_for(user).paths_for(Permission.VIEW_REGISTRY):
+        condition |= Q(grid_path__startswith=path)
+    return Case.objects.filter(condition).select_related(
+        "category", "building", "owner_unit", "owner_user"
+    )
+
+
+def case_get(*, user: User | None, case_id: int) -> Case:
+    try:
+        return cases_visible(user=user).get(pk=case_id)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def workbench(
+    *,
+    user: User,
+    state: str | None = None,
+    category: CaseCategory | None = None,
+    building: Building | None = None,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Case]:
+    """A staff member's open queue within their subtree: overdue first, then by due time."""
+    now = now or timezone.now()
+    cases = Case.objects.within(scope_for(user).paths_for(Permission.VIEW_REGISTRY))
+    cases = cases.filter(state=state) if state else cases.open()
+    if category is not None:
+        cases = cases.filter(category=category)
+    if building is not None:
+        cases = cases.filter(building=building)
+    if source:
+        cases = cases.filter(source=source)
+    overdue_first = When_(
+        When(state__in=ACTIVE_STATES, due_at__lt=now, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        cases.select_related("category", "building", "owner_unit", "owner_user")
+        .annotate(overdue_rank=overdue_first)
+        .order_by("overdue_rank", "due_at", "id")
+    )
+
+
+def public_board(*, community: GridUnit) -> list[dict]:
+    """What anyone may see about a community's problems: no names, rooms or descriptions."""
+    return list(
+        Case.objects.filter(grid_path__startswith=community.path, category__is_public=True)
+        .exclude(state__in=[CaseState.REJECTED, CaseState.DUPLICATE])
+        .order_by("-created_at", "-id")
+        .values(
+            "reference",
+            "category__name_zh",
+            "category__name_en",
+            "state",
+            "created_at",
+            "building__name",
+        )
+    )
+
+
+def distance_metres(lat1, lon1, lat2, lon2) -> float:
+    """Haversine distance; accurate to well under a metre at the 50 m this is used for."""
+    phi1, phi2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dphi = phi2 - phi1
+    dlambda = math.radians(float(lon2) - float(lon1))
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(a))
+
+
+def duplicate_candidates(
+    *,
+    category: CaseCategory,
+    building: Building | None = None,
+    latitude: Decimal | float | None = None,
+    longitude: Decimal | float | None = None,
+    now: datetime | None = None,
+) -> list[Case]:
+    """Open cases of the same category filed in the last 7 days at the same building or
+    within 50 m. Shown before filing and to staff, who may merge them."""
+    now = now or timezone.now()
+    recent = Case.objects.filter(
+        category=category, state__in=OPEN_STATES, created_at__gte=now - DUPLICATE_WINDOW
+    )
+    if latitude is None and building is not None and building.latitude is not None:
+        latitude, longitude = building.latitude, building.longitude
+    condition = Q(pk__in=[])
+    if building is not None:
+        condition |= Q(building=building)
+    if latitude is not None and longitude is not None:
+        # A bounding box lets the database discard far rows; haversine decides the rest.
+        box = Decimal("0.001")
+        lat, lon = Decimal(str(latitude)), Decimal(str(longitude))
+        condition |= Q(
+            latitude__range=(lat - box, lat + box), longitude__range=(lon - box, lon + box)
+        )
+    found = []
+    for case in recent.filter(condition).order_by("-created_at", "-id"):
+        same_building = building is not None and case.building_id == building.pk
+        near = (
+            latitude is not None
+            and case.latitude is not None
+            and distance_metres(latitude, longitude, case.latitude, case.longitude)
+            <= DUPLICATE_RADIUS_METRES
+        )
+        if same_building or near:
+            found.append(case)
+    return found
