@@ -28,6 +28,7 @@ from linli.cases.models import (
     Coordination,
 )
 from linli.grids.models import Building, GridLevel, GridUnit, RoleAssignment, Visit
+from linli.notify.services import notification_send
 
 S = CaseState
 
@@ -431,7 +432,29 @@ def _escalate_locked(*, case: Case, actor: User | None, reason: str, now: dateti
         note=reason,
         data={"from_unit": before_unit.code, "to_unit": unit.code, "level": level},
     )
+    _notify_new_owner(case=case, unit=unit, reason=reason)
     return case
+
+
+def _notify_new_owner(*, case: Case, unit: GridUnit, reason: str) -> None:
+    """Tell whoever holds a post on the unit the case now belongs to (in-app inbox; other
+    channels plug into the same outbox). Sent only if the escalation commits."""
+    holders = User.objects.filter(
+        role_assignments__grid_unit=unit,
+        role_assignments__role__in=[
+            Role.STREET_ADMIN,
+            Role.SECRETARY,
+            Role.MICRO_GRID_LEAD,
+            Role.BUILDING_GROUP_LEADER,
+        ],
+    ).distinct()
+    notification_send(
+        recipients=holders,
+        kind="case_escalated",
+        title=_("Case %(reference)s was escalated to %(unit)s")
+        % {"reference": case.reference, "unit": unit.name},
+        body=f"{case.category.name_zh}: {reason}",
+    )
 
 
 @transaction.atomic

@@ -261,6 +261,21 @@ def test_escalation_climbs_each_level_to_the_street(world, category):
     assert case.events.filter(action="escalate").count() == 3
 
 
+def test_escalation_notifies_the_post_holders_of_the_new_owner(world, category):
+    from django.utils import translation
+
+    from linli.notify.models import Notification
+
+    case = report(world, category)
+    with translation.override("en"):
+        case_escalate(
+            case=case, actor=world.users[Role.BUILDING_GROUP_LEADER], reason="超出本级能力"
+        )
+    notes = Notification.objects.filter(kind="case_escalated")
+    assert [note.recipient for note in notes] == [world.users[Role.MICRO_GRID_LEAD]]
+    assert notes[0].title == f"Case {case.reference} was escalated to 第一微网格"
+
+
 def test_overdue_sweep_escalates_once_per_overdue_case(world, category):
     overdue = report(world, category)
     fresh = report(world, category)
