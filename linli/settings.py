@@ -169,7 +169,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("LINLI_CELERY_EAGER", CELERY_BROKER_URL == "
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 # With real workers, beat retries outbox messages a broker outage left undelivered.
-CELERY_BEAT_SCHEDULE = {"notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 300.0}}
+CELERY_BEAT_SCHEDULE = {
+    "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 300.0},
+    # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
+    "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
+}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("LINLI_REDIS_URL"):

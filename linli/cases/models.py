@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.accounts.fields import GridPathField
 from linli.grids.models import WithinPathQuerySet, path_index
@@ -71,7 +72,7 @@ class CaseSource(models.TextChoices):
 
 
 class CasePriority(models.TextChoices):
-    LOW = "low", _("Low")
+    LOW = "low", pgettext_lazy("priority", "Low")
     NORMAL = "normal", _("Normal")
     HIGH = "high", _("High")
     URGENT = "urgent", _("Urgent")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.accounts.fields import GridPathField
 from linli.accounts.privacy import mask_phone
@@ -383,7 +384,7 @@ class VisitMethod(models.TextChoices):
 class Mood(models.TextChoices):
     GOOD = "good", _("Good")
     NEUTRAL = "neutral", _("Neutral")
-    LOW = "low", _("Low")
+    LOW = "low", pgettext_lazy("mood", "Low")
     DISTRESSED = "distressed", _("Distressed")
 
 
