@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("registry/", include("linli.grids.urls")),
     path("inbox/", include("linli.notify.urls")),
+    path("cases/", include("linli.cases.urls")),
     path("", include("linli.web.urls")),
 ]
