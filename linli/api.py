@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from linli.accounts.api import BearerTokenAuth, SessionAuth
 from linli.accounts.api import router as accounts_router
+from linli.cases.api import router as cases_router
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
 
@@ -81,3 +82,4 @@ def http_error(request, exc: HttpError):
 api.add_router("/auth", accounts_router)
 api.add_router("/", grids_router)
 api.add_router("/notifications", notify_router)
+api.add_router("/cases", cases_router)

@@ -7,9 +7,7 @@ from linli.accounts.roles import Role
 from linli.notify.models import Notification
 from linli.notify.services import notification_send
 
-pytestmark = pytest.mark.urls("linli.notify.tests.urls_for_tests")
-
-API = "/api/test/notifications"
+API = "/api/v1/notifications"
 
 
 @pytest.fixture
