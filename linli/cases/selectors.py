@@ -18,7 +18,7 @@ from linli.cases.models import (
     CaseCategory,
     CaseState,
 )
-from linli.grids.models import Building, GridUnit
+from linli.grids.models import Building, GridLevel, GridUnit, Household
 from linli.grids.selectors import scope_for
 
 DUPLICATE_RADIUS_METRES = 50
@@ -73,6 +73,30 @@ def workbench(
         cases.select_related("category", "building", "owner_unit", "owner_user")
         .annotate(overdue_rank=overdue_first)
         .order_by("overdue_rank", "due_at", "id")
+    )
+
+
+def board_communities(*, user: User) -> list[GridUnit]:
+    """The communities whose public board the user is offered: those containing (or inside)
+    their posts, and the one they live in."""
+    scope = scope_for(user)
+    paths = set(scope.paths_for(Permission.VIEW_REGISTRY))
+    paths |= set(
+        Household.objects.filter(id__in=scope.own_household_ids).values_list("grid_path", flat=True)
+    )
+    if not paths:
+        return []
+    # A community's path is a prefix of every path below it, and inside every post above it.
+    containing = {
+        "/" + "/".join(path.strip("/").split("/")[: index + 1]) + "/"
+        for path in paths
+        for index in range(path.strip("/").count("/") + 1)
+    }
+    communities = GridUnit.objects.filter(level=GridLevel.COMMUNITY)
+    return list(
+        (communities.filter(path__in=containing) | communities.within(sorted(paths))).order_by(
+            "path"
+        )
     )
 
 

@@ -86,6 +86,7 @@ def workbench(request):
         {
             "page": Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page")),
             "staff": staff,
+            "boards": selectors.board_communities(user=user),
             "states": CaseState.choices,
             "sources": CaseSource.choices,
             "categories": _minor_categories(),

@@ -93,3 +93,15 @@ def test_public_board_has_no_names_or_rooms(world, category, cases):
         "created_at",
         "building__name",
     }
+
+
+def test_board_is_offered_for_the_community_around_each_post_and_home(world):
+    from linli.cases.selectors import board_communities
+
+    assert board_communities(user=world.users[Role.STREET_ADMIN]) == [
+        world.community,
+        world.other_community,
+    ]
+    assert board_communities(user=world.users[Role.MICRO_GRID_LEAD]) == [world.community]
+    assert board_communities(user=world.users[Role.RESIDENT]) == [world.community]
+    assert board_communities(user=world.users[Role.VOLUNTEER]) == []
