@@ -42,6 +42,14 @@ ACTION_LABELS = {
     "rate": gettext_lazy("Rate"),
     "mark_duplicate": gettext_lazy("Mark as duplicate"),
 }
+# Timeline entries also name the steps that are not buttons.
+EVENT_LABELS = {
+    **ACTION_LABELS,
+    "create": gettext_lazy("Reported"),
+    "escalate": gettext_lazy("Escalated"),
+    "coordinate": gettext_lazy("Coordination meeting (会商)"),
+}
+STATE_LABELS = dict(CaseState.choices)
 
 
 def _is_staff(user) -> bool:
@@ -203,6 +211,9 @@ def case_detail(request, case_id: int):
     user = request.user
     case = selectors.case_get(user=user, case_id=case_id)
     events = list(case.events.select_related("actor"))
+    for event in events:
+        event.action_label = EVENT_LABELS.get(event.action, event.action)
+        event.to_state_label = STATE_LABELS.get(event.to_state, event.to_state)
     can_rate = (case.state, "rate") in services.TRANSITIONS and services.may_act(
         user=user, action="rate", case=case
     )

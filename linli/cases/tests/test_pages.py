@@ -361,3 +361,12 @@ def test_illegal_action_shows_a_message_and_writes_nothing(world, category):
     ]
     assert Case.objects.get(pk=case.pk).state == CaseState.REPORTED
     assert CaseEvent.objects.filter(case=case).count() == 1
+
+
+def test_timeline_names_steps_and_states_in_words(world, category):
+    case = resident_case(world, category)
+    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    content = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "Reported → Reported" in content
+    assert "create →" not in content
