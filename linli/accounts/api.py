@@ -12,6 +12,7 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from linli.accounts.services import token_create, token_user
+from linli.pagination import ErrorOut
 
 
 class BearerTokenAuth(HttpBearer):
@@ -47,11 +48,6 @@ class TokenIn(Schema):
 class TokenOut(Schema):
     token: str
     username: str
-
-
-class ErrorOut(Schema):
-    message: str
-    field: str | None = None
 
 
 @router.post("/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut})

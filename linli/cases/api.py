@@ -24,11 +24,10 @@ from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, Case
 from linli.cases.services import ACTIONS, case_create, case_escalate, case_transition
 from linli.grids.models import Building
 from linli.grids.selectors import scope_for
+from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 
 router = Router(tags=["cases"])
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 # Refusals that mean "the case moved on under you": the client reloads and retries.
 CONFLICT_CODES = frozenset({"conflict", "illegal_transition"})
@@ -52,18 +51,7 @@ def _visible_case(user, case_id: int) -> Case:
 # Schemas ------------------------------------------------------------------------------
 
 
-class ErrorOut(Schema):
-    message: str
-    field: str | None = None
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-
-
-class PageIn(Schema):
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
 
 
 class CaseFilters(Schema):
@@ -331,8 +319,7 @@ def case_list(
             cases = cases.filter(building=building)
         if filters.source:
             cases = cases.filter(source=filters.source)
-    count = cases.count()
-    items = list(cases[page.offset : page.offset + page.limit])
+    items, count = paginate(cases, page)
     now = timezone.now()
     return {"items": [_case(case, now) for case in items], "count": count}
 

@@ -8,7 +8,6 @@ Phone and ID numbers leave only masked; the full value only through the audited 
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -25,11 +24,9 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.grids.services import resident_reveal, visit_record
+from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 
 router = Router(tags=["grids"])
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 
 class NotVisible(Http404):
@@ -48,25 +45,6 @@ def _visible(getter, field: str, **kwargs):
 
 
 # Schemas ------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    message: str
-    field: str | None = None
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
-class PageIn(Schema):
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
-
-
-def paginate(queryset: QuerySet, page: PageIn) -> tuple[list, int]:
-    # Two queries whatever the page size: the count, then the page itself.
-    count = queryset.count()
-    return list(queryset[page.offset : page.offset + page.limit]), count
 
 
 class CountsOut(Schema):

@@ -14,24 +14,9 @@ from ninja import Field, Query, Router, Schema
 from linli.notify import selectors
 from linli.notify.models import Notification
 from linli.notify.services import notification_mark_read, notifications_mark_all_read
+from linli.pagination import ERRORS, PageIn, paginate
 
 router = Router(tags=["notifications"])
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-
-
-class ErrorOut(Schema):
-    message: str
-    field: str | None = None
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
-class PageIn(Schema):
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
 
 
 class NotificationFilters(Schema):
@@ -77,8 +62,7 @@ def notification_list(
     notifications = selectors.inbox(request.auth)
     if filters.unread is not None:
         notifications = notifications.filter(read_at__isnull=filters.unread)
-    count = notifications.count()
-    items = notifications[page.offset : page.offset + page.limit]
+    items, count = paginate(notifications, page)
     return {
         "items": [_notification(notification) for notification in items],
         "count": count,
