@@ -9,9 +9,11 @@ The tree (codes in brackets):
 Every row is made through the real services.
 """
 
+import threading
 from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 
 from linli.accounts.models import User
 from linli.accounts.roles import Role
@@ -206,3 +208,26 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def run_together(*actions) -> list[BaseException]:
+    """Run each action in its own thread, released at the same instant (concurrency tests
+    on PostgreSQL); each thread closes its own connection. Returns the errors raised."""
+    barrier = threading.Barrier(len(actions))
+    errors: list[BaseException] = []
+
+    def worker(action):
+        try:
+            barrier.wait()
+            action()
+        except BaseException as error:  # noqa: BLE001 - reported to the calling test
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -7,8 +7,7 @@ from django.db import connection
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseEvent
 from linli.cases.services import case_create, case_transition
-from linli.conftest import build_world
-from linli.grids.tests.test_concurrency import run_together
+from linli.conftest import build_world, run_together
 
 pytestmark = [
     pytest.mark.postgres_only,

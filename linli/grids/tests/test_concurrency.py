@@ -1,12 +1,10 @@
 """Concurrency on PostgreSQL: two people acting at once must not corrupt the registry."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from linli.accounts.roles import Role
-from linli.conftest import build_world
+from linli.conftest import build_world, run_together
 from linli.grids.models import RoleAssignment, Visit
 from linli.grids.services import role_assign, visit_record
 
@@ -16,27 +14,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter"
     ),
 ]
-
-
-def run_together(*actions, count: int = 2):
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def worker(action):
-        try:
-            barrier.wait()
-            action()
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.mark.django_db(transaction=True)

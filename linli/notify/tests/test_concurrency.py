@@ -1,12 +1,11 @@
 """Concurrency on PostgreSQL: two workers delivering the same outbox row send it once."""
 
-import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from linli.conftest import make_user
+from linli.conftest import make_user, run_together
 from linli.notify import tasks
 from linli.notify.models import Channel, OutboxMessage, OutboxStatus
 from linli.notify.services import notification_send
@@ -17,27 +16,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter"
     ),
 ]
-
-
-def run_together(*actions):
-    barrier = threading.Barrier(len(actions))
-    errors: list[BaseException] = []
-
-    def worker(action):
-        try:
-            barrier.wait()
-            action()
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.mark.django_db(transaction=True)
