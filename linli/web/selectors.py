@@ -170,3 +170,15 @@ def needs_registry(*, user: User, permission: str = Permission.VIEW_REGISTRY) ->
     """Pages for a registry role answer 404 to anyone without that role anywhere."""
     if not selectors.user_can(user=user, permission=permission):
         raise Http404
+
+
+def buildings_of_group(*, user: User, grid_unit: GridUnit):
+    """A building group's buildings with their household counts (empty above that level)."""
+    if grid_unit.level != GridLevel.BUILDING_GROUP:
+        return []
+    return (
+        selectors.buildings_visible(user=user)
+        .filter(grid_unit=grid_unit)
+        .annotate(household_count=Count("households", distinct=True))
+        .order_by("name")
+    )

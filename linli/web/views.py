@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -33,14 +32,7 @@ def _overview(user, unit) -> dict:
         rows = web_selectors.units_with_counts(user=user, units=units)
     else:
         rows = []
-    buildings = []
-    if unit.level == GridLevel.BUILDING_GROUP:
-        buildings = (
-            selectors.buildings_visible(user=user)
-            .filter(grid_unit=unit)
-            .annotate(household_count=Count("households", distinct=True))
-            .order_by("name")
-        )
+    buildings = web_selectors.buildings_of_group(user=user, grid_unit=unit)
     # Posts on the unit itself (and a street's blocks) are listed; posts one table level down
     # are shown in that row of the table.
     own_levels = [unit.level] + ([GridLevel.BLOCK] if unit.level == GridLevel.STREET else [])

@@ -79,14 +79,7 @@ def grid_detail(request, grid_unit_id: int):
     rows = web_selectors.units_with_counts(user=user, units=children)
     for row in rows:
         row["posts"] = holders.get(row["unit"].id, [])
-    buildings = []
-    if unit.level == GridLevel.BUILDING_GROUP:
-        buildings = (
-            selectors.buildings_visible(user=user)
-            .filter(grid_unit=unit)
-            .annotate(household_count=Count("households", distinct=True))
-            .order_by("name")
-        )
+    buildings = web_selectors.buildings_of_group(user=user, grid_unit=unit)
     return render(
         request,
         "grids/grid_detail.html",
