@@ -1,13 +1,13 @@
 from django.urls import path
 
-from linli.cases import views
+from linli.cases.views import loop
 
 app_name = "cases"
 
 urlpatterns = [
-    path("", views.workbench, name="workbench"),
-    path("new/", views.case_new, name="new"),
-    path("<int:case_id>/", views.case_detail, name="detail"),
-    path("<int:case_id>/act/", views.case_act, name="act"),
-    path("board/<int:community_id>/", views.board, name="board"),
+    path("", loop.workbench, name="workbench"),
+    path("new/", loop.case_new, name="new"),
+    path("<int:case_id>/", loop.case_detail, name="detail"),
+    path("<int:case_id>/act/", loop.case_act, name="act"),
+    path("board/<int:community_id>/", loop.board, name="board"),
 ]

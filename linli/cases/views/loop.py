@@ -1,4 +1,4 @@
-"""Case pages: the workbench, reporting from a phone, a case's detail and actions, and the
+"""Case pages of the loop: the workbench, reporting from a phone, a case's detail and actions, and the
 public board.
 
 Views stay thin: reads go through `linli.cases.selectors` (and `linli.grids.selectors` for
