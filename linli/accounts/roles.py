@@ -28,6 +28,22 @@ class Permission(models.TextChoices):
     RECORD_VISIT = "visit.record", _("Record visits to households")
     VIEW_AUDIT = "audit.view", _("Read the audit log")
     MANAGE_ROLES = "roles.manage", _("Assign posts")
+    # The 民情 case loop (cases.services.ACTION_PERMISSIONS maps each action to one of these).
+    CASE_FILE = "case.file", _("File cases for others (visits, 12345, patrols)")
+    CASE_HANDLE = "case.handle", _("Accept, dispatch, handle and escalate cases")
+    CASE_SUPERVISE = "case.supervise", _("Verify and close cases, approve extensions")
+    CASE_COORDINATE = "case.coordinate", _("Record coordination meetings (会商)")
+    CASE_CATEGORIES = "case.categories", _("Edit case categories and time limits")
+    OPEN311_KEYS = "open311.keys", _("Issue and revoke Open311 keys")
+    # Partners, the three lists and supplies (linli.partners, linli.supplies). Needs are read
+    # with VIEW_REGISTRY, like cases: whoever knows the households sees what they need.
+    PARTNERS_VIEW = "partners.view", _("See partner units, resources, projects and matching")
+    PARTNERS_MANAGE = "partners.manage", _("Register partner units, agreements and liaisons")
+    LISTS_MANAGE = "lists.manage", _("Keep the needs, resources and projects lists")
+    SUPPLIES_MANAGE = "supplies.manage", _("Keep emergency supplies and their movements")
+    # Volunteers, their functional teams and service hours (linli.volunteers).
+    VOLUNTEERS_VIEW = "volunteers.view", _("See volunteers, teams and service hours")
+    VOLUNTEERS_MANAGE = "volunteers.manage", _("Approve volunteers, staff teams, record hours")
 
 
 P = Permission
@@ -43,6 +59,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VIEW_AUDIT,
             P.MANAGE_ROLES,
             P.RECORD_VISIT,
+            P.CASE_FILE,
+            P.CASE_HANDLE,
+            P.CASE_SUPERVISE,
+            P.CASE_COORDINATE,
+            P.CASE_CATEGORIES,
+            P.OPEN311_KEYS,
+            P.PARTNERS_VIEW,
+            P.PARTNERS_MANAGE,
+            P.LISTS_MANAGE,
+            P.SUPPLIES_MANAGE,
+            P.VOLUNTEERS_VIEW,
+            P.VOLUNTEERS_MANAGE,
         }
     ),
     Role.SECRETARY: frozenset(
@@ -56,14 +84,49 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VIEW_AUDIT,
             P.MANAGE_ROLES,
             P.RECORD_VISIT,
+            P.CASE_FILE,
+            P.CASE_HANDLE,
+            P.CASE_SUPERVISE,
+            P.CASE_COORDINATE,
+            P.CASE_CATEGORIES,
+            P.OPEN311_KEYS,
+            P.PARTNERS_VIEW,
+            P.PARTNERS_MANAGE,
+            P.LISTS_MANAGE,
+            P.SUPPLIES_MANAGE,
+            P.VOLUNTEERS_VIEW,
+            P.VOLUNTEERS_MANAGE,
         }
     ),
     Role.MICRO_GRID_LEAD: frozenset(
-        {P.VIEW_REGISTRY, P.VIEW_SENSITIVE, P.REVEAL, P.EDIT_REGISTRY, P.RECORD_VISIT}
+        {
+            P.VIEW_REGISTRY,
+            P.VIEW_SENSITIVE,
+            P.REVEAL,
+            P.EDIT_REGISTRY,
+            P.RECORD_VISIT,
+            P.CASE_FILE,
+            P.CASE_HANDLE,
+            P.CASE_SUPERVISE,
+            P.PARTNERS_VIEW,
+            P.LISTS_MANAGE,
+            P.VOLUNTEERS_VIEW,
+            P.VOLUNTEERS_MANAGE,
+        }
     ),
     # Building-group leaders visit and know their households, but full phone and ID numbers
     # stay with the micro-grid lead and above.
-    Role.BUILDING_GROUP_LEADER: frozenset({P.VIEW_REGISTRY, P.VIEW_SENSITIVE, P.RECORD_VISIT}),
+    # They also give a case its first response, but verification and closing stay above them.
+    Role.BUILDING_GROUP_LEADER: frozenset(
+        {
+            P.VIEW_REGISTRY,
+            P.VIEW_SENSITIVE,
+            P.RECORD_VISIT,
+            P.CASE_FILE,
+            P.CASE_HANDLE,
+            P.VOLUNTEERS_VIEW,
+        }
+    ),
     # Volunteers and partner liaisons act on their own tasks and organisation (later issues);
     # they see no part of the resident registry through their role.
     Role.VOLUNTEER: frozenset(),

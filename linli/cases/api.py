@@ -158,7 +158,7 @@ class DuplicateOut(Schema):
 
 
 def _category_name(category: CaseCategory) -> str:
-    return category.name_zh
+    return category.name
 
 
 def _case(case: Case, now: datetime) -> dict:

@@ -8,8 +8,8 @@ same indexed prefix match that scopes the registry scopes cases. Photos are a la
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from linli.accounts.fields import GridPathField
 from linli.grids.models import WithinPathQuerySet, path_index
@@ -55,7 +55,16 @@ class CaseCategory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name_zh
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the active language: Chinese first, English when the page is English."""
+        return (
+            self.name_en
+            if (get_language() or "").startswith("en") and self.name_en
+            else self.name_zh
+        )
 
     @property
     def is_major(self) -> bool:

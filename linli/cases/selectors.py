@@ -1,6 +1,5 @@
 """Reads of cases, scoped by the acting user through grids.selectors.scope_for."""
 
-import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,12 +17,12 @@ from linli.cases.models import (
     CaseCategory,
     CaseState,
 )
+from linli.grids.geo import distance_metres
 from linli.grids.models import Building, GridLevel, GridUnit, Household
 from linli.grids.selectors import scope_for
 
 DUPLICATE_RADIUS_METRES = 50
 DUPLICATE_WINDOW = timedelta(days=7)
-EARTH_RADIUS_METRES = 6_371_000
 
 
 def cases_visible(*, user: User | None) -> QuerySet[Case]:
@@ -115,15 +114,6 @@ def public_board(*, community: GridUnit) -> list[dict]:
             "building__name",
         )
     )
-
-
-def distance_metres(lat1, lon1, lat2, lon2) -> float:
-    """Haversine distance; accurate to well under a metre at the 50 m this is used for."""
-    phi1, phi2 = math.radians(float(lat1)), math.radians(float(lat2))
-    dphi = phi2 - phi1
-    dlambda = math.radians(float(lon2) - float(lon1))
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(a))
 
 
 def duplicate_candidates(

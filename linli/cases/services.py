@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.accounts.models import User
-from linli.accounts.roles import Role
+from linli.accounts.roles import Permission, Role
 from linli.cases.models import (
     ESCALATION_ORDER,
     OPEN_STATES,
@@ -27,7 +27,8 @@ from linli.cases.models import (
     CaseState,
     Coordination,
 )
-from linli.grids.models import Building, GridLevel, GridUnit, RoleAssignment, Visit
+from linli.grids.models import Building, GridLevel, GridUnit, Visit
+from linli.grids.selectors import grid_unit_at_point, scope_for
 from linli.notify.services import notification_send
 
 S = CaseState
@@ -47,6 +48,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.IN_PROGRESS, "return"): S.RETURNED,
     # Verification failed: back to the dispatcher.
     (S.RESOLVED, "return"): S.RETURNED,
+    # Staff may hand a case in hand to another person or team without changing its state.
+    (S.DISPATCHED, "reassign"): S.DISPATCHED,
+    (S.IN_PROGRESS, "reassign"): S.IN_PROGRESS,
     (S.DISPATCHED, "request_extension"): S.DISPATCHED,
     (S.IN_PROGRESS, "request_extension"): S.IN_PROGRESS,
     (S.DISPATCHED, "approve_extension"): S.DISPATCHED,
@@ -65,30 +69,45 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 ACTIONS = sorted({action for _state, action in TRANSITIONS})
 
-# Who may do what. Staff roles act on cases inside the subtree of the unit they hold the
-# role on; REPORTER means the user who filed the case. (To move into accounts.roles as
-# case permissions: one Permission per row below, granted in ROLE_PERMISSIONS.)
-REPORTER = "reporter"
-R = Role
-LEADERS = frozenset({R.STREET_ADMIN, R.SECRETARY, R.MICRO_GRID_LEAD, R.BUILDING_GROUP_LEADER})
-SUPERVISORS = frozenset({R.STREET_ADMIN, R.SECRETARY, R.MICRO_GRID_LEAD})
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "create": LEADERS | {REPORTER},
-    "accept": LEADERS,
-    "reject": LEADERS,
-    "dispatch": LEADERS,
-    "start": LEADERS,
-    "resolve": LEADERS,
-    "return": LEADERS,
-    "request_extension": LEADERS,
-    "mark_duplicate": LEADERS,
-    "escalate": LEADERS,
-    "verify": SUPERVISORS,
-    "close": SUPERVISORS,
-    "approve_extension": SUPERVISORS,
-    "coordinate": frozenset({R.STREET_ADMIN, R.SECRETARY}),
-    "rate": frozenset({REPORTER}),
-    "reopen": frozenset({REPORTER}),
+# Who may do what: each action needs one permission (accounts.roles) on a unit whose
+# subtree holds the case; the reporter may file, rate and reopen their own case.
+P = Permission
+ACTION_PERMISSIONS: dict[str, str] = {
+    "create": P.CASE_FILE,
+    "accept": P.CASE_HANDLE,
+    "reject": P.CASE_HANDLE,
+    "dispatch": P.CASE_HANDLE,
+    "reassign": P.CASE_HANDLE,
+    "start": P.CASE_HANDLE,
+    "resolve": P.CASE_HANDLE,
+    "return": P.CASE_HANDLE,
+    "request_extension": P.CASE_HANDLE,
+    "mark_duplicate": P.CASE_HANDLE,
+    "escalate": P.CASE_HANDLE,
+    "verify": P.CASE_SUPERVISE,
+    "close": P.CASE_SUPERVISE,
+    "approve_extension": P.CASE_SUPERVISE,
+    "coordinate": P.CASE_COORDINATE,
+}
+REPORTER_ACTIONS = frozenset({"create", "rate", "reopen"})
+
+ACTION_LABELS = {
+    "accept": gettext_lazy("Accept (立案)"),
+    "reject": gettext_lazy("Reject"),
+    "dispatch": gettext_lazy("Dispatch"),
+    "reassign": gettext_lazy("Reassign"),
+    "start": gettext_lazy("Start work"),
+    "resolve": gettext_lazy("Mark resolved"),
+    "verify": gettext_lazy("Verify"),
+    "close": gettext_lazy("Close"),
+    "return": gettext_lazy("Return"),
+    "request_extension": gettext_lazy("Request an extension"),
+    "approve_extension": gettext_lazy("Approve the extension"),
+    "reopen": gettext_lazy("Reopen"),
+    "rate": gettext_lazy("Rate"),
+    "mark_duplicate": gettext_lazy("Mark as duplicate"),
+    "escalate": gettext_lazy("Escalate"),
+    "coordinate": gettext_lazy("Record a coordination meeting (会商)"),
 }
 
 NOTE_REQUIRED = {
@@ -105,26 +124,11 @@ def _deny(message: str) -> ValidationError:
     return ValidationError(message, code="permission_denied")
 
 
-def staff_roles_covering(*, user: User | None, grid_path: str) -> set[str]:
-    """The staff roles the user holds on a unit whose subtree contains `grid_path`."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return set()
-    if user.is_superuser:
-        return set(Role.values)
-    return {
-        role
-        for role, path in RoleAssignment.objects.filter(user=user)
-        .exclude(role=Role.RESIDENT)
-        .values_list("role", "grid_path")
-        if grid_path.startswith(path)
-    }
-
-
 def may_act(*, user: User | None, action: str, case: Case) -> bool:
-    allowed = ACTION_ROLES[action]
-    if REPORTER in allowed and user is not None and case.reporter_id == user.pk:
+    if action in REPORTER_ACTIONS and user is not None and case.reporter_id == user.pk:
         return True
-    return bool(staff_roles_covering(user=user, grid_path=case.grid_path) & allowed)
+    permission = ACTION_PERMISSIONS.get(action)
+    return permission is not None and scope_for(user).allows(permission, case.grid_path)
 
 
 def _event(*, case: Case, actor, action: str, from_state: str, note: str = "", data=None):
@@ -173,8 +177,12 @@ def case_create(
     hotline_reference: str = "",
     priority: str = CasePriority.NORMAL,
     title: str = "",
+    within: GridUnit | None = None,
 ) -> Case:
-    """File a case, routed to the grid unit that owns its place, due by the category SLA."""
+    """File a case, routed to the grid unit that owns its place, due by the category SLA.
+
+    The place is a building, a grid unit, or a point on the map (`within` narrows the search
+    for the unit that owns the point, e.g. to the community an Open311 key files into)."""
     errors: dict[str, str] = {}
     if category is None or not isinstance(category, CaseCategory):
         errors["category"] = _("Choose a category.")
@@ -197,16 +205,21 @@ def case_create(
         grid_unit = building.grid_unit
         if latitude is None and building.latitude is not None:
             latitude, longitude = building.latitude, building.longitude
-    elif grid_unit is None:
-        errors["building"] = _("Say where the problem is: a building or a grid unit.")
+    elif grid_unit is None and latitude is not None and "latitude" not in errors:
+        grid_unit = grid_unit_at_point(latitude=latitude, longitude=longitude, within=within)
+        if grid_unit is None:
+            errors["latitude"] = _(
+                "This point is outside the grid units we know; choose a building instead."
+            )
+    elif grid_unit is None and "latitude" not in errors:
+        errors["building"] = _("Say where the problem is: a building or a point on the map.")
     if grid_unit is not None and grid_unit.level not in ESCALATION_ORDER:
         errors["grid_unit"] = _("A case belongs to a building group, micro-grid or community.")
     if errors:
         raise ValidationError(errors)
 
     resident = _resident_of(reporter)
-    staff = staff_roles_covering(user=reporter, grid_path=grid_unit.path) & ACTION_ROLES["create"]
-    if not staff:
+    if not scope_for(reporter).allows(Permission.CASE_FILE, grid_unit.path):
         # A resident files in the community they live in.
         home = resident.grid_path if resident is not None else None
         community = GridUnit.objects.filter(
@@ -290,12 +303,15 @@ def case_transition(
     key = (case.state, action)
     if key not in TRANSITIONS:
         raise ValidationError(
-            _("%(action)s is not allowed when a case is %(state)s.")
-            % {"action": action, "state": case.state},
+            _("“%(action)s” is not possible while the case is “%(state)s”.")
+            % {"action": ACTION_LABELS.get(action, action), "state": CaseState(case.state).label},
             code="illegal_transition",
         )
     if not may_act(user=actor, action=action, case=case):
-        raise _deny(_("You may not %(action)s this case.") % {"action": action})
+        raise _deny(
+            _("You may not do “%(action)s” on this case.")
+            % {"action": ACTION_LABELS.get(action, action)}
+        )
     note = (note or "").strip()
     if action in NOTE_REQUIRED and not note:
         raise ValidationError({"note": NOTE_REQUIRED[action]})
@@ -317,12 +333,20 @@ def _accept(case, now, data):
 def _dispatch(case, now, data):
     owner = data.get("owner_user")
     if owner is not None:
-        if not staff_roles_covering(user=owner, grid_path=case.grid_path):
+        if not scope_for(owner).allows(Permission.CASE_HANDLE, case.grid_path):
             raise ValidationError({"owner_user": _("This person holds no post covering the case.")})
         case.owner_user = owner
     if data.get("handler_text"):
         case.handler_text = str(data["handler_text"])[:100]
     return {"owner_user": owner.pk if owner else None, "handler_text": case.handler_text}
+
+
+def _reassign(case, now, data):
+    if data.get("owner_user") is None and not data.get("handler_text"):
+        raise ValidationError(
+            {"owner_user": _("Choose the person or team who takes the case over.")}
+        )
+    return _dispatch(case, now, data)
 
 
 def _resolve(case, now, data):
@@ -396,6 +420,7 @@ def _mark_duplicate(case, now, data):
 GUARDS = {
     "accept": _accept,
     "dispatch": _dispatch,
+    "reassign": _reassign,
     "resolve": _resolve,
     "close": _close,
     "request_extension": _request_extension,
@@ -453,7 +478,7 @@ def _notify_new_owner(*, case: Case, unit: GridUnit, reason: str) -> None:
         kind="case_escalated",
         title=_("Case %(reference)s was escalated to %(unit)s")
         % {"reference": case.reference, "unit": unit.name},
-        body=f"{case.category.name_zh}: {reason}",
+        body=f"{case.category.name}: {reason}",
     )
 
 

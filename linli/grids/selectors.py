@@ -7,6 +7,7 @@ caller answers 404 without learning anything.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from linli.accounts.models import AuditEntry, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
+from linli.grids.geo import distance_metres, point_in_geojson
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -287,3 +289,46 @@ def _get_or_404(queryset: QuerySet, pk: int):
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Places ------------------------------------------------------------------------------
+
+NEAREST_BUILDING_METRES = 300
+# Levels that own problems found at a place (the block has no post that handles them).
+PLACE_OWNING_LEVELS = (GridLevel.BUILDING_GROUP, GridLevel.MICRO_GRID, GridLevel.COMMUNITY)
+
+
+def grid_unit_at_point(*, latitude, longitude, within: GridUnit | None = None) -> GridUnit | None:
+    """The unit that owns a point on the map: the deepest building group, micro-grid or
+    community whose boundary holds it; where no boundary is drawn, the building group of the
+    nearest building within 300 m. None when the point is in nobody's patch."""
+    units = GridUnit.objects.filter(level__in=PLACE_OWNING_LEVELS, boundary__isnull=False)
+    if within is not None:
+        units = units.filter(path__startswith=within.path)
+    holding = [
+        unit
+        for unit in units.only("id", "path", "level", "boundary", "name", "code")
+        if point_in_geojson(latitude, longitude, unit.boundary)
+    ]
+    if holding:
+        return GridUnit.objects.get(pk=max(holding, key=lambda unit: len(unit.path)).pk)
+    # About 0.003° is 330 m in latitude; the box lets the database discard far buildings.
+    box = Decimal("0.003")
+    lat, lon = Decimal(str(latitude)), Decimal(str(longitude))
+    buildings = Building.objects.filter(
+        latitude__range=(lat - box, lat + box), longitude__range=(lon - box, lon + box)
+    )
+    if within is not None:
+        buildings = buildings.filter(grid_path__startswith=within.path)
+    nearest = min(
+        (
+            (distance_metres(latitude, longitude, b_lat, b_lon), unit_id)
+            for unit_id, b_lat, b_lon in buildings.values_list(
+                "grid_unit_id", "latitude", "longitude"
+            )
+        ),
+        default=None,
+    )
+    if nearest is None or nearest[0] > NEAREST_BUILDING_METRES:
+        return None
+    return GridUnit.objects.get(pk=nearest[1])

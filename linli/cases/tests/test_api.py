@@ -66,7 +66,7 @@ def test_resident_files_a_case_routed_to_the_building_group_with_a_due_time(
     case = Case.objects.get()
     assert body["id"] == case.pk
     assert body["reference"] == case.reference
-    assert body["category"] == {"code": "SAF-01", "name": category.name_zh}
+    assert body["category"] == {"code": "SAF-01", "name": category.name_en}
     assert body["state"] == "reported"
     assert body["source"] == "resident_report"
     assert body["priority"] == "normal"
@@ -273,7 +273,7 @@ def test_illegal_action_is_409_and_writes_nothing(client, world, category):
     response = act(login(client, world, Role.SECRETARY), case.pk, "close", 1)
     assert response.status_code == 409
     assert response.json() == {
-        "message": "close is not allowed when a case is reported.",
+        "message": "“Close” is not possible while the case is “Reported”.",
         "field": None,
     }
     assert snapshot(case) == ("reported", 1, 1)
@@ -293,7 +293,10 @@ def test_denied_role_is_403_and_writes_nothing(client, world, category):
     case = file(world, category)
     response = act(login(client, world, Role.RESIDENT), case.pk, "accept", 1)
     assert response.status_code == 403
-    assert response.json() == {"message": "You may not accept this case.", "field": None}
+    assert response.json() == {
+        "message": "You may not do “Accept (立案)” on this case.",
+        "field": None,
+    }
     assert snapshot(case) == ("reported", 1, 1)
 
 

@@ -264,9 +264,8 @@ def test_action_the_user_may_not_do_shows_a_message_and_writes_nothing(world, ca
     response = client_for(world, Role.RESIDENT).post(
         reverse("cases:act", args=[case.pk]), {"action": "accept", "version": case.version}
     )
-    assert messages_of(response) == [
-        in_site_language("You may not %(action)s this case.", action="accept")
-    ]
+    # The step is named in words, as on its button, never by its internal name.
+    assert messages_of(response) == ["您无权对此事项执行“立案”。"]
     assert Case.objects.get(pk=case.pk).version == case.version
     assert Case.objects.get(pk=case.pk).state == CaseState.REPORTED
 
@@ -352,13 +351,7 @@ def test_illegal_action_shows_a_message_and_writes_nothing(world, category):
     response = client_for(world, Role.SECRETARY).post(
         reverse("cases:act", args=[case.pk]), {"action": "verify", "version": case.version}
     )
-    assert messages_of(response) == [
-        in_site_language(
-            "%(action)s is not allowed when a case is %(state)s.",
-            action="verify",
-            state=CaseState.REPORTED,
-        )
-    ]
+    assert messages_of(response) == ["事项处于“已上报”状态，不能“核查”。"]
     assert Case.objects.get(pk=case.pk).state == CaseState.REPORTED
     assert CaseEvent.objects.filter(case=case).count() == 1
 

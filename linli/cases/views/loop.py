@@ -27,28 +27,14 @@ from linli.grids.selectors import scope_for
 
 PAGE_SIZE = 50
 
-ACTION_LABELS = {
-    "accept": gettext_lazy("Accept (立案)"),
-    "reject": gettext_lazy("Reject"),
-    "dispatch": gettext_lazy("Dispatch"),
-    "start": gettext_lazy("Start work"),
-    "resolve": gettext_lazy("Mark resolved"),
-    "verify": gettext_lazy("Verify"),
-    "close": gettext_lazy("Close"),
-    "return": gettext_lazy("Return"),
-    "request_extension": gettext_lazy("Request an extension"),
-    "approve_extension": gettext_lazy("Approve the extension"),
-    "reopen": gettext_lazy("Reopen"),
-    "rate": gettext_lazy("Rate"),
-    "mark_duplicate": gettext_lazy("Mark as duplicate"),
-}
 # Timeline entries also name the steps that are not buttons.
 EVENT_LABELS = {
-    **ACTION_LABELS,
+    **services.ACTION_LABELS,
     "create": gettext_lazy("Reported"),
     "escalate": gettext_lazy("Escalated"),
     "coordinate": gettext_lazy("Coordination meeting (会商)"),
 }
+ACTION_LABELS = services.ACTION_LABELS
 STATE_LABELS = dict(CaseState.choices)
 
 
@@ -252,7 +238,7 @@ def case_act(request, case_id: int):
         messages.error(request, _("Unknown action."))
         return redirect("cases:detail", case.pk)
     data: dict = {}
-    if action == "dispatch" and request.POST.get("handler_text", "").strip():
+    if action in ("dispatch", "reassign") and request.POST.get("handler_text", "").strip():
         data["handler_text"] = request.POST["handler_text"].strip()
     if action == "rate":
         data["satisfaction"] = _int(request.POST.get("satisfaction"))
@@ -297,7 +283,13 @@ def board(request, community_id: int):
         {
             "community": community,
             "rows": [
-                {**row, "state_label": CaseState(row["state"]).label}
+                {
+                    **row,
+                    "state_label": CaseState(row["state"]).label,
+                    "category_name": CaseCategory(
+                        name_zh=row["category__name_zh"], name_en=row["category__name_en"]
+                    ).name,
+                }
                 for row in selectors.public_board(community=community)
             ],
         },
