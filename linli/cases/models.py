@@ -78,6 +78,7 @@ class CaseSource(models.TextChoices):
     HOTLINE_12345 = "hotline_12345", _("12345 hotline transfer")
     PATROL = "patrol", _("Patrol")
     EMERGENCY = "emergency", _("Emergency")
+    OPEN311 = "open311", _("Open311 client")
 
 
 class CasePriority(models.TextChoices):

@@ -178,11 +178,16 @@ def case_create(
     priority: str = CasePriority.NORMAL,
     title: str = "",
     within: GridUnit | None = None,
+    channel_community: GridUnit | None = None,
 ) -> Case:
     """File a case, routed to the grid unit that owns its place, due by the category SLA.
 
     The place is a building, a grid unit, or a point on the map (`within` narrows the search
-    for the unit that owns the point, e.g. to the community an Open311 key files into)."""
+    for the unit that owns the point). `channel_community` is set by a trusted channel that
+    files for people without a login (an Open311 key): it stands in for the reporter's
+    permission, and the place must lie inside that community."""
+    if channel_community is not None:
+        within = channel_community
     errors: dict[str, str] = {}
     if category is None or not isinstance(category, CaseCategory):
         errors["category"] = _("Choose a category.")
@@ -219,7 +224,13 @@ def case_create(
         raise ValidationError(errors)
 
     resident = _resident_of(reporter)
-    if not scope_for(reporter).allows(Permission.CASE_FILE, grid_unit.path):
+    if channel_community is not None:
+        if not grid_unit.path.startswith(channel_community.path):
+            raise _deny(
+                _("This key may only file cases in %(community)s.")
+                % {"community": channel_community.name}
+            )
+    elif not scope_for(reporter).allows(Permission.CASE_FILE, grid_unit.path):
         # A resident files in the community they live in.
         home = resident.grid_path if resident is not None else None
         community = GridUnit.objects.filter(

@@ -178,3 +178,41 @@ def test_reassign_to_someone_without_a_post_over_the_case_is_refused(world, cate
             case=case, actor=lead, action="reassign", owner_user=world.users[Role.VOLUNTEER]
         )
     assert list(error.value.message_dict) == ["owner_user"]
+
+
+def test_a_trusted_channel_files_without_a_login_inside_its_community_only(world, category):
+    draw(world.building_group, square(31.0, 121.0))
+    draw(world.other_community, square(32.0, 121.0))
+    case = case_create(
+        reporter=None,
+        category=category,
+        description="路灯不亮",
+        source="open311",
+        latitude=31.0005,
+        longitude=121.0005,
+        channel_community=world.community,
+    )
+    assert (case.grid_unit, case.reporter, case.source) == (world.building_group, None, "open311")
+    # A point in another community is outside the key's patch: not found there, refused.
+    with pytest.raises(ValidationError) as error:
+        case_create(
+            reporter=None,
+            category=category,
+            description="路灯不亮",
+            source="open311",
+            latitude=32.0005,
+            longitude=121.0005,
+            channel_community=world.community,
+        )
+    assert list(error.value.message_dict) == ["latitude"]
+    with pytest.raises(ValidationError) as error:
+        case_create(
+            reporter=None,
+            category=category,
+            description="路灯不亮",
+            source="open311",
+            building=Building.objects.get(name="9号楼"),
+            channel_community=world.community,
+        )
+    assert error.value.code == "permission_denied"
+    assert Case.objects.count() == 1
