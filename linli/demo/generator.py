@@ -36,6 +36,7 @@ from faker import Faker
 from linli.accounts.models import User
 from linli.accounts.privacy import id_number_fields, id_number_hash
 from linli.accounts.roles import Role
+from linli.demo.cases import demo_cases
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -620,6 +621,7 @@ class DemoResult:
     logins: list[DemoLogin] = field(default_factory=list)
     password: str = ""
     visits_added: int = 0
+    cases_added: int = 0
 
 
 def _counts(street_codes: list[str]) -> dict[str, int]:
@@ -1071,6 +1073,9 @@ def demo_generate(
                 )
         result.logins = _demo_logins(writer, case_study, seed)
         result.visits_added = _demo_visits(case_study, seed)
+        result.cases_added = demo_cases(
+            community=GridUnit.objects.get(code=case_study.slot.code), seed=seed
+        )
         result.totals = _counts(street_codes)
         result.added = {name: result.totals[name] - before[name] for name in before}
     result.seconds = time.perf_counter() - started

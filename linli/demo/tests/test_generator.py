@@ -348,7 +348,7 @@ def test_demo_command_prints_the_logins_without_serving(demo, db):
     out = StringIO()
     call_command("demo", "--no-serve", stdout=out)
     text = out.getvalue()
-    assert "(0 residents and 0 visits new in this run)" in text
+    assert "(0 residents, 0 visits and 0 cases new in this run)" in text
     lines = text.splitlines()
     for username in LOGIN_USERNAMES:
         assert any(line.startswith(f"{username} ") and "linli-demo" in line for line in lines)

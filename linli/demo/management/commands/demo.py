@@ -79,7 +79,8 @@ class Command(BaseCommand):
             f"Done in {result.seconds:.1f} s: {result.communities} communities, "
             f"{totals['grid_units']:,} grid units, {totals['buildings']:,} buildings, "
             f"{totals['households']:,} households, {totals['residents']:,} residents "
-            f"({added['residents']:,} residents and {result.visits_added:,} visits new in this run)."
+            f"({added['residents']:,} residents, {result.visits_added:,} visits and "
+            f"{result.cases_added:,} cases new in this run)."
         )
         roles, posts = dict(Role.choices), dict(Post.choices)
         rows = []
