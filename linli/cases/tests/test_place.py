@@ -216,3 +216,33 @@ def test_a_trusted_channel_files_without_a_login_inside_its_community_only(world
         )
     assert error.value.code == "permission_denied"
     assert Case.objects.count() == 1
+
+
+def test_api_files_a_case_at_a_map_point(client, world, category):
+    draw(world.building_group, square(31.0, 121.0))
+    client.force_login(world.users[Role.MICRO_GRID_LEAD])
+    response = client.post(
+        "/api/v1/cases",
+        {
+            "category": "SAF-01",
+            "description": "绿地被占",
+            "latitude": "31.0004",
+            "longitude": "121.0006",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert (response.json()["building"], response.json()["grid_unit"]) == ("", "1号楼组")
+    case = Case.objects.get()
+    assert (case.grid_unit, case.latitude) == (world.building_group, Decimal("31.0004"))
+
+
+def test_api_refuses_a_point_in_nobodys_patch_naming_latitude(client, world, category):
+    client.force_login(world.users[Role.MICRO_GRID_LEAD])
+    response = client.post(
+        "/api/v1/cases",
+        {"category": "SAF-01", "description": "绿地被占", "latitude": "10", "longitude": "10"},
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["field"]) == (400, "latitude")
+    assert Case.objects.count() == 0
