@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
@@ -487,8 +487,8 @@ def _notify_new_owner(*, case: Case, unit: GridUnit, reason: str) -> None:
     notification_send(
         recipients=holders,
         kind="case_escalated",
-        title=_("Case %(reference)s was escalated to %(unit)s")
-        % {"reference": case.reference, "unit": unit.name},
+        title=gettext_noop("Case %(reference)s was escalated to %(unit)s"),
+        title_params={"reference": case.reference, "unit": unit.name},
         body=f"{case.category.name}: {reason}",
     )
 

@@ -47,7 +47,7 @@ def _notification(notification: Notification) -> dict[str, Any]:
     return {
         "id": notification.pk,
         "kind": notification.kind,
-        "title": notification.title,
+        "title": notification.display_title,
         "body": notification.body,
         "link": notification.link,
         "created_at": notification.created_at,

@@ -9,6 +9,7 @@ written in the caller's transaction survives a broker outage and is retried by a
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,7 +31,12 @@ class Notification(models.Model):
     # A short code (e.g. "case_escalated") so that channels and filters can tell kinds apart
     # without notify knowing the domain apps that send them.
     kind = models.CharField(_("kind"), max_length=64)
+    # The title as sent, in the site's language (what other channels carry) ...
     title = models.CharField(_("title"), max_length=200)
+    # ... and, when the sender gave one, its message id and parameters, so that the inbox
+    # shows it in the reader's language at reading time.
+    title_template = models.CharField(max_length=200, blank=True)
+    title_params = models.JSONField(default=dict, blank=True)
     body = models.TextField(_("body"), blank=True)
     # A path inside the site (e.g. "/cases/42/"), never an external URL.
     link = models.CharField(_("link"), max_length=500, blank=True)
@@ -50,6 +56,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language when it was sent as a message id."""
+        if not self.title_template:
+            return self.title
+        try:
+            return gettext(self.title_template) % self.title_params
+        except (KeyError, TypeError, ValueError):
+            # A catalogue whose translation lost a placeholder must not break the inbox.
+            return self.title
 
     @property
     def is_read(self) -> bool:

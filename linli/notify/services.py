@@ -7,9 +7,10 @@ outbox row even when the broker is down (the periodic sweep picks it up).
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
@@ -43,6 +44,16 @@ def _validate(*, kind: str, title: str, link: str, channels: tuple[str, ...]) ->
 
 
 @transaction.atomic
+def _render_title(template: str, params: dict) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            return translation.gettext(template) % params
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                {"title": _("The title's parameters do not match its placeholders.")}
+            ) from None
+
+
 def notification_send(
     *,
     recipients: Iterable[User],
@@ -51,13 +62,20 @@ def notification_send(
     body: str = "",
     link: str = "",
     channels: tuple[str, ...] = (Channel.INAPP,),
+    title_params: dict | None = None,
 ) -> list[Notification]:
     """One notification per distinct recipient, one outbox row per channel.
+
+    With `title_params`, `title` is a message id (mark it with gettext_noop): the inbox
+    renders it in each reader's language, and the stored `title` is the site language's.
 
     Runs inside the caller's transaction (atomic nests as a savepoint) and schedules delivery
     for after the outermost commit.
     """
     channels = tuple(dict.fromkeys(channels))  # keep order, drop repeats
+    title_template = ""
+    if title_params is not None:
+        title_template, title = title, _render_title(title, title_params)
     _validate(kind=kind, title=title, link=link, channels=channels)
     # A person listed twice (e.g. owner and member of the new owner unit) is told once.
     unique = {user.pk: user for user in recipients if user is not None}
@@ -65,7 +83,15 @@ def notification_send(
         return []
     notifications = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, kind=kind, title=title, body=body, link=link)
+            Notification(
+                recipient=user,
+                kind=kind,
+                title=title,
+                title_template=title_template,
+                title_params=title_params or {},
+                body=body,
+                link=link,
+            )
             for user in unique.values()
         ]
     )

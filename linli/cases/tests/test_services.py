@@ -271,7 +271,10 @@ def test_escalation_notifies_the_post_holders_of_the_new_owner(world, category):
         )
     notes = Notification.objects.filter(kind="case_escalated")
     assert [note.recipient for note in notes] == [world.users[Role.MICRO_GRID_LEAD]]
-    assert notes[0].title == f"Case {case.reference} was escalated to 第一微网格"
+    # Sent while the page was English, stored in the site's language, read in the reader's.
+    assert notes[0].title == f"民情事项 {case.reference} 已上报至第一微网格"
+    with translation.override("en"):
+        assert notes[0].display_title == f"Case {case.reference} was escalated to 第一微网格"
 
 
 def test_overdue_sweep_escalates_once_per_overdue_case(world, category):

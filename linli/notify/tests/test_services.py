@@ -231,3 +231,46 @@ def test_inbox_lists_own_notifications_newest_first(world):
 
     assert [n.title for n in selectors.inbox(lead)] == ["second", "first"]
     assert selectors.unread_count(lead) == 2
+
+
+def test_a_title_sent_as_a_message_id_is_read_in_the_readers_language(world):
+    from django.utils import translation
+    from django.utils.translation import gettext_noop
+
+    from linli.notify.models import Notification
+    from linli.notify.services import notification_send
+
+    template = gettext_noop("Case %(reference)s was escalated to %(unit)s")
+    with translation.override("en"):
+        notification_send(
+            recipients=[world.users["secretary"]],
+            kind="case_escalated",
+            title=template,
+            title_params={"reference": "A1", "unit": "A社区"},
+        )
+    notification = Notification.objects.get()
+    # Stored in the site's language for channels that carry plain text ...
+    assert notification.title == "民情事项 A1 已上报至A社区"
+    # ... and shown in whatever language the reader reads in.
+    with translation.override("en"):
+        assert notification.display_title == "Case A1 was escalated to A社区"
+    with translation.override("zh-hans"):
+        assert notification.display_title == "民情事项 A1 已上报至A社区"
+
+
+def test_title_parameters_that_do_not_fit_are_refused_and_nothing_is_sent(world):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from linli.notify.models import Notification
+    from linli.notify.services import notification_send
+
+    with pytest.raises(ValidationError) as error:
+        notification_send(
+            recipients=[world.users["secretary"]],
+            kind="case_escalated",
+            title="Case %(reference)s was escalated to %(unit)s",
+            title_params={"reference": "A1"},
+        )
+    assert list(error.value.message_dict) == ["title"]
+    assert Notification.objects.count() == 0
