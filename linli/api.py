@@ -16,6 +16,10 @@ from linli.accounts.api import router as accounts_router
 from linli.cases.api import router as cases_router
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
+from linli.participation.api import router as activities_router
+from linli.partners.api import router as partners_router
+from linli.supplies.api import router as supplies_router
+from linli.volunteers.api import router as volunteers_router
 
 api = NinjaAPI(
     title="Linli API",
@@ -83,3 +87,7 @@ api.add_router("/auth", accounts_router)
 api.add_router("/", grids_router)
 api.add_router("/notifications", notify_router)
 api.add_router("/cases", cases_router)
+api.add_router("/volunteers", volunteers_router)
+api.add_router("/partners", partners_router)
+api.add_router("/supplies", supplies_router)
+api.add_router("/activities", activities_router)

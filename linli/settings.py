@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "linli.grids",
     "linli.notify",
     "linli.cases",
+    "linli.open311",
+    "linli.volunteers",
+    "linli.partners",
+    "linli.supplies",
+    "linli.participation",
     "linli.web",
     "linli.demo",
 ]
@@ -135,9 +140,22 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = VAR_DIR / "uploads"
+# Uploads (case photos) hold personal data: they live outside STATIC_ROOT and no URL maps
+# MEDIA_ROOT (MEDIA_URL stays unset); each photo is served by a view that checks the case's
+# scope (cases/<id>/photos/<id>/).
+MEDIA_ROOT = Path(env_str("LINLI_MEDIA_ROOT", str(VAR_DIR / "media")))
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# Three photos of up to 10 MB each per request: larger files spool to a temporary file
+# instead of memory. A reverse proxy in front should allow request bodies of ~35 MB.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Map tiles: empty by default, so that nothing is fetched from outside on a closed network
+# (maps then draw the grid boundaries and buildings only). E.g. an in-house tile server:
+# https://tiles.example.org/{z}/{x}/{y}.png
+LINLI_MAP_TILE_URL = env_str("LINLI_MAP_TILE_URL", "")
+LINLI_MAP_TILE_ATTRIBUTION = env_str("LINLI_MAP_TILE_ATTRIBUTION", "")
 
 # Cookies and headers. HttpOnly, SameSite and the security headers always apply; cookies
 # are marked Secure whenever DEBUG is off (browsers accept Secure cookies from
@@ -173,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 300.0},
     # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
+    # Activity reminders reach the inbox about a day ahead; hourly keeps that close.
+    "participation-remind-upcoming": {"task": "participation.remind_upcoming", "schedule": 3600.0},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

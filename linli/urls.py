@@ -10,5 +10,10 @@ urlpatterns = [
     path("registry/", include("linli.grids.urls")),
     path("inbox/", include("linli.notify.urls")),
     path("cases/", include("linli.cases.urls")),
+    path("volunteers/", include("linli.volunteers.urls")),
+    path("open311/", include("linli.open311.urls")),
+    path("partners/", include("linli.partners.urls")),
+    path("supplies/", include("linli.supplies.urls")),
+    path("activities/", include("linli.participation.urls")),
     path("", include("linli.web.urls")),
 ]

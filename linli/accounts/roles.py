@@ -44,6 +44,8 @@ class Permission(models.TextChoices):
     # Volunteers, their functional teams and service hours (linli.volunteers).
     VOLUNTEERS_VIEW = "volunteers.view", _("See volunteers, teams and service hours")
     VOLUNTEERS_MANAGE = "volunteers.manage", _("Approve volunteers, staff teams, record hours")
+    # Activities (linli.participation): every signed-in person may join; staff organise.
+    ACTIVITIES_MANAGE = "activities.manage", _("Organise activities, sign-ups and attendance")
 
 
 P = Permission
@@ -71,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.SUPPLIES_MANAGE,
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
+            P.ACTIVITIES_MANAGE,
         }
     ),
     Role.SECRETARY: frozenset(
@@ -96,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.SUPPLIES_MANAGE,
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
+            P.ACTIVITIES_MANAGE,
         }
     ),
     Role.MICRO_GRID_LEAD: frozenset(
@@ -112,6 +116,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.LISTS_MANAGE,
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
+            P.ACTIVITIES_MANAGE,
         }
     ),
     # Building-group leaders visit and know their households, but full phone and ID numbers

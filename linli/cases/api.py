@@ -12,16 +12,26 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases import selectors
 from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, CaseSource
-from linli.cases.services import ACTIONS, case_create, case_escalate, case_transition
+from linli.cases.services import (
+    ACTIONS,
+    case_create,
+    case_escalate,
+    case_photos_add,
+    case_transition,
+    coordination_record,
+    photos_prepare,
+)
 from linli.grids.models import Building
 from linli.grids.selectors import scope_for
 from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
@@ -97,10 +107,45 @@ class EventOut(Schema):
     created_at: datetime
 
 
+class CaseRef(Schema):
+    id: int
+    reference: str
+    state: str
+
+
+class CoordinationOut(Schema):
+    id: int
+    held_at: datetime
+    participants: str
+    partner_units: str
+    decision: str
+    units_assigned: str
+    due_at: datetime
+
+
+class PhotoOut(Schema):
+    id: int
+    url: str = Field(description="The scoped web address; needs the same login as the case")
+    content_type: str
+    width: int
+    height: int
+    step: str = Field(description="The timeline step the photo belongs to (create, resolve, …)")
+
+
 class CaseDetailOut(CaseOut):
     title: str
     description: str
     events: list[EventOut]
+    hotline_reference: str = ""
+    handler: str = Field("", description="The team or partner unit handling the case")
+    owner_user: str | None = Field(None, description="The person in charge (staff only)")
+    extension_count: int = 0
+    extension_pending: bool = False
+    reopen_count: int = 0
+    duplicate_of: CaseRef | None = Field(None, description="The original, when merged")
+    duplicates: list[CaseRef] = Field([], description="Cases merged into this one")
+    coordinations: list[CoordinationOut] = Field([], description="会商 records (staff only)")
+    photos: list[PhotoOut] = []
 
 
 class CaseIn(Schema):
@@ -121,6 +166,7 @@ class ActionIn(Schema):
     note: str = ""
     expected_version: int
     owner_user_id: int | None = None
+    handler_text: str = Field("", description="dispatch/reassign: the team or partner unit")
     duplicate_of_id: int | None = None
     satisfaction: int | None = None
     comment: str = ""
@@ -129,6 +175,22 @@ class ActionIn(Schema):
 class EscalateIn(Schema):
     reason: str
     expected_version: int
+
+
+class CoordinationIn(Schema):
+    held_at: datetime
+    participants: str
+    partner_units: str = ""
+    decision: str
+    units_assigned: str = ""
+    due_at: datetime
+
+
+class AssigneeOut(Schema):
+    user_id: int
+    name: str
+    post: str
+    unit: str
 
 
 class CategoryOut(Schema):
@@ -191,14 +253,46 @@ def _event(event: CaseEvent) -> dict:
     }
 
 
-def _detail(case: Case) -> dict:
+def _ref(case: Case) -> dict:
+    return {"id": case.pk, "reference": case.reference, "state": case.state}
+
+
+def _detail(case: Case, user=None) -> dict:
+    """`user` given and staff: also the person in charge and the 会商 records, which may
+    name other residents (a dispute) and so stay off the reporter's view."""
     # The timeline in order; the actor is joined so each row needs no further query.
     events = case.events.select_related("actor").order_by("created_at", "id")
+    staff = user is not None and _is_staff(user)
+    visible = selectors.cases_visible(user=user) if user is not None else Case.objects.none()
+    original = visible.filter(pk=case.duplicate_of_id).first() if case.duplicate_of_id else None
     return {
         **_case(case, timezone.now()),
         "title": case.title,
         "description": case.description,
         "events": [_event(event) for event in events],
+        "photos": _photos(case),
+        "hotline_reference": case.hotline_reference,
+        "handler": case.handler_text,
+        "owner_user": str(case.owner_user) if staff and case.owner_user_id else None,
+        "extension_count": case.extension_count,
+        "extension_pending": case.extension_pending,
+        "reopen_count": case.reopen_count,
+        "duplicate_of": _ref(original) if original is not None else None,
+        "duplicates": [
+            _ref(other) for other in visible.filter(duplicate_of=case).order_by("created_at", "id")
+        ],
+        "coordinations": [
+            {
+                "id": meeting.pk,
+                "held_at": timezone.localtime(meeting.held_at),
+                "participants": meeting.participants,
+                "partner_units": meeting.partner_units,
+                "decision": meeting.decision,
+                "units_assigned": meeting.units_assigned,
+                "due_at": timezone.localtime(meeting.due_at),
+            }
+            for meeting in (case.coordinations.all() if staff else [])
+        ],
     }
 
 
@@ -265,6 +359,125 @@ def category_tree(request: HttpRequest) -> list[dict]:
     ]
 
 
+# Category editor ----------------------------------------------------------------------
+# The tree is shared by every community; street administrators change it
+# (cases.services.category_*, which also say why). Anyone else gets 403 and nothing changes.
+
+from linli.cases.services import (  # noqa: E402
+    category_create,
+    category_deactivate,
+    category_update,
+    may_edit_categories,
+)
+
+
+class CategoryIn(Schema):
+    parent: str | None = Field(None, description="Major class code or id; none for a major")
+    code: str
+    name_zh: str
+    name_en: str
+    sla_hours: int | None = Field(None, description="Minor classes only: 1 to 2160")
+    acceptance_condition: str = ""
+    closing_condition: str = ""
+    usual_handler: str = ""
+    is_public: bool = True
+
+
+class CategoryPatch(Schema):
+    # Code and parent are listed so that an attempt to change them is refused by name.
+    code: str | None = None
+    parent: str | None = None
+    name_zh: str | None = None
+    name_en: str | None = None
+    sla_hours: int | None = None
+    acceptance_condition: str | None = None
+    closing_condition: str | None = None
+    usual_handler: str | None = None
+    is_public: bool | None = None
+    is_active: bool | None = None
+    sort_order: int | None = None
+
+
+class CategoryDetailOut(Schema):
+    id: int
+    parent: str | None = Field(description="The major class's code")
+    code: str
+    name_zh: str
+    name_en: str
+    sla_hours: int | None
+    acceptance_condition: str
+    closing_condition: str
+    usual_handler: str
+    is_public: bool
+    is_active: bool
+    sort_order: int
+
+
+def _category_detail(category: CaseCategory) -> dict:
+    return {
+        "id": category.pk,
+        "parent": category.parent.code if category.parent_id else None,
+        **{
+            field: getattr(category, field)
+            for field in (
+                "code",
+                "name_zh",
+                "name_en",
+                "sla_hours",
+                "acceptance_condition",
+                "closing_condition",
+                "usual_handler",
+                "is_public",
+                "is_active",
+                "sort_order",
+            )
+        },
+    }
+
+
+def _category_by_id(category_id: int) -> CaseCategory:
+    category = CaseCategory.objects.select_related("parent").filter(pk=category_id).first()
+    if category is None:
+        raise NotVisible("category_id")
+    return category
+
+
+def _category_editor(user) -> None:
+    # Checked before the parent is looked up, so a refusal reads the same for any input.
+    if not may_edit_categories(user):
+        raise DjangoValidationError(
+            _("Only a street administrator may change case categories."),
+            code="permission_denied",
+        )
+
+
+@router.post("/categories", response={201: CategoryDetailOut, 400: ErrorOut, **ERRORS})
+def category_add(request: HttpRequest, payload: CategoryIn):
+    _category_editor(request.auth)
+    parent = _category(payload.parent, "parent") if payload.parent else None
+    category = category_create(actor=request.auth, **{**payload.model_dump(), "parent": parent})
+    return Status(201, _category_detail(category))
+
+
+@router.patch(
+    "/categories/{category_id}", response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS}
+)
+def category_change(request: HttpRequest, category_id: int, payload: CategoryPatch):
+    category = _category_by_id(category_id)
+    _category_editor(request.auth)
+    changes = payload.model_dump(exclude_unset=True)
+    return _category_detail(category_update(actor=request.auth, category=category, **changes))
+
+
+@router.post(
+    "/categories/{category_id}/deactivate",
+    response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS},
+)
+def category_retire(request: HttpRequest, category_id: int):
+    category = _category_by_id(category_id)
+    return _category_detail(category_deactivate(actor=request.auth, category=category))
+
+
 @router.get("/duplicates", response={200: list[DuplicateOut], 400: ErrorOut, **ERRORS})
 def duplicate_list(request: HttpRequest, filters: Query[DuplicateFilters]) -> list[dict]:
     category = _category(filters.category)
@@ -329,7 +542,9 @@ def case_file(request: HttpRequest, payload: CaseIn):
     user = request.auth
     category = _category(payload.category)
     building = _building(payload.building_id)
-    source = payload.source or (CaseSource.STAFF if _is_staff(user) else CaseSource.RESIDENT_REPORT)
+    staff = _is_staff(user)
+    # Residents always file as resident_report; only staff say how a problem reached them.
+    source = (payload.source or CaseSource.STAFF) if staff else CaseSource.RESIDENT_REPORT
     case = case_create(
         reporter=user,
         category=category,
@@ -338,15 +553,18 @@ def case_file(request: HttpRequest, payload: CaseIn):
         building=building,
         latitude=payload.latitude,
         longitude=payload.longitude,
-        hotline_reference=payload.hotline_reference,
+        hotline_reference=payload.hotline_reference if source == CaseSource.HOTLINE_12345 else "",
         priority=payload.priority,
     )
-    return Status(201, _detail(_visible_case(user, case.pk)))
+    # The reporter may always see what they filed, and its related rows are the objects just
+    # passed to case_create: reading it back through the scope query cost a 4-join SELECT
+    # on every filing (bench/cases_intake.py).
+    return Status(201, _detail(case))
 
 
 @router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS})
 def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    return _detail(_visible_case(request.auth, case_id))
+    return _detail(_visible_case(request.auth, case_id), request.auth)
 
 
 @router.post("/{case_id}/actions", response={200: CaseDetailOut, **WRITE_ERRORS})
@@ -363,6 +581,8 @@ def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
         if owner is None:
             raise DjangoValidationError({"owner_user_id": _("Unknown user.")})
         data["owner_user"] = owner
+    if payload.action in ("dispatch", "reassign") and payload.handler_text.strip():
+        data["handler_text"] = payload.handler_text.strip()
     if payload.duplicate_of_id is not None:
         # An original outside the caller's scope is treated as absent.
         data["duplicate_of"] = (
@@ -384,7 +604,7 @@ def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
         )
     except DjangoValidationError as exc:
         return _refused(exc)
-    return _detail(_visible_case(user, case_id))
+    return _detail(_visible_case(user, case_id), user)
 
 
 @router.post("/{case_id}/escalate", response={200: CaseDetailOut, **WRITE_ERRORS})
@@ -397,4 +617,225 @@ def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
         )
     except DjangoValidationError as exc:
         return _refused(exc)
-    return _detail(_visible_case(user, case_id))
+    return _detail(_visible_case(user, case_id), user)
+
+
+@router.post("/{case_id}/coordinations", response={201: CaseDetailOut, **WRITE_ERRORS})
+def coordination_add(request: HttpRequest, case_id: int, payload: CoordinationIn):
+    """会商: the community secretary records a meeting on a case escalated to the community."""
+    user = request.auth
+    case = _visible_case(user, case_id)
+    data = payload.model_dump()
+    for field in ("held_at", "due_at"):
+        # A time without an offset is Shanghai time, as on the web form.
+        if timezone.is_naive(data[field]):
+            data[field] = timezone.make_aware(data[field])
+    coordination_record(case=case, actor=user, **data)
+    return Status(201, _detail(_visible_case(user, case_id), user))
+
+
+@router.get("/{case_id}/assignees", response={200: list[AssigneeOut], **ERRORS})
+def assignee_list(request: HttpRequest, case_id: int) -> list[dict]:
+    """Who may be given the case on dispatch or reassignment (`owner_user_id`), closest
+    post first. Names, posts and units only."""
+    user = request.auth
+    case = _visible_case(user, case_id)
+    if not scope_for(user).allows(Permission.CASE_HANDLE, case.grid_path):
+        raise DjangoValidationError(_("You may not dispatch this case."), code="permission_denied")
+    return [
+        {
+            "user_id": post.user_id,
+            "name": str(post.user),
+            "post": post.get_post_display() or post.get_role_display(),
+            "unit": post.grid_unit.name,
+        }
+        for post in selectors.case_assignees(case=case)
+    ]
+
+
+# Photos -------------------------------------------------------------------------------
+# Multipart uploads (field `photos`, up to 3 files, each a JPEG, PNG or WebP of at most
+# 10 MB). Apps either file with photos in one request (`/with-photos`) or file as JSON and
+# add photos afterwards; the rules are cases.services.case_photos_add's.
+
+
+def _photos(case: Case) -> list[dict]:
+    return [
+        {
+            "id": photo.pk,
+            "url": reverse("cases:photo", args=[case.pk, photo.pk]),
+            "content_type": photo.content_type,
+            "width": photo.width,
+            "height": photo.height,
+            "step": photo.event.action if photo.event_id else "",
+        }
+        for photo in case.photos.select_related("event")
+    ]
+
+
+@router.post("/{case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[UploadedFile]]):
+    """Add photos to an open case as a timeline step of their own (reporter or staff)."""
+    user = request.auth
+    case = _visible_case(user, case_id)
+    case_photos_add(case=case, actor=user, files=photos)
+    return Status(201, _detail(_visible_case(user, case_id), user))
+
+
+@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+def case_file_with_photos(
+    request: HttpRequest,
+    payload: Form[CaseIn],
+    photos: File[list[UploadedFile]] = None,
+):
+    """File a case (the fields of `POST /cases`, as form fields) with up to 3 photos in one
+    request; a bad photo files nothing."""
+    user = request.auth
+    prepared = photos_prepare(files=photos or [])
+    with transaction.atomic():
+        filed = case_file(request, payload).value
+        if prepared:
+            case = Case.objects.get(pk=filed["id"])
+            create = case.events.get(action="create")
+            case_photos_add(case=case, actor=user, files=prepared, event=create)
+    return Status(201, _detail(_visible_case(user, filed["id"]), user))
+
+
+# `/{case_id}` (declared above) would take "with-photos" for a case id: match it first.
+router.path_operations = {
+    "/with-photos": router.path_operations.pop("/with-photos"),
+    **router.path_operations,
+}
+
+
+# Metrics ------------------------------------------------------------------------------
+# Definitions in linli/cases/metrics.py; every count there names the condition that the web
+# list `cases/metrics/<metric>/` applies, so each number can be traced to its cases.
+
+from linli.cases import metrics  # noqa: E402
+
+
+class MetricsIn(Schema):
+    unit_id: int | None = Field(None, description="Default: the highest unit of your posts")
+    period: str | None = Field(None, description="week, month (default), quarter or year")
+    date: str | None = Field(None, description="Any day in the period, YYYY-MM-DD (today)")
+    start: str | None = Field(None, description="Instead of period: first day, YYYY-MM-DD")
+    end: str | None = Field(None, description="With start: the day after the last (exclusive)")
+
+
+class MetricsUnitOut(Schema):
+    id: int
+    code: str
+    name: str
+    level: str
+
+
+class MetricsPeriodOut(Schema):
+    kind: str
+    start: datetime
+    end: datetime
+    label: str
+
+
+class OpenByAgeOut(Schema):
+    open_lt_1d: int
+    open_1_3d: int
+    open_3_7d: int
+    open_7_30d: int
+    open_gt_30d: int
+
+
+class MetricsValuesOut(Schema):
+    filed: int
+    closed: int
+    due: int
+    closed_on_time: int
+    accepted: int
+    escalated: int
+    resolved: int
+    reopened: int
+    rated: int
+    closure_rate: float | None = Field(description="closed / filed, 0–1")
+    on_time_rate: float | None = Field(description="closed_on_time / due, 0–1")
+    median_hours_to_accept: float | None
+    median_hours_to_close: float | None
+    escalation_rate: float | None = Field(description="escalated / filed, 0–1")
+    reopen_rate: float | None = Field(description="reopened / resolved, 0–1")
+    average_satisfaction: float | None = Field(description="mean of the rated cases, 1–5")
+    open_by_age: OpenByAgeOut = Field(description="open now, by time since filing")
+
+
+class MetricsChildOut(Schema):
+    unit: MetricsUnitOut
+    direct: bool = Field(description="true: cases filed at the unit itself, not a child")
+    metrics: MetricsValuesOut
+
+
+class TrendPointOut(Schema):
+    period: MetricsPeriodOut
+    filed: int
+    closed: int
+    due: int
+    closed_on_time: int
+    closure_rate: float | None
+    on_time_rate: float | None
+
+
+class MetricsOut(Schema):
+    unit: MetricsUnitOut
+    period: MetricsPeriodOut
+    as_of: datetime
+    metrics: MetricsValuesOut
+    children: list[MetricsChildOut]
+    trend: list[TrendPointOut]
+
+
+def _metrics_unit(unit) -> dict:
+    return {"id": unit.pk, "code": unit.code, "name": unit.name, "level": unit.level}
+
+
+def _metrics_period(period) -> dict:
+    return {"kind": period.kind, "start": period.start, "end": period.end, "label": period.label}
+
+
+@router.get("/metrics", response={200: MetricsOut, 400: ErrorOut, **ERRORS})
+def case_metrics(request: HttpRequest, filters: Query[MetricsIn]) -> dict[str, Any]:
+    """结案率, 按期结案率 and the other loop metrics of a grid unit and period."""
+    user = request.auth
+    try:
+        unit = metrics.metrics_unit(user=user, unit_id=filters.unit_id)
+    except Http404:
+        raise NotVisible("unit_id") from None
+    period = metrics.period_from_params(
+        period=filters.period, day=filters.date, start=filters.start, end=filters.end
+    )
+    now = timezone.now()
+    breakdown = metrics.case_metrics_breakdown(user=user, unit=unit, period=period, now=now)
+    trend = metrics.case_metrics_trend(user=user, unit=unit, period=period, now=now)
+    return {
+        "unit": _metrics_unit(unit),
+        "period": _metrics_period(period),
+        "as_of": now,
+        "metrics": breakdown.total.as_dict(),
+        "children": [
+            {"unit": _metrics_unit(child), "direct": direct, "metrics": result.as_dict()}
+            for child, direct, result in breakdown.rows
+        ],
+        "trend": [
+            {
+                "period": _metrics_period(point["period"]),
+                **{name: point[name] for name in ("filed", "closed", "due", "closed_on_time")},
+                "closure_rate": point["closure_rate"],
+                "on_time_rate": point["on_time_rate"],
+            }
+            for point in trend
+        ],
+    }
+
+
+# Django tries URL patterns in order and `/{case_id}` (declared above) would take "metrics"
+# as a case id; the metrics path goes first so that it is matched before it.
+router.path_operations = {
+    "/metrics": router.path_operations.pop("/metrics"),
+    **router.path_operations,
+}

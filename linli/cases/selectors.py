@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Case as When_
-from django.db.models import IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from linli.accounts.models import User
-from linli.accounts.roles import Permission
+from linli.accounts.roles import ROLE_PERMISSIONS, Permission
 from linli.cases.models import (
     ACTIVE_STATES,
     OPEN_STATES,
@@ -18,7 +18,7 @@ from linli.cases.models import (
     CaseState,
 )
 from linli.grids.geo import distance_metres
-from linli.grids.models import Building, GridLevel, GridUnit, Household
+from linli.grids.models import Building, GridLevel, GridUnit, Household, RoleAssignment
 from linli.grids.selectors import scope_for
 
 DUPLICATE_RADIUS_METRES = 50
@@ -42,6 +42,30 @@ def case_get(*, user: User | None, case_id: int) -> Case:
         return cases_visible(user=user).get(pk=case_id)
     except (Case.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def case_assignees(*, case: Case) -> list[RoleAssignment]:
+    """Who may be given the case: active users holding CASE_HANDLE on a unit whose subtree
+    holds it, one row per person (their closest post), the building-group leader first.
+
+    The caller has already reached the case through `case_get`, so the case is in scope;
+    the list offers names, posts and units only, never a phone."""
+    roles = [
+        role for role, granted in ROLE_PERMISSIONS.items() if Permission.CASE_HANDLE in granted
+    ]
+    parts = case.grid_path.strip("/").split("/")
+    ancestors = ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
+    posts = RoleAssignment.objects.filter(
+        role__in=roles, grid_path__in=ancestors, user__is_active=True
+    ).select_related("user", "grid_unit")
+    # Every post here is on an ancestor of the case, so a longer path is a closer unit.
+    ordered = sorted(
+        posts, key=lambda post: (-len(post.grid_path), str(post.user), post.user_id, post.pk)
+    )
+    closest: dict[int, RoleAssignment] = {}
+    for post in ordered:
+        closest.setdefault(post.user_id, post)
+    return list(closest.values())
 
 
 def workbench(
@@ -154,3 +178,30 @@ def duplicate_candidates(
         if same_building or near:
             found.append(case)
     return found
+
+
+# Categories ------------------------------------------------------------------------------
+
+
+def category_tree_with_counts(*, user: User) -> list[tuple[CaseCategory, list[CaseCategory]]]:
+    """Every class, active or not, as (major, minors), each minor annotated with
+    `open_cases`: its open cases inside the user's subtrees (the tree is shared, the counts
+    are not). Two queries."""
+    counts = dict(
+        Case.objects.within(scope_for(user).paths_for(Permission.VIEW_REGISTRY))
+        .open()
+        .order_by()
+        .values_list("category")
+        .annotate(count=Count("id"))
+    )
+    majors: dict[int, tuple[CaseCategory, list[CaseCategory]]] = {}
+    minors = []
+    for category in CaseCategory.objects.order_by("sort_order", "code"):
+        if category.is_major:
+            majors[category.pk] = (category, [])
+        else:
+            category.open_cases = counts.get(category.pk, 0)
+            minors.append(category)
+    for minor in minors:
+        majors[minor.parent_id][1].append(minor)
+    return list(majors.values())

@@ -4,18 +4,21 @@ The transition table below is the whole state machine; `case_transition` is the 
 that changes a case's state, and every change appends a CaseEvent in the same transaction.
 """
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from linli.accounts.models import User
+from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission, Role
+from linli.accounts.services import audit_record
 from linli.cases.models import (
     ESCALATION_ORDER,
     OPEN_STATES,
@@ -162,6 +165,21 @@ def _check_point(latitude, longitude, errors: dict) -> None:
             errors["longitude"] = _("Longitude must be between -180 and 180.")
 
 
+def _reserve_case_id() -> int | None:
+    """PostgreSQL: the next id from the table's sequence, so that the reference goes into
+    the INSERT itself. SQLite has no sequence to draw from (the reference is set after)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
+        return cursor.fetchone()[0]
+
+
+def _case_reference(now: datetime, case_id: int) -> str:
+    # The primary key makes the reference unique without a per-day counter row to lock.
+    return f"A{timezone.localdate(now):%Y%m%d}{case_id:06d}"
+
+
 @transaction.atomic
 def case_create(
     *,
@@ -241,9 +259,11 @@ def case_create(
 
     now = timezone.now()
     due = now + timedelta(hours=category.sla_hours)
+    case_id = _reserve_case_id()
     case = Case.objects.create(
-        # A placeholder until the primary key is known (unique, never shown).
-        reference=uuid.uuid4().hex,
+        id=case_id,
+        # Without a reserved id, a placeholder until the primary key is known (never shown).
+        reference=_case_reference(now, case_id) if case_id else uuid.uuid4().hex,
         source=source,
         hotline_reference=hotline_reference,
         category=category,
@@ -265,9 +285,9 @@ def case_create(
         escalation_level=grid_unit.level,
         created_at=now,
     )
-    # The primary key makes the reference unique without a per-day counter row to lock.
-    case.reference = f"A{timezone.localdate(now):%Y%m%d}{case.pk:06d}"
-    case.save(update_fields=["reference"])
+    if case_id is None:
+        case.reference = _case_reference(now, case.pk)
+        case.save(update_fields=["reference"])
     _event(case=case, actor=reporter, action="create", from_state="")
     return case
 
@@ -347,6 +367,15 @@ def _dispatch(case, now, data):
         if not scope_for(owner).allows(Permission.CASE_HANDLE, case.grid_path):
             raise ValidationError({"owner_user": _("This person holds no post covering the case.")})
         case.owner_user = owner
+        # Written in the transition's transaction and delivered only after it commits, so a
+        # step that fails after this point has notified nobody.
+        notification_send(
+            recipients=[owner],
+            kind="case_assigned",
+            title=_("Case %(reference)s has been assigned to you") % {"reference": case.reference},
+            body=f"{case.category.name}: {case.title}",
+            link=reverse("cases:detail", args=[case.pk]),
+        )
     if data.get("handler_text"):
         case.handler_text = str(data["handler_text"])[:100]
     return {"owner_user": owner.pk if owner else None, "handler_text": case.handler_text}
@@ -576,3 +605,456 @@ def coordination_record(
         data={"coordination": meeting.pk, "due_at": due_at.isoformat()},
     )
     return meeting
+
+
+# Categories ------------------------------------------------------------------------------
+# The category tree is one table for the whole platform: every community files under the
+# same classes and time limits. Changing it therefore belongs to the street, not to one
+# community: only a user holding CASE_CATEGORIES on a street-level unit edits it (a
+# secretary holds the same permission on a community and sees the editor read-only).
+# Classes are never deleted, because cases keep pointing at them; a deactivated class is
+# no longer offered for filing. A case's due time is fixed when it is filed, so a new time
+# limit applies to cases filed afterwards; later extensions, escalations and reopenings of
+# any open case use the limit in force at that moment.
+
+MAJOR_CODE = re.compile(r"[A-Z]{2,4}")
+MINOR_CODE = re.compile(r"[A-Z]{2,4}-\d{2}")
+MAX_SLA_HOURS = 2160  # 90 days: anything longer is a project, not a case.
+CATEGORY_TEXT_LIMITS = {"name_zh": 50, "name_en": 80, "usual_handler": 100}
+CATEGORY_EDITABLE = frozenset(
+    {
+        "name_zh",
+        "name_en",
+        "sla_hours",
+        "acceptance_condition",
+        "closing_condition",
+        "usual_handler",
+        "is_public",
+        "sort_order",
+        "is_active",
+    }
+)
+
+
+def category_editor_path(user: User | None) -> str | None:
+    """The street path on which the user may edit the tree ("" for a superuser), or None."""
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return ""
+    paths = scope.paths_for(Permission.CASE_CATEGORIES)
+    if not paths:
+        return None
+    return (
+        GridUnit.objects.filter(level=GridLevel.STREET, path__in=paths)
+        .order_by("path")
+        .values_list("path", flat=True)
+        .first()
+    )
+
+
+def may_edit_categories(user: User | None) -> bool:
+    return category_editor_path(user) is not None
+
+
+def may_view_category_editor(user: User | None) -> bool:
+    # Everyone logged in reads the tree through the API for filing; the editor page with its
+    # open-case counts is for those who hold the permission anywhere.
+    return scope_for(user).allows_anywhere(Permission.CASE_CATEGORIES)
+
+
+def _category_label(category: CaseCategory) -> str:
+    return f"{category.code} {category.name_zh}"
+
+
+def _check_category_texts(values: dict, errors: dict) -> None:
+    for field in ("name_zh", "name_en"):
+        if field in values and not values[field]:
+            errors[field] = _("A name is required.")
+    for field, limit in CATEGORY_TEXT_LIMITS.items():
+        if len(values.get(field) or "") > limit:
+            errors[field] = _("At most %(limit)d characters.") % {"limit": limit}
+
+
+def _check_sla(*, is_major: bool, sla_hours, errors: dict) -> None:
+    if is_major:
+        if sla_hours is not None:
+            errors["sla_hours"] = _("A major class carries no time limit; its minor classes do.")
+        return
+    if isinstance(sla_hours, bool) or not isinstance(sla_hours, int):
+        errors["sla_hours"] = _("Give the time limit in whole hours.")
+    elif not 1 <= sla_hours <= MAX_SLA_HOURS:
+        errors["sla_hours"] = _("The time limit is between 1 and %(max)d hours.") % {
+            "max": MAX_SLA_HOURS
+        }
+
+
+def _editor_path_or_deny(actor: User | None) -> str:
+    path = category_editor_path(actor)
+    if path is None:
+        raise _deny(_("Only a street administrator may change case categories."))
+    return path
+
+
+def _text(value) -> str:
+    return str(value or "").strip()
+
+
+@transaction.atomic
+def category_create(
+    *,
+    actor: User | None,
+    parent: CaseCategory | None,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    sla_hours: int | None = None,
+    acceptance_condition: str = "",
+    closing_condition: str = "",
+    usual_handler: str = "",
+    is_public: bool = True,
+) -> CaseCategory:
+    """A new major class (no parent, no time limit) or minor class (under an active major,
+    coded after it: SAF-04 under SAF), placed after its siblings."""
+    editor_path = _editor_path_or_deny(actor)
+    values = {
+        "code": _text(code).upper(),
+        "name_zh": _text(name_zh),
+        "name_en": _text(name_en),
+        "acceptance_condition": _text(acceptance_condition),
+        "closing_condition": _text(closing_condition),
+        "usual_handler": _text(usual_handler),
+    }
+    errors: dict[str, str] = {}
+    is_major = parent is None
+    if parent is not None and (not isinstance(parent, CaseCategory) or not parent.is_major):
+        errors["parent"] = _("A minor class belongs to a major class.")
+    elif parent is not None and not parent.is_active:
+        errors["parent"] = _("This major class is inactive; reactivate it first.")
+    code = values["code"]
+    if is_major and not MAJOR_CODE.fullmatch(code):
+        errors["code"] = _("A major class code is 2 to 4 capital letters, e.g. SAF.")
+    elif not is_major and not MINOR_CODE.fullmatch(code):
+        errors["code"] = _("A minor class code is its major's code, a hyphen and two digits.")
+    elif not is_major and "parent" not in errors and not code.startswith(f"{parent.code}-"):
+        errors["code"] = _("A minor class code starts with its major's code: %(prefix)s-01.") % {
+            "prefix": parent.code
+        }
+    if "code" not in errors and CaseCategory.objects.filter(code=code).exists():
+        errors["code"] = _("The code %(code)s is taken.") % {"code": code}
+    _check_category_texts(values, errors)
+    _check_sla(is_major=is_major, sla_hours=sla_hours, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    siblings = CaseCategory.objects.filter(parent=parent)
+    last = siblings.order_by("-sort_order").values_list("sort_order", flat=True).first()
+    category = CaseCategory.objects.create(
+        parent=parent,
+        sla_hours=sla_hours,
+        is_public=bool(is_public),
+        sort_order=0 if last is None else last + 1,
+        **values,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="case_category",
+        object_id=category.pk,
+        object_label=_category_label(category),
+        changes={
+            "parent": parent.code if parent else None,
+            **values,
+            "sla_hours": sla_hours,
+            "is_public": category.is_public,
+        },
+        grid_path=editor_path,
+    )
+    return category
+
+
+def _deactivate_locked(*, actor: User | None, category: CaseCategory, editor_path: str) -> list:
+    """Deactivate the class and, for a major, its active minors; one audit row each."""
+    targets = [category]
+    if category.is_major:
+        targets += list(
+            CaseCategory.objects.select_for_update().filter(parent=category, is_active=True)
+        )
+    for target in targets:
+        target.is_active = False
+        target.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="case_category",
+            object_id=target.pk,
+            object_label=_category_label(target),
+            field="is_active",
+            changes={"is_active": [True, False]},
+            grid_path=editor_path,
+        )
+    return targets
+
+
+@transaction.atomic
+def category_update(*, actor: User | None, category: CaseCategory, **changes) -> CaseCategory:
+    """Change names, conditions, handler, public flag, order or time limit; `is_active`
+    True reactivates (a minor only under an active major), False deactivates as
+    `category_deactivate` does. Code and parent are fixed: Open311 clients and reports
+    know a class by its code. Returns the fresh row; one audit row lists what changed."""
+    editor_path = _editor_path_or_deny(actor)
+    errors: dict[str, str] = {}
+    for field in sorted(set(changes) - CATEGORY_EDITABLE):
+        errors[field] = _("This field cannot be changed.")
+    if errors:
+        raise ValidationError(errors)
+    category = CaseCategory.objects.select_for_update().get(pk=category.pk)
+    values = dict(changes)
+    for field in ("name_zh", "name_en", "acceptance_condition", "closing_condition"):
+        if field in values:
+            values[field] = _text(values[field])
+    if "usual_handler" in values:
+        values["usual_handler"] = _text(values["usual_handler"])
+    _check_category_texts(values, errors)
+    if "sla_hours" in values:
+        _check_sla(is_major=category.is_major, sla_hours=values["sla_hours"], errors=errors)
+    if "sort_order" in values and (
+        isinstance(values["sort_order"], bool)
+        or not isinstance(values["sort_order"], int)
+        or values["sort_order"] < 0
+    ):
+        errors["sort_order"] = _("The order is a whole number from 0.")
+    for field in ("is_public", "is_active"):
+        if field in values and not isinstance(values[field], bool):
+            errors[field] = _("Yes or no.")
+    if values.get("is_active") is True and not category.is_active and not category.is_major:
+        if not CaseCategory.objects.filter(pk=category.parent_id, is_active=True).exists():
+            errors["is_active"] = _("Reactivate its major class first.")
+    if errors:
+        raise ValidationError(errors)
+    if values.pop("is_active", category.is_active) is False and category.is_active:
+        _deactivate_locked(actor=actor, category=category, editor_path=editor_path)
+    elif not category.is_active and changes.get("is_active") is True:
+        values["is_active"] = True
+    diff = {
+        field: [getattr(category, field), value]
+        for field, value in values.items()
+        if getattr(category, field) != value
+    }
+    if diff:
+        for field, (_old, new) in diff.items():
+            setattr(category, field, new)
+        category.save(update_fields=sorted(diff))
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="case_category",
+            object_id=category.pk,
+            object_label=_category_label(category),
+            changes=diff,
+            grid_path=editor_path,
+        )
+    category.refresh_from_db()
+    return category
+
+
+@transaction.atomic
+def category_deactivate(*, actor: User | None, category: CaseCategory) -> CaseCategory:
+    """Hide a class from filing; cases filed under it keep it. A major takes its minors."""
+    editor_path = _editor_path_or_deny(actor)
+    category = CaseCategory.objects.select_for_update().get(pk=category.pk)
+    if not category.is_active:
+        raise ValidationError({"is_active": _("This class is already inactive.")})
+    _deactivate_locked(actor=actor, category=category, editor_path=editor_path)
+    return category
+
+
+# Photos ------------------------------------------------------------------------------------
+# Rules: a step of the timeline (filing, resolving with a photo of the result, or an
+# "add photos" step of its own) carries at most 3 photos; each is a real JPEG, PNG or WebP
+# image (HEIC only when a Pillow plugin can read it), at most 10 MB. Every file is checked
+# and re-encoded in memory before anything is written, so one bad file writes nothing.
+# Re-encoding applies the EXIF orientation and then drops all metadata: residents' phone
+# photos carry the GPS position of their home.
+
+import io  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from django.core.files.base import ContentFile  # noqa: E402
+from django.core.files.storage import default_storage  # noqa: E402
+from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: E402
+
+from linli.cases.models import PHOTO_MAX_BYTES, CasePhoto  # noqa: E402
+
+PHOTOS_PER_STEP = 3
+# Longest side kept: plenty to show a problem or a repair, and bounded storage per case.
+PHOTO_MAX_SIDE = 2560
+# Refuse decompression bombs before decoding (a small file that unpacks to gigabytes).
+PHOTO_MAX_PIXELS = 50_000_000
+# Pillow's format name -> (stored format, content type). HEIF appears only when a plugin
+# (pillow-heif) is installed; it is stored as JPEG, which every browser shows.
+PHOTO_FORMATS = {
+    "JPEG": ("JPEG", "image/jpeg"),
+    "MPO": ("JPEG", "image/jpeg"),  # phones' multi-picture JPEGs: the first frame is kept
+    "PNG": ("PNG", "image/png"),
+    "WEBP": ("WEBP", "image/webp"),
+    "HEIF": ("JPEG", "image/jpeg"),
+}
+ACTION_LABELS["add_photos"] = gettext_lazy("Photos added")
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A checked photo, re-encoded in memory and ready to be stored."""
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def _photo_label(position: int, upload) -> str:
+    name = getattr(upload, "name", "") or ""
+    return _("Photo %(position)d (%(name)s)") % {"position": position, "name": name[-60:]}
+
+
+def _reencode(upload) -> PreparedPhoto | None:
+    """The photo without metadata, or None when it is not an image we accept."""
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            if probe.format not in PHOTO_FORMATS:
+                return None
+            if probe.width * probe.height > PHOTO_MAX_PIXELS:
+                return None
+            probe.verify()
+        # verify() leaves the image unusable: open it again to decode it fully.
+        upload.seek(0)
+        with Image.open(upload) as image:
+            stored_format, content_type = PHOTO_FORMATS[image.format]
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            output = io.BytesIO()
+            if stored_format == "JPEG":
+                image.convert("RGB").save(output, "JPEG", quality=85, optimize=True)
+            elif stored_format == "PNG":
+                image.save(output, "PNG", optimize=True)
+            else:
+                image.save(output, "WEBP", quality=85)
+            # No exif=, pnginfo= or icc_profile= above: the stored file carries no metadata.
+            return PreparedPhoto(output.getvalue(), content_type, image.width, image.height)
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        TypeError,
+    ):
+        return None
+
+
+def photos_prepare(*, files) -> list[PreparedPhoto]:
+    """Check and re-encode uploaded photos; a ValidationError on `photos` names every bad
+    file by position and name. Writes nothing."""
+    files = [upload for upload in (files or []) if upload]
+    errors: list[str] = []
+    if len(files) > PHOTOS_PER_STEP:
+        errors.append(
+            _("At most %(count)d photos at a time; %(given)d were sent.")
+            % {"count": PHOTOS_PER_STEP, "given": len(files)}
+        )
+        raise ValidationError({"photos": errors})
+    prepared: list[PreparedPhoto] = []
+    for position, upload in enumerate(files, start=1):
+        if isinstance(upload, PreparedPhoto):
+            prepared.append(upload)
+            continue
+        if (upload.size or 0) > PHOTO_MAX_BYTES:
+            errors.append(
+                _("%(photo)s is larger than 10 MB.") % {"photo": _photo_label(position, upload)}
+            )
+            continue
+        photo = _reencode(upload)
+        if photo is None:
+            errors.append(
+                _("%(photo)s is not a photo we can read (JPEG, PNG or WebP).")
+                % {"photo": _photo_label(position, upload)}
+            )
+        elif len(photo.data) > PHOTO_MAX_BYTES:
+            errors.append(
+                _("%(photo)s is larger than 10 MB.") % {"photo": _photo_label(position, upload)}
+            )
+        else:
+            prepared.append(photo)
+    if errors:
+        raise ValidationError({"photos": errors})
+    return prepared
+
+
+def may_add_photos(*, user: User | None, case: Case) -> bool:
+    """The reporter, and staff who may handle the case."""
+    if user is None or not user.is_authenticated:
+        return False
+    return case.reporter_id == user.pk or scope_for(user).allows(
+        Permission.CASE_HANDLE, case.grid_path
+    )
+
+
+@transaction.atomic
+def case_photos_add(
+    *, case: Case, actor: User | None, files, event: CaseEvent | None = None
+) -> list[CasePhoto]:
+    """Attach up to 3 photos to a step of the case's timeline.
+
+    `event` is the step the photos document (the filing, a resolution, ...): call this right
+    after that step, in the same transaction. Without one, the photos are a step of their
+    own ("Photos added"), allowed while the case is open. `files` are uploaded files (or
+    PreparedPhoto from photos_prepare). Nothing is written unless every file is good; files
+    already stored are removed again if a row cannot be written."""
+    if not may_add_photos(user=actor, case=case):
+        raise _deny(_("You may not add photos to this case."))
+    if event is not None and event.case_id != case.pk:
+        raise ValidationError({"event": _("This step belongs to another case.")})
+    if event is None and not case.is_open:
+        raise ValidationError({"photos": _("Photos can be added while the case is open.")})
+    prepared = photos_prepare(files=files)
+    if not prepared:
+        raise ValidationError({"photos": _("Choose at least one photo.")})
+    if event is not None:
+        already = CasePhoto.objects.filter(event=event).count()
+        if already + len(prepared) > PHOTOS_PER_STEP:
+            raise ValidationError(
+                {
+                    "photos": _(
+                        "A step carries at most %(count)d photos; this one has %(already)d."
+                    )
+                    % {"count": PHOTOS_PER_STEP, "already": already}
+                }
+            )
+    else:
+        event = _event(case=case, actor=actor, action="add_photos", from_state=case.state)
+    uploader = actor if actor is not None and actor.is_authenticated else None
+    stored: list[str] = []
+    photos: list[CasePhoto] = []
+    try:
+        for photo in prepared:
+            row = CasePhoto(
+                case=case,
+                event=event,
+                content_type=photo.content_type,
+                size=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                uploaded_by=uploader,
+            )
+            # upload_to names the file; the name given here is ignored.
+            row.image.save("photo", ContentFile(photo.data), save=False)
+            stored.append(row.image.name)
+            row.save()
+            photos.append(row)
+    except BaseException:
+        # The rows roll back with the transaction; the files on disk do not.
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return photos

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.cases.views import loop
+from linli.cases.views import categories, handling, loop, metrics, photos
 
 app_name = "cases"
 
@@ -9,5 +9,19 @@ urlpatterns = [
     path("new/", loop.case_new, name="new"),
     path("<int:case_id>/", loop.case_detail, name="detail"),
     path("<int:case_id>/act/", loop.case_act, name="act"),
+    path("<int:case_id>/photos/<int:photo_id>/", photos.photo, name="photo"),
+    path("<int:case_id>/escalate/", handling.case_escalate, name="escalate"),
+    path("<int:case_id>/coordination/", handling.case_coordination, name="coordination"),
     path("board/<int:community_id>/", loop.board, name="board"),
+    path("categories/", categories.category_list, name="categories"),
+    path("categories/new/", categories.category_new, name="category_new"),
+    path("categories/<int:category_id>/edit/", categories.category_edit, name="category_edit"),
+    path(
+        "categories/<int:category_id>/deactivate/",
+        categories.category_deactivate,
+        name="category_deactivate",
+    ),
+    path("metrics/", metrics.dashboard, name="metrics"),
+    path("metrics/summary/", metrics.summary, name="metrics_summary"),
+    path("metrics/<slug:metric>/", metrics.metric_cases, name="metric_cases"),
 ]

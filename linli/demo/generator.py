@@ -37,6 +37,7 @@ from linli.accounts.models import User
 from linli.accounts.privacy import id_number_fields, id_number_hash
 from linli.accounts.roles import Role
 from linli.demo.cases import demo_cases
+from linli.demo.resources import demo_resources
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -622,6 +623,7 @@ class DemoResult:
     password: str = ""
     visits_added: int = 0
     cases_added: int = 0
+    volunteers_added: int = 0
 
 
 def _counts(street_codes: list[str]) -> dict[str, int]:
@@ -1074,6 +1076,10 @@ def demo_generate(
         result.logins = _demo_logins(writer, case_study, seed)
         result.visits_added = _demo_visits(case_study, seed)
         result.cases_added = demo_cases(
+            community=GridUnit.objects.get(code=case_study.slot.code), seed=seed
+        )
+        # Volunteers in the seven functional teams, partners, needs and supplies.
+        result.volunteers_added = demo_resources(
             community=GridUnit.objects.get(code=case_study.slot.code), seed=seed
         )
         result.totals = _counts(street_codes)

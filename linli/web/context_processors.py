@@ -17,6 +17,13 @@ def navigation(request):
             "export": scope.allows_anywhere(Permission.EXPORT_REGISTRY),
             "audit": scope.allows_anywhere(Permission.VIEW_AUDIT),
             "own_household": bool(scope.own_household_ids),
+            "lists": bool(scope.roles & {"partner_liaison", "volunteer"})
+            or scope.allows_anywhere(Permission.VIEW_REGISTRY)
+            or bool(scope.own_household_ids),
+            "supplies": scope.allows_anywhere(Permission.SUPPLIES_MANAGE)
+            or scope.allows_anywhere(Permission.PARTNERS_VIEW),
+            "volunteers": scope.allows_anywhere(Permission.VOLUNTEERS_VIEW),
+            "activities_manage": scope.allows_anywhere(Permission.ACTIVITIES_MANAGE),
             # The posts are only read when a page shows the top bar.
             "posts": SimpleLazyObject(lambda: posts_of_user(user=user) if user else []),
         }

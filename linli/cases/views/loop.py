@@ -7,13 +7,18 @@ buildings), writes through `linli.cases.services`. A case outside the user's sco
 message and writes nothing, because the service raises before saving.
 """
 
+from decimal import Decimal
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -21,6 +26,7 @@ from django.views.decorators.http import require_POST
 from linli.accounts.roles import Permission
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory, CaseSource, CaseState
+from linli.cases.views import handling
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
@@ -35,6 +41,8 @@ EVENT_LABELS = {
     "coordinate": gettext_lazy("Coordination meeting (会商)"),
 }
 ACTION_LABELS = services.ACTION_LABELS
+# Steps whose form also takes photos (of the place, the work or the result).
+PHOTO_STEPS = frozenset({"start", "resolve", "verify", "return", "reopen", "request_extension"})
 STATE_LABELS = dict(CaseState.choices)
 
 
@@ -64,13 +72,29 @@ def workbench(request):
         if source not in CaseSource.values:
             source = None
         category = CaseCategory.objects.filter(pk=_int(request.GET.get("category"))).first()
-        cases = selectors.workbench(user=user, state=state, category=category, source=source)
+        # A building outside the user's grids is no filter at all (the list is scoped anyway).
+        building_id = _int(request.GET.get("building"))
+        building = (
+            grid_selectors.buildings_visible(user=user).filter(pk=building_id).first()
+            if building_id
+            else None
+        )
+        cases = selectors.workbench(
+            user=user, state=state, category=category, building=building, source=source
+        )
+        # One query for the select: a lead's ~20 buildings, a secretary's few hundred,
+        # grouped by building group in the template.
+        buildings = list(
+            grid_selectors.buildings_visible(user=user)
+            .order_by("grid_path", "name", "id")
+            .values("id", "name", "grid_path", "grid_unit__name")
+        )
         staff = True
     elif _is_resident(user):
         cases = (
             selectors.cases_visible(user=user).filter(reporter=user).order_by("-created_at", "-id")
         )
-        staff = False
+        staff, building, buildings = False, None, []
     else:
         # Volunteers and partner liaisons handle no cases through their role.
         raise Http404
@@ -84,10 +108,14 @@ def workbench(request):
             "states": CaseState.choices,
             "sources": CaseSource.choices,
             "categories": _minor_categories(),
+            "buildings": buildings,
+            "can_view_categories": services.may_view_category_editor(user),
+            "can_manage_open311_keys": scope_for(user).allows_anywhere(Permission.OPEN311_KEYS),
             "filters": {
                 "state": request.GET.get("state", ""),
                 "source": request.GET.get("source", ""),
                 "category": request.GET.get("category", ""),
+                "building": str(building.pk) if building is not None else "",
             },
         },
     )
@@ -116,17 +144,89 @@ def _grouped_categories():
 # Reporting ---------------------------------------------------------------------------------
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Collects the chosen files; services.photos_prepare checks each one (image, size,
+    count), so that the page and the API refuse the same files with the same messages."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        return [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
+
+
+# Staff say how the problem reached them; residents always file as resident_report.
+STAFF_SOURCES = [
+    (CaseSource.STAFF, CaseSource.STAFF.label),
+    (CaseSource.HOTLINE_12345, CaseSource.HOTLINE_12345.label),
+    (CaseSource.PATROL, CaseSource.PATROL.label),
+]
+POINT_PLACES = Decimal("0.000001")
+
+
 class CaseForm(forms.Form):
     category = forms.ModelChoiceField(queryset=CaseCategory.objects.none())
-    building = forms.ModelChoiceField(queryset=None)
+    # A building, or else a point on the map (latitude/longitude, set by case_map.js).
+    building = forms.ModelChoiceField(queryset=None, required=False)
+    latitude = forms.DecimalField(required=False, widget=forms.HiddenInput)
+    longitude = forms.DecimalField(required=False, widget=forms.HiddenInput)
     description = forms.CharField(max_length=2000, widget=forms.Textarea)
+    photos = PhotosField(required=False)
+    source = forms.ChoiceField(choices=STAFF_SOURCES, required=False)
+    hotline_reference = forms.CharField(max_length=50, required=False)
 
-    def __init__(self, *args, buildings, **kwargs):
+    def __init__(self, *args, buildings, staff: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = CaseCategory.objects.filter(
             parent__isnull=False, is_active=True
         )
         self.fields["building"].queryset = buildings
+        if not staff:
+            # A resident's own building is the usual place; the map is for elsewhere nearby.
+            own = list(buildings[:2])
+            if len(own) == 1:
+                self.initial.setdefault("building", own[0].pk)
+            # Not offered, and whatever a crafted request sends for them is ignored.
+            del self.fields["source"]
+            del self.fields["hotline_reference"]
+
+    def clean_latitude(self):
+        value = self.cleaned_data.get("latitude")
+        return value.quantize(POINT_PLACES) if value is not None else None
+
+    def clean_longitude(self):
+        value = self.cleaned_data.get("longitude")
+        return value.quantize(POINT_PLACES) if value is not None else None
+
+
+def _map_data(*, user, buildings) -> dict:
+    """What the filing map draws without any tile server: the grid boundaries of the
+    communities the user works or lives in, and the buildings they may file at."""
+    communities = selectors.board_communities(user=user)
+    units = (
+        GridUnit.objects.within([community.path for community in communities])
+        .filter(boundary__isnull=False)
+        .only("id", "name", "level", "boundary")
+        .order_by("path")[:500]
+    )
+    return {
+        "tiles": settings.LINLI_MAP_TILE_URL,
+        "attribution": settings.LINLI_MAP_TILE_ATTRIBUTION,
+        "units": [
+            {"name": unit.name, "level": unit.level, "boundary": unit.boundary} for unit in units
+        ],
+        "buildings": [
+            {"id": pk, "name": name, "lat": float(latitude), "lng": float(longitude)}
+            for pk, name, latitude, longitude in buildings.filter(
+                latitude__isnull=False, longitude__isnull=False
+            ).values_list("pk", "name", "latitude", "longitude")[:2000]
+        ],
+    }
 
 
 @login_required
@@ -135,39 +235,87 @@ def case_new(request):
     staff, resident = _is_staff(user), _is_resident(user)
     if not staff and not resident:
         raise Http404
-    # A resident files at their own building; staff anywhere they may see.
+    # A resident files at their own building (or a point in their community); staff anywhere
+    # they may see.
     buildings = grid_selectors.buildings_visible(user=user).order_by("name")
     if not staff:
         buildings = buildings.filter(households__in=scope_for(user).own_household_ids).distinct()
-    form = CaseForm(request.POST or None, buildings=buildings)
+    form = CaseForm(request.POST or None, request.FILES or None, buildings=buildings, staff=staff)
     duplicates = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if "check" in request.POST:
             duplicates = selectors.duplicate_candidates(
-                category=data["category"], building=data["building"]
+                category=data["category"],
+                building=data["building"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
             )
         else:
+            source = (data.get("source") or CaseSource.STAFF) if staff else None
+            # Photos are checked before the case is filed, so that one answer lists every
+            # problem with the form; a bad photo then rolls the new case back.
+            photo_error, prepared = None, []
             try:
-                case = services.case_create(
-                    reporter=user,
-                    category=data["category"],
-                    building=data["building"],
-                    description=data["description"],
-                    source=CaseSource.STAFF if staff else CaseSource.RESIDENT_REPORT,
-                )
+                prepared = services.photos_prepare(files=data["photos"])
+            except ValidationError as error:
+                photo_error = error
+            try:
+                with transaction.atomic():
+                    case = services.case_create(
+                        reporter=user,
+                        category=data["category"],
+                        building=data["building"],
+                        latitude=data["latitude"],
+                        longitude=data["longitude"],
+                        description=data["description"],
+                        source=source or CaseSource.RESIDENT_REPORT,
+                        hotline_reference=data.get("hotline_reference", "")
+                        if source == CaseSource.HOTLINE_12345
+                        else "",
+                    )
+                    if photo_error is not None:
+                        raise photo_error
+                    if prepared:
+                        services.case_photos_add(
+                            case=case,
+                            actor=user,
+                            files=prepared,
+                            event=case.events.get(action="create"),
+                        )
             except ValidationError as error:
                 _add_errors(form, error)
+                if photo_error is not None and error is not photo_error:
+                    _add_errors(form, photo_error)
             else:
                 messages.success(
                     request,
                     _("Case %(reference)s filed. Thank you.") % {"reference": case.reference},
                 )
                 return redirect("cases:detail", case.pk)
+    elif request.method == "POST" and getattr(form, "cleaned_data", {}).get("photos"):
+        # The form has other errors: say now, too, which photos would be refused.
+        try:
+            services.photos_prepare(files=form.cleaned_data["photos"])
+        except ValidationError as error:
+            _add_errors(form, error)
+    place_errors = [
+        error
+        for name in ("building", "latitude", "longitude")
+        for error in (form.errors.get(name) or [])
+    ]
     return render(
         request,
         "cases/case_form.html",
-        {"form": form, "groups": _grouped_categories(), "duplicates": duplicates},
+        {
+            "form": form,
+            "groups": _grouped_categories(),
+            "duplicates": duplicates,
+            "staff": staff,
+            "place_errors": place_errors,
+            "photos_sent": bool(request.FILES.getlist("photos")),
+            "map_data": _map_data(user=user, buildings=buildings),
+        },
     )
 
 
@@ -183,11 +331,28 @@ def _add_errors(form, error: ValidationError) -> None:
 
 
 def _actions_for(*, user, case) -> list[dict]:
+    """The step buttons the user may press now: allowed by the table in this state, by
+    their posts, and by the step's own guard (a spent extension or reopen window hides
+    the button rather than offering a refusal)."""
+    now = timezone.now()
+    finished = max(filter(None, [case.resolved_at, case.closed_at]), default=None)
+    hidden = {
+        "rate": True,
+        "request_extension": case.extension_pending
+        or case.extension_count >= services.MAX_EXTENSIONS,
+        "approve_extension": not case.extension_pending,
+        "reopen": finished is None or now - finished > services.REOPEN_WINDOW,
+    }
     return [
-        {"name": action, "label": ACTION_LABELS.get(action, action)}
+        {
+            "name": action,
+            "label": ACTION_LABELS.get(action, action),
+            "note_required": services.NOTE_REQUIRED.get(action),
+            "photos": action in PHOTO_STEPS,
+        }
         for (state, action) in services.TRANSITIONS
         if state == case.state
-        and action != "rate"
+        and not hidden.get(action, False)
         and services.may_act(user=user, action=action, case=case)
     ]
 
@@ -204,28 +369,41 @@ def case_detail(request, case_id: int):
         user=user, action="rate", case=case
     )
     staff = _is_staff(user)
-    return render(
-        request,
-        "cases/case_detail.html",
-        {
-            "case": case,
-            "events": events,
-            "actions": _actions_for(user=user, case=case),
-            "can_rate": can_rate,
-            "ratings": range(1, 6),
-            "staff": staff,
-            "overdue": case.is_overdue(),
-            "duplicates": [
-                other
-                for other in selectors.duplicate_candidates(
-                    category=case.category, building=case.building
-                )
-                if other.pk != case.pk
-            ]
-            if staff
+    actions = _actions_for(user=user, case=case)
+    names = {action["name"] for action in actions}
+    visible = selectors.cases_visible(user=user)
+    context = {
+        "case": case,
+        "events": events,
+        "actions": actions,
+        "can_rate": can_rate,
+        "ratings": range(1, 6),
+        "staff": staff,
+        "overdue": case.is_overdue(),
+        "original": visible.filter(pk=case.duplicate_of_id).first()
+        if case.duplicate_of_id
+        else None,
+        "merged": list(visible.filter(duplicate_of=case).order_by("created_at", "id")),
+        "duplicates": [],
+        "assignees": [],
+        "usual_handler": case.category.usual_handler,
+        "may_mark_duplicate": "mark_duplicate" in names,
+        "can_escalate": False,
+        "can_coordinate": False,
+        "meetings": [],
+    }
+    if staff:
+        context.update(
+            duplicates=handling.duplicate_rows(user=user, case=case),
+            assignees=selectors.case_assignees(case=case)
+            if names & {"dispatch", "reassign"}
             else [],
-        },
-    )
+            can_escalate=handling.can_escalate(user=user, case=case),
+            next_escalation=handling.next_escalation(case),
+            can_coordinate=handling.can_coordinate(user=user, case=case),
+            meetings=list(case.coordinations.all()),
+        )
+    return render(request, "cases/case_detail.html", context)
 
 
 @login_required
@@ -234,31 +412,55 @@ def case_act(request, case_id: int):
     user = request.user
     case = selectors.case_get(user=user, case_id=case_id)
     action = request.POST.get("action", "")
+    # "Merge X into this case" acts on X from the original's page and goes back there.
+    back = _int(request.POST.get("return_to")) or case.pk
     if action not in services.ACTIONS:
         messages.error(request, _("Unknown action."))
-        return redirect("cases:detail", case.pk)
+        return redirect("cases:detail", back)
     data: dict = {}
-    if action in ("dispatch", "reassign") and request.POST.get("handler_text", "").strip():
-        data["handler_text"] = request.POST["handler_text"].strip()
+    if action in ("dispatch", "reassign"):
+        if request.POST.get("handler_text", "").strip():
+            data["handler_text"] = request.POST["handler_text"].strip()
+        owner_id = _int(request.POST.get("owner_user"))
+        if request.POST.get("owner_user"):
+            # Only the people the form offered: a post covering the case, an active login.
+            owners = {post.user_id: post.user for post in selectors.case_assignees(case=case)}
+            if owner_id not in owners:
+                messages.error(request, _("Choose a person from the list."))
+                return redirect("cases:detail", back)
+            data["owner_user"] = owners[owner_id]
     if action == "rate":
         data["satisfaction"] = _int(request.POST.get("satisfaction"))
         data["comment"] = request.POST.get("comment", "")
     if action == "mark_duplicate":
+        # From a suspected duplicate's button (an id) or typed by reference; a case the user
+        # cannot open is treated as absent.
         original_id = _int(request.POST.get("duplicate_of"))
+        reference = request.POST.get("duplicate_of_reference", "").strip()
+        visible = selectors.cases_visible(user=user)
         data["duplicate_of"] = (
-            selectors.cases_visible(user=user).filter(pk=original_id).first()
+            visible.filter(pk=original_id).first()
             if original_id
+            else visible.filter(reference=reference).first()
+            if reference
             else None
         )
+    photos = request.FILES.getlist("photos") if action in PHOTO_STEPS else []
     try:
-        services.case_transition(
-            case=case,
-            actor=user,
-            action=action,
-            note=request.POST.get("note", ""),
-            expected_version=_int(request.POST.get("version")),
-            **data,
-        )
+        # The step and its photos stand or fall together.
+        with transaction.atomic():
+            case = services.case_transition(
+                case=case,
+                actor=user,
+                action=action,
+                note=request.POST.get("note", ""),
+                expected_version=_int(request.POST.get("version")),
+                **data,
+            )
+            if photos:
+                services.case_photos_add(
+                    case=case, actor=user, files=photos, event=case.events.order_by("id").last()
+                )
     except ValidationError as error:
         messages.error(request, _first_message(error))
     else:
@@ -266,7 +468,7 @@ def case_act(request, case_id: int):
             request,
             _("%(action)s: done.") % {"action": ACTION_LABELS.get(action, action)},
         )
-    return redirect("cases:detail", case.pk)
+    return redirect("cases:detail", back)
 
 
 # Public board --------------------------------------------------------------------------------

@@ -352,3 +352,24 @@ def test_demo_command_prints_the_logins_without_serving(demo, db):
     lines = text.splitlines()
     for username in LOGIN_USERNAMES:
         assert any(line.startswith(f"{username} ") and "linli-demo" in line for line in lines)
+
+
+def test_demo_has_volunteers_in_teams_partners_needs_and_supplies(demo, db):
+    from linli.partners.models import Need, Partner, PartnerLiaison
+    from linli.supplies.models import SupplyItem
+    from linli.volunteers.models import Team, TeamMembership, Volunteer
+
+    community = unit("A社区")
+    volunteers = Volunteer.objects.filter(grid_path__startswith=community.path)
+    assert demo.volunteers_added == volunteers.count() == 81
+    # Placed in a team makes a volunteer active; the rest stay approved.
+    assert set(volunteers.values_list("status", flat=True)) == {"approved", "active"}
+    assert Team.objects.filter(grid_path=community.path).count() == 7
+    assert TeamMembership.objects.filter(team__grid_path=community.path).count() > 0
+    # The demo logins act as what they are: the volunteer is a 双报到 volunteer, the partner
+    # liaison speaks for the court's legal studio.
+    assert Volunteer.objects.get(user__username="volunteer").work_unit == "区卫生健康委员会"
+    assert PartnerLiaison.objects.get(user__username="partner").partner.name == "乔法官工作室"
+    assert Partner.objects.filter(grid_path=community.path).count() == 5
+    assert Need.objects.filter(grid_path__startswith=community.path).exists()
+    assert SupplyItem.objects.filter(grid_path=community.path).count() == 5

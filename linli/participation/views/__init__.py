@@ -1,0 +1,1 @@
+"""Activity pages: residents on their phones, staff organising."""

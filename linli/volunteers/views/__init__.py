@@ -1,0 +1,1 @@
+"""Volunteer pages (a package, so each area can grow its own module)."""
