@@ -460,7 +460,7 @@ def category_add(request: HttpRequest, payload: CategoryIn):
 
 
 @router.patch(
-    "/categories/{category_id}", response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS}
+    "/categories/{int:category_id}", response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS}
 )
 def category_change(request: HttpRequest, category_id: int, payload: CategoryPatch):
     category = _category_by_id(category_id)
@@ -470,7 +470,7 @@ def category_change(request: HttpRequest, category_id: int, payload: CategoryPat
 
 
 @router.post(
-    "/categories/{category_id}/deactivate",
+    "/categories/{int:category_id}/deactivate",
     response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS},
 )
 def category_retire(request: HttpRequest, category_id: int):
@@ -562,12 +562,12 @@ def case_file(request: HttpRequest, payload: CaseIn):
     return Status(201, _detail(case))
 
 
-@router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS})
+@router.get("/{int:case_id}", response={200: CaseDetailOut, **ERRORS})
 def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
     return _detail(_visible_case(request.auth, case_id), request.auth)
 
 
-@router.post("/{case_id}/actions", response={200: CaseDetailOut, **WRITE_ERRORS})
+@router.post("/{int:case_id}/actions", response={200: CaseDetailOut, **WRITE_ERRORS})
 def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
     user = request.auth
     case = _visible_case(user, case_id)
@@ -607,7 +607,7 @@ def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
     return _detail(_visible_case(user, case_id), user)
 
 
-@router.post("/{case_id}/escalate", response={200: CaseDetailOut, **WRITE_ERRORS})
+@router.post("/{int:case_id}/escalate", response={200: CaseDetailOut, **WRITE_ERRORS})
 def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
     user = request.auth
     case = _visible_case(user, case_id)
@@ -620,7 +620,7 @@ def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
     return _detail(_visible_case(user, case_id), user)
 
 
-@router.post("/{case_id}/coordinations", response={201: CaseDetailOut, **WRITE_ERRORS})
+@router.post("/{int:case_id}/coordinations", response={201: CaseDetailOut, **WRITE_ERRORS})
 def coordination_add(request: HttpRequest, case_id: int, payload: CoordinationIn):
     """会商: the community secretary records a meeting on a case escalated to the community."""
     user = request.auth
@@ -634,7 +634,7 @@ def coordination_add(request: HttpRequest, case_id: int, payload: CoordinationIn
     return Status(201, _detail(_visible_case(user, case_id), user))
 
 
-@router.get("/{case_id}/assignees", response={200: list[AssigneeOut], **ERRORS})
+@router.get("/{int:case_id}/assignees", response={200: list[AssigneeOut], **ERRORS})
 def assignee_list(request: HttpRequest, case_id: int) -> list[dict]:
     """Who may be given the case on dispatch or reassignment (`owner_user_id`), closest
     post first. Names, posts and units only."""
@@ -673,7 +673,7 @@ def _photos(case: Case) -> list[dict]:
     ]
 
 
-@router.post("/{case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+@router.post("/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
 def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[UploadedFile]]):
     """Add photos to an open case as a timeline step of their own (reporter or staff)."""
     user = request.auth
@@ -699,13 +699,6 @@ def case_file_with_photos(
             create = case.events.get(action="create")
             case_photos_add(case=case, actor=user, files=prepared, event=create)
     return Status(201, _detail(_visible_case(user, filed["id"]), user))
-
-
-# `/{case_id}` (declared above) would take "with-photos" for a case id: match it first.
-router.path_operations = {
-    "/with-photos": router.path_operations.pop("/with-photos"),
-    **router.path_operations,
-}
 
 
 # Metrics ------------------------------------------------------------------------------
@@ -831,11 +824,3 @@ def case_metrics(request: HttpRequest, filters: Query[MetricsIn]) -> dict[str, A
             for point in trend
         ],
     }
-
-
-# Django tries URL patterns in order and `/{case_id}` (declared above) would take "metrics"
-# as a case id; the metrics path goes first so that it is matched before it.
-router.path_operations = {
-    "/metrics": router.path_operations.pop("/metrics"),
-    **router.path_operations,
-}

@@ -372,7 +372,8 @@ def _dispatch(case, now, data):
         notification_send(
             recipients=[owner],
             kind="case_assigned",
-            title=_("Case %(reference)s has been assigned to you") % {"reference": case.reference},
+            title=gettext_noop("Case %(reference)s has been assigned to you"),
+            title_params={"reference": case.reference},
             body=f"{case.category.name}: {case.title}",
             link=reverse("cases:detail", args=[case.pk]),
         )

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.accounts.models import User
 from linli.grids.models import GridLevel, GridUnit
@@ -313,7 +314,8 @@ def _promote(occurrence: Occurrence) -> list[SignUp]:
         notification_send(
             recipients=[sign_up.user],
             kind="activity.promoted",
-            title=_("You have a place: %(title)s") % {"title": occurrence.activity.title[:80]},
+            title=gettext_noop("You have a place: %(title)s"),
+            title_params={"title": occurrence.activity.title[:80]},
             body=_("A place became free and is now yours: %(when)s.")
             % {"when": f"{timezone.localtime(occurrence.starts_at):%Y-%m-%d %H:%M}"},
             link=_detail_link(occurrence),
@@ -531,7 +533,8 @@ def occurrence_cancel(*, occurrence: Occurrence, actor: User, reason: str) -> Oc
     notification_send(
         recipients=people,
         kind="activity.cancelled",
-        title=_("Cancelled: %(title)s") % {"title": occurrence.activity.title[:80]},
+        title=gettext_noop("Cancelled: %(title)s"),
+        title_params={"title": occurrence.activity.title[:80]},
         body=_("%(when)s is cancelled: %(reason)s")
         % {"when": f"{local:%Y-%m-%d %H:%M}", "reason": reason[:500]},
         link=_detail_link(occurrence),
@@ -664,7 +667,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
             notification_send(
                 recipients=[sign_up.user],
                 kind="activity.reminder",
-                title=_("Reminder: %(title)s") % {"title": occurrence.activity.title[:80]},
+                title=gettext_noop("Reminder: %(title)s"),
+                title_params={"title": occurrence.activity.title[:80]},
                 body=_("%(when)s at %(where)s")
                 % {"when": f"{local:%Y-%m-%d %H:%M}", "where": venue.name if venue else "—"},
                 link=_detail_link(occurrence),

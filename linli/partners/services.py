@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from linli.accounts.models import User
 from linli.accounts.privacy import phone_is_valid
@@ -772,7 +772,8 @@ def _ask_to_confirm(*, claim: Claim, need: Need) -> None:
     notification_send(
         recipients=recipients,
         kind="claim_delivered",
-        title=_("“%(need)s” was delivered: please confirm") % {"need": need.title[:80]},
+        title=gettext_noop("“%(need)s” was delivered: please confirm"),
+        title_params={"need": need.title[:80]},
         link=f"/partners/claims/{claim.pk}/",
     )
 

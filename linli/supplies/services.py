@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
@@ -180,8 +181,10 @@ def _warn_below_minimum(item: SupplyItem) -> None:
         notification_send(
             recipients=recipients,
             kind="supply_low",
-            title=_("%(item)s at %(place)s is below its minimum (%(count)d %(unit)s left)")
-            % {
+            title=gettext_noop(
+                "%(item)s at %(place)s is below its minimum (%(count)d %(unit)s left)"
+            ),
+            title_params={
                 "item": item.name,
                 "place": item.location.name,
                 "count": item.quantity,

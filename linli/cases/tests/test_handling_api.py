@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseEvent, CaseSource, Coordination
@@ -318,11 +319,14 @@ def test_dispatch_to_a_person_with_a_team_notifies_the_person(world, category):
         "物业公司",
     )
     notification = Notification.objects.get()
+    # Stored in the site's language; shown in the reader's.
     assert (notification.recipient, notification.kind, notification.title) == (
         leader,
         "case_assigned",
-        f"Case {case.reference} has been assigned to you",
+        f"事项 {case.reference} 已派给您",
     )
+    with translation.override("en"):
+        assert notification.display_title == f"Case {case.reference} has been assigned to you"
 
 
 def test_dispatch_to_someone_without_a_post_is_400_and_writes_nothing(world, category):

@@ -366,6 +366,7 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/activities/sign-ups/{sign_up_id}/check-in",
         "/api/v1/activities/{occurrence_id}",
         "/api/v1/activities/{occurrence_id}/attendance",
+        "/api/v1/activities/{occurrence_id}/cancel",
         "/api/v1/activities/{occurrence_id}/close",
         "/api/v1/activities/{occurrence_id}/feedback",
         "/api/v1/activities/{occurrence_id}/sign-up",

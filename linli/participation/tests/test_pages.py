@@ -300,3 +300,17 @@ def test_the_organiser_adds_a_stall_and_records_people_served(world):
         volunteer,
         17,
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "target"),
+    [
+        (Role.SECRETARY, "/activities/manage/"),
+        (Role.MICRO_GRID_LEAD, "/activities/manage/"),
+        (Role.RESIDENT, "/activities/"),
+        (Role.VOLUNTEER, "/activities/"),
+    ],
+)
+def test_the_menu_leads_organisers_to_their_list_and_others_to_the_upcoming(world, role, target):
+    html = client_for(world, role).get(reverse("participation:mine")).content.decode()
+    assert f'<a href="{target}" data-testid="activities-link">' in html

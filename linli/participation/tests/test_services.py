@@ -61,7 +61,11 @@ def test_cancelling_a_place_promotes_the_first_waitlisted_and_tells_them(world, 
     assert rows == {"resident": "cancelled", "b": "confirmed", "c": "confirmed", "d": "waitlisted"}
     note = Notification.objects.get(kind="activity.promoted")
     assert note.recipient == first_waiting
-    assert note.title == "You have a place: 周四行动日"
+    # Stored in the site's language, shown in the reader's (English here).
+    assert (note.title, note.display_title) == (
+        "您已获得名额：周四行动日",
+        "You have a place: 周四行动日",
+    )
     assert note.link == f"/activities/{occurrence.pk}/"
 
 
@@ -404,7 +408,7 @@ def test_a_reminder_is_sent_once_per_place_a_day_ahead(world):
     assert reminders_send() == 0
     note = Notification.objects.get(kind="activity.reminder")
     assert note.recipient == world.users[Role.RESIDENT]
-    assert note.title == "Reminder: 周四行动日"
+    assert (note.title, note.display_title) == ("活动提醒：周四行动日", "Reminder: 周四行动日")
 
 
 # Stalls and minutes ---------------------------------------------------------------------
@@ -505,7 +509,10 @@ def test_cancelling_an_occurrence_tells_everyone_signed_up_or_waiting(world):
     assert Occurrence.objects.get().state == "cancelled"
     notes = Notification.objects.filter(kind="activity.cancelled").order_by("recipient__username")
     assert [n.recipient.username for n in notes] == ["resident", "waiting"]
-    assert notes[0].title == "Cancelled: 周四行动日"
+    assert (notes[0].title, notes[0].display_title) == (
+        "活动取消：周四行动日",
+        "Cancelled: 周四行动日",
+    )
     assert notes[0].body.endswith("is cancelled: 台风预警")
     with pytest.raises(ValidationError) as error:
         signup_create(occurrence=occurrence, user=member(world, "late"))
