@@ -134,7 +134,7 @@ def may_act(*, user: User | None, action: str, case: Case) -> bool:
     return permission is not None and scope_for(user).allows(permission, case.grid_path)
 
 
-def _event(*, case: Case, actor, action: str, from_state: str, note: str = "", data=None):
+def _event(*, case: Case, actor, action: str, from_state: str, note: str = "", data=None, at=None):
     return CaseEvent.objects.create(
         case=case,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -143,6 +143,7 @@ def _event(*, case: Case, actor, action: str, from_state: str, note: str = "", d
         to_state=case.state,
         note=note,
         data=data or {},
+        created_at=at or timezone.now(),
     )
 
 
@@ -288,7 +289,8 @@ def case_create(
     if case_id is None:
         case.reference = _case_reference(now, case.pk)
         case.save(update_fields=["reference"])
-    _event(case=case, actor=reporter, action="create", from_state="")
+    # The filing step carries the case's own timestamp.
+    _event(case=case, actor=reporter, action="create", from_state="", at=now)
     return case
 
 

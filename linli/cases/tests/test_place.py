@@ -246,3 +246,14 @@ def test_api_refuses_a_point_in_nobodys_patch_naming_latitude(client, world, cat
     )
     assert (response.status_code, response.json()["field"]) == (400, "latitude")
     assert Case.objects.count() == 0
+
+
+def test_the_filing_answer_is_what_the_detail_route_reads_back(client, world, category):
+    # The filing route builds its answer without reading the case back; it must not differ.
+    client.force_login(world.users[Role.RESIDENT])
+    filed = client.post(
+        "/api/v1/cases",
+        {"category": "SAF-01", "description": "楼道堆物", "building_id": world.building.pk},
+        content_type="application/json",
+    ).json()
+    assert client.get(f"/api/v1/cases/{filed['id']}").json() == filed
