@@ -27,13 +27,14 @@ from linli.cases.services import (
     ACTIONS,
     case_create,
     case_escalate,
+    case_from_visit,
     case_photos_add,
     case_transition,
     coordination_record,
     photos_prepare,
 )
-from linli.grids.models import Building
-from linli.grids.selectors import scope_for
+from linli.grids.models import Building, Visit
+from linli.grids.selectors import scope_for, visit_get
 from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 
 router = Router(tags=["cases"])
@@ -159,6 +160,11 @@ class CaseIn(Schema):
     )
     hotline_reference: str = ""
     priority: str = CasePriority.NORMAL
+    visit_id: int | None = Field(
+        None,
+        description="A visit whose finding this case comes from (寻访 → 立案): the case is "
+        "filed at the visited household's building, source visit",
+    )
 
 
 class ActionIn(Schema):
@@ -296,6 +302,18 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
             for meeting in (case.coordinations.all() if staff else [])
         ],
     }
+
+
+def _visit_to_file(user, visit_id: int) -> Visit:
+    """A visit the caller recorded or may record in (a resident's own visits are not theirs
+    to file from): anything else is named as unknown."""
+    try:
+        visit = visit_get(user=user, visit_id=visit_id)
+    except Http404:
+        visit = None
+    if visit is None or not scope_for(user).allows(Permission.RECORD_VISIT, visit.grid_path):
+        raise DjangoValidationError({"visit_id": _("Unknown visit.")})
+    return visit
 
 
 def _filed_detail(case: Case) -> dict:
@@ -559,6 +577,12 @@ def case_file(request: HttpRequest, payload: CaseIn):
     category = _category(payload.category)
     building = _building(payload.building_id)
     staff = _is_staff(user)
+    if payload.visit_id is not None:
+        visit = _visit_to_file(user, payload.visit_id)
+        case = case_from_visit(
+            actor=user, visit=visit, category=category, description=payload.description
+        )
+        return Status(201, _filed_detail(case))
     # Residents always file as resident_report; only staff say how a problem reached them.
     source = (payload.source or CaseSource.STAFF) if staff else CaseSource.RESIDENT_REPORT
     case = case_create(

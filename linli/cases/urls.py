@@ -1,12 +1,13 @@
 from django.urls import path
 
-from linli.cases.views import categories, handling, loop, metrics, photos
+from linli.cases.views import categories, handling, loop, metrics, photos, visits
 
 app_name = "cases"
 
 urlpatterns = [
     path("", loop.workbench, name="workbench"),
     path("new/", loop.case_new, name="new"),
+    path("from-visit/<int:visit_id>/", visits.case_from_visit, name="from_visit"),
     path("<int:case_id>/", loop.case_detail, name="detail"),
     path("<int:case_id>/act/", loop.case_act, name="act"),
     path("<int:case_id>/photos/<int:photo_id>/", photos.photo, name="photo"),

@@ -391,6 +391,8 @@ def case_detail(request, case_id: int):
         "can_escalate": False,
         "can_coordinate": False,
         "meetings": [],
+        # One step from a case to a need on the needs list (partners app).
+        "can_make_need": scope_for(user).allows(Permission.LISTS_MANAGE, case.grid_path),
     }
     if staff:
         context.update(
