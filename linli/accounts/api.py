@@ -12,7 +12,7 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from linli.accounts.services import token_create, token_user
-from linli.pagination import ErrorOut
+from linli.api_shared import ErrorOut
 
 
 class BearerTokenAuth(HttpBearer):

@@ -21,6 +21,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
+from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, conflict_or_raise, paginate
 from linli.cases import selectors
 from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, CaseSource
 from linli.cases.services import (
@@ -35,21 +36,12 @@ from linli.cases.services import (
 )
 from linli.grids.models import Building, Visit
 from linli.grids.selectors import scope_for, visit_get
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 
 router = Router(tags=["cases"])
 
 
 # Refusals that mean "the case moved on under you": the client reloads and retries.
 CONFLICT_CODES = frozenset({"conflict", "illegal_transition"})
-
-
-class NotVisible(Http404):
-    """Not found, or outside the caller's scope (the two are indistinguishable)."""
-
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
 
 
 def _visible_case(user, case_id: int) -> Case:
@@ -353,15 +345,6 @@ def _is_staff(user) -> bool:
     return scope_for(user).allows_anywhere(Permission.VIEW_REGISTRY)
 
 
-def _refused(exc: DjangoValidationError):
-    """409 for a stale version or an action the current state does not allow."""
-    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
-    codes = {getattr(error, "code", None) for group in errors for error in group}
-    if codes & CONFLICT_CODES:
-        return Status(409, {"message": exc.messages[0], "field": None})
-    raise exc
-
-
 # Routes -------------------------------------------------------------------------------
 
 
@@ -643,7 +626,7 @@ def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
             **data,
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _detail(_visible_case(user, case_id), user)
 
 
@@ -656,7 +639,7 @@ def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
             case=case, actor=user, reason=payload.reason, expected_version=payload.expected_version
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _detail(_visible_case(user, case_id), user)
 
 

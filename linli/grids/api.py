@@ -8,11 +8,12 @@ Phone and ID numbers leave only masked; the full value only through the audited 
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.services import client_address
+from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
 from linli.grids import selectors
 from linli.grids.models import (
     Building,
@@ -24,26 +25,8 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.grids.services import resident_reveal, visit_record
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 
 router = Router(tags=["grids"])
-
-
-class NotVisible(Http404):
-    """Not found, or outside the caller's scope (the two are indistinguishable)."""
-
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
-def _visible(getter, field: str, **kwargs):
-    try:
-        return getter(**kwargs)
-    except Http404:
-        raise NotVisible(field) from None
-
-
 # Schemas ------------------------------------------------------------------------------
 
 
@@ -272,7 +255,7 @@ def grid_list(
 
 @router.get("/grids/{grid_unit_id}", response={200: GridUnitOut, **ERRORS})
 def grid_detail(request: HttpRequest, grid_unit_id: int) -> dict[str, Any]:
-    unit = _visible(
+    unit = visible_or_404(
         selectors.grid_unit_get, "grid_unit_id", user=request.auth, grid_unit_id=grid_unit_id
     )
     counts = selectors.registry_counts(user=request.auth, path=unit.path)
@@ -295,7 +278,7 @@ def building_list(
 
 @router.get("/buildings/{building_id}", response={200: BuildingOut, **ERRORS})
 def building_detail(request: HttpRequest, building_id: int) -> dict[str, Any]:
-    building = _visible(
+    building = visible_or_404(
         selectors.building_get, "building_id", user=request.auth, building_id=building_id
     )
     return _building(building)
@@ -316,7 +299,7 @@ def household_list(
 
 @router.get("/households/{household_id}", response={200: HouseholdOut, **ERRORS})
 def household_detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
-    household = _visible(
+    household = visible_or_404(
         selectors.household_get, "household_id", user=request.auth, household_id=household_id
     )
     return _household(household)
@@ -332,7 +315,7 @@ def resident_list(
     user = request.auth
     grid_unit = None
     if filters.grid_unit_id is not None:
-        grid_unit = _visible(
+        grid_unit = visible_or_404(
             selectors.grid_unit_get, "grid_unit_id", user=user, grid_unit_id=filters.grid_unit_id
         )
     residents = selectors.resident_search(
@@ -344,7 +327,7 @@ def resident_list(
 
 @router.get("/residents/{resident_id}", response={200: ResidentOut, **ERRORS})
 def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
-    resident = _visible(
+    resident = visible_or_404(
         selectors.resident_get, "resident_id", user=request.auth, resident_id=resident_id
     )
     return _resident(request.auth, resident)
@@ -358,7 +341,7 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
 def resident_reveal_number(
     request: HttpRequest, resident_id: int, payload: RevealIn
 ) -> dict[str, str]:
-    resident = _visible(
+    resident = visible_or_404(
         selectors.resident_get, "resident_id", user=request.auth, resident_id=resident_id
     )
     value = resident_reveal(
@@ -389,13 +372,13 @@ def visit_list(
 
 @router.get("/visits/{visit_id}", response={200: VisitOut, **ERRORS})
 def visit_detail(request: HttpRequest, visit_id: int) -> dict[str, Any]:
-    visit = _visible(selectors.visit_get, "visit_id", user=request.auth, visit_id=visit_id)
+    visit = visible_or_404(selectors.visit_get, "visit_id", user=request.auth, visit_id=visit_id)
     return _visit(visit)
 
 
 @router.post("/visits", response={201: VisitOut, 400: ErrorOut, **ERRORS})
 def visit_create(request: HttpRequest, payload: VisitIn):
-    household = _visible(
+    household = visible_or_404(
         selectors.household_get,
         "household_id",
         user=request.auth,

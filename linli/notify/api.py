@@ -11,10 +11,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from linli.api_shared import ERRORS, PageIn, paginate
 from linli.notify import selectors
 from linli.notify.models import Notification
 from linli.notify.services import notification_mark_read, notifications_mark_all_read
-from linli.pagination import ERRORS, PageIn, paginate
 
 router = Router(tags=["notifications"])
 

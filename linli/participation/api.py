@@ -16,21 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, paginate
 from linli.grids.models import GridUnit
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 from linli.participation import selectors, services
 from linli.participation.models import Occurrence, SignUp
 
 router = Router(tags=["activities"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
-
-
-class NotVisible(Http404):
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
 
 # Schemas ------------------------------------------------------------------------------
 

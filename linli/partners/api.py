@@ -13,17 +13,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
+from linli.api_shared import (
+    ERRORS,
+    ErrorOut,
+    NotVisible,
+    PageIn,
+    conflict_or_raise,
+    paginate,
+    visible_or_404,
+)
 from linli.cases.selectors import case_get
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 from linli.partners import selectors, services
 from linli.partners.models import Claim, Need, Partner, Project, Resource
 from linli.volunteers.models import Volunteer
@@ -31,36 +39,9 @@ from linli.volunteers.models import Volunteer
 router = Router(tags=["partners"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICT_CODES = frozenset({"conflict", "illegal_transition"})
-
-
-class NotVisible(Http404):
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
-def _visible(getter, field: str, **kwargs):
-    try:
-        return getter(**kwargs)
-    except Http404:
-        raise NotVisible(field) from None
-
-
-def _refused(exc: DjangoValidationError):
-    """409 for a conflict (fully claimed, stale version, illegal step); else re-raise."""
-    if hasattr(exc, "error_dict"):
-        codes = {e.code for errors in exc.error_dict.values() for e in errors}
-        field = next(iter(exc.error_dict))
-    else:
-        codes = {e.code for e in exc.error_list}
-        field = None
-    if codes & CONFLICT_CODES:
-        return Status(409, {"message": exc.messages[0], "field": field})
-    raise exc
-
-
-# Schemas ------------------------------------------------------------------------------
+CONFLICT_CODES = frozenset(
+    {"conflict", "illegal_transition"}
+)  # Schemas ------------------------------------------------------------------------------
 
 
 class AgreementOut(Schema):
@@ -459,13 +440,15 @@ def partner_register(request: HttpRequest, payload: PartnerIn):
 @router.get("/units/{partner_id}", response={200: PartnerDetailOut, **ERRORS})
 def partner_detail(request: HttpRequest, partner_id: int) -> dict:
     return _partner_detail(
-        _visible(selectors.partner_get, "partner_id", user=request.auth, partner_id=partner_id)
+        visible_or_404(
+            selectors.partner_get, "partner_id", user=request.auth, partner_id=partner_id
+        )
     )
 
 
 @router.post("/units/{partner_id}/agreements", response={201: PartnerDetailOut, **WRITE_ERRORS})
 def agreement_record(request: HttpRequest, partner_id: int, payload: AgreementIn):
-    partner = _visible(
+    partner = visible_or_404(
         selectors.partner_get, "partner_id", user=request.auth, partner_id=partner_id
     )
     services.agreement_add(actor=request.auth, partner=partner, **payload.dict())
@@ -493,29 +476,31 @@ def need_add(request: HttpRequest, payload: NeedIn):
         exclude={"household_id", "beneficiary_id", "grid_unit_id", "visit_id", "case_id"}
     )
     if payload.visit_id is not None:
-        visit = _visible(grid_selectors.visit_get, "visit_id", user=user, visit_id=payload.visit_id)
+        visit = visible_or_404(
+            grid_selectors.visit_get, "visit_id", user=user, visit_id=payload.visit_id
+        )
         need = services.need_from_visit(actor=user, visit=visit, **fields)
     elif payload.case_id is not None:
-        case = _visible(case_get, "case_id", user=user, case_id=payload.case_id)
+        case = visible_or_404(case_get, "case_id", user=user, case_id=payload.case_id)
         need = services.need_from_case(actor=user, case=case, **fields)
     else:
         household = beneficiary = grid_unit = None
         if payload.household_id is not None:
-            household = _visible(
+            household = visible_or_404(
                 grid_selectors.household_get,
                 "household_id",
                 user=user,
                 household_id=payload.household_id,
             )
         if payload.beneficiary_id is not None:
-            beneficiary = _visible(
+            beneficiary = visible_or_404(
                 grid_selectors.resident_get,
                 "beneficiary_id",
                 user=user,
                 resident_id=payload.beneficiary_id,
             )
         if payload.grid_unit_id is not None:
-            grid_unit = _visible(
+            grid_unit = visible_or_404(
                 grid_selectors.grid_unit_get,
                 "grid_unit_id",
                 user=user,
@@ -536,14 +521,15 @@ def need_add(request: HttpRequest, payload: NeedIn):
 @router.get("/needs/{need_id}", response={200: NeedOut, **ERRORS})
 def need_detail(request: HttpRequest, need_id: int) -> dict:
     return _need(
-        _visible(selectors.need_get, "need_id", user=request.auth, need_id=need_id), request.auth
+        visible_or_404(selectors.need_get, "need_id", user=request.auth, need_id=need_id),
+        request.auth,
     )
 
 
 @router.get("/needs/{need_id}/matches", response={200: list[MatchOut], **ERRORS})
 def need_matches(request: HttpRequest, need_id: int, limit: int = 10) -> list[dict]:
     user = request.auth
-    need = _visible(selectors.need_get, "need_id", user=user, need_id=need_id)
+    need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     if not grid_selectors.user_can(
         user=user, permission=Permission.PARTNERS_VIEW, grid_path=need.grid_path
     ):
@@ -590,20 +576,20 @@ def _provider_for(user, payload: ClaimIn) -> dict:
 @router.post("/needs/{need_id}/claims", response={201: ClaimDetailOut, **WRITE_ERRORS})
 def need_claim(request: HttpRequest, need_id: int, payload: ClaimIn):
     user = request.auth
-    need = _visible(selectors.need_get, "need_id", user=user, need_id=need_id)
+    need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     provider = _provider_for(user, payload)
     try:
         claim = services.claim_need(actor=user, need=need, quantity=payload.quantity, **provider)
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return Status(201, _claim_detail(selectors.claim_get(user=user, claim_id=claim.pk), user))
 
 
 @router.post("/needs/{need_id}/claim-resource", response={201: ClaimDetailOut, **WRITE_ERRORS})
 def need_claim_resource(request: HttpRequest, need_id: int, payload: ClaimResourceIn):
     user = request.auth
-    need = _visible(selectors.need_get, "need_id", user=user, need_id=need_id)
-    resource = _visible(
+    need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
+    resource = visible_or_404(
         selectors.resource_get, "resource_id", user=user, resource_id=payload.resource_id
     )
     try:
@@ -611,7 +597,7 @@ def need_claim_resource(request: HttpRequest, need_id: int, payload: ClaimResour
             actor=user, need=need, resource=resource, quantity=payload.quantity
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return Status(201, _claim_detail(selectors.claim_get(user=user, claim_id=claim.pk), user))
 
 
@@ -662,14 +648,14 @@ def claim_list(request: HttpRequest, page: Query[PageIn], state: str | None = No
 def claim_detail(request: HttpRequest, claim_id: int) -> dict:
     user = request.auth
     return _claim_detail(
-        _visible(selectors.claim_get, "claim_id", user=user, claim_id=claim_id), user
+        visible_or_404(selectors.claim_get, "claim_id", user=user, claim_id=claim_id), user
     )
 
 
 @router.post("/claims/{claim_id}/actions", response={200: ClaimDetailOut, **WRITE_ERRORS})
 def claim_act(request: HttpRequest, claim_id: int, payload: ClaimActionIn):
     user = request.auth
-    claim = _visible(selectors.claim_get, "claim_id", user=user, claim_id=claim_id)
+    claim = visible_or_404(selectors.claim_get, "claim_id", user=user, claim_id=claim_id)
     if payload.action not in services.ACTIONS:
         raise DjangoValidationError(
             {"action": _("Unknown action: %(action)s") % {"action": payload.action}}
@@ -684,7 +670,7 @@ def claim_act(request: HttpRequest, claim_id: int, payload: ClaimActionIn):
             expected_version=payload.expected_version,
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _claim_detail(selectors.claim_get(user=user, claim_id=claim_id), user)
 
 
@@ -701,8 +687,8 @@ def project_list(request: HttpRequest, page: Query[PageIn]) -> dict:
 @router.post("/projects", response={201: ProjectOut, **WRITE_ERRORS})
 def project_add(request: HttpRequest, payload: ProjectIn):
     user = request.auth
-    need = _visible(selectors.need_get, "need_id", user=user, need_id=payload.need_id)
-    resource = _visible(
+    need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=payload.need_id)
+    resource = visible_or_404(
         selectors.resource_get, "resource_id", user=user, resource_id=payload.resource_id
     )
     owner = User.objects.filter(pk=payload.owner_id, is_active=True).first()
@@ -745,18 +731,20 @@ class ReasonIn(Schema):
 @router.post("/needs/{need_id}/cancel", response={200: NeedOut, **WRITE_ERRORS})
 def need_withdraw(request: HttpRequest, need_id: int, payload: ReasonIn):
     user = request.auth
-    need = _visible(selectors.need_get, "need_id", user=user, need_id=need_id)
+    need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     try:
         need = services.need_cancel(actor=user, need=need, reason=payload.reason)
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _need(need, user)
 
 
 @router.post("/resources/{resource_id}/withdraw", response={200: ResourceOut, **WRITE_ERRORS})
 def resource_remove(request: HttpRequest, resource_id: int):
     user = request.auth
-    resource = _visible(selectors.resource_get, "resource_id", user=user, resource_id=resource_id)
+    resource = visible_or_404(
+        selectors.resource_get, "resource_id", user=user, resource_id=resource_id
+    )
     return _resource(services.resource_withdraw(actor=user, resource=resource))
 
 
@@ -766,7 +754,7 @@ def resource_remove(request: HttpRequest, resource_id: int):
 )
 def milestone_complete(request: HttpRequest, project_id: int, milestone_id: int):
     user = request.auth
-    project = _visible(selectors.project_get, "project_id", user=user, project_id=project_id)
+    project = visible_or_404(selectors.project_get, "project_id", user=user, project_id=project_id)
     milestone = project.milestones.filter(pk=milestone_id).first()
     if milestone is None:
         raise NotVisible("milestone_id")

@@ -8,31 +8,18 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
+from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
 from linli.grids import selectors as grid_selectors
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 from linli.supplies import selectors, services
 from linli.supplies.models import StockLocation, StockMovement, SupplyItem
 
 router = Router(tags=["supplies"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-
-
-class NotVisible(Http404):
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
-def _visible(getter, field: str, **kwargs):
-    try:
-        return getter(**kwargs)
-    except Http404:
-        raise NotVisible(field) from None
 
 
 class LocationOut(Schema):
@@ -154,7 +141,7 @@ def location_list(request: HttpRequest, page: Query[PageIn]) -> dict:
 
 @router.post("/locations", response={201: LocationOut, **WRITE_ERRORS})
 def location_add(request: HttpRequest, payload: LocationIn):
-    unit = _visible(
+    unit = visible_or_404(
         grid_selectors.grid_unit_get,
         "grid_unit_id",
         user=request.auth,
@@ -177,7 +164,7 @@ def item_list(request: HttpRequest, page: Query[PageIn], location_id: int | None
 
 @router.post("/items", response={201: ItemOut, **WRITE_ERRORS})
 def item_add(request: HttpRequest, payload: ItemIn):
-    location = _visible(
+    location = visible_or_404(
         selectors.location_get, "location_id", user=request.auth, location_id=payload.location_id
     )
     item = services.supply_item_create(
@@ -188,19 +175,19 @@ def item_add(request: HttpRequest, payload: ItemIn):
 
 @router.get("/items/{item_id}", response={200: ItemOut, **ERRORS})
 def item_detail(request: HttpRequest, item_id: int) -> dict:
-    return _item(_visible(selectors.item_get, "item_id", user=request.auth, item_id=item_id))
+    return _item(visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id))
 
 
 @router.get("/items/{item_id}/movements", response={200: MovementPage, **ERRORS})
 def movement_list(request: HttpRequest, item_id: int, page: Query[PageIn]) -> dict:
-    item = _visible(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
+    item = visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
     found, count = paginate(selectors.movements_visible(user=request.auth).filter(item=item), page)
     return {"items": [_movement(x) for x in found], "count": count}
 
 
 @router.post("/items/{item_id}/movements", response={201: MovementOut, **WRITE_ERRORS})
 def movement_add(request: HttpRequest, item_id: int, payload: MovementIn):
-    item = _visible(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
+    item = visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
     try:
         movement = services.stock_move(actor=request.auth, item=item, **payload.dict())
     except DjangoValidationError as exc:

@@ -13,14 +13,22 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.services import client_address
+from linli.api_shared import (
+    ERRORS,
+    ErrorOut,
+    NotVisible,
+    PageIn,
+    conflict_or_raise,
+    paginate,
+    visible_or_404,
+)
 from linli.grids.models import Building, GridUnit
 from linli.grids.selectors import resident_get
-from linli.pagination import ERRORS, ErrorOut, PageIn, paginate
 from linli.volunteers import selectors, services
 from linli.volunteers.exporting import hours_export
 from linli.volunteers.models import ServiceHoursEntry, Team, TeamRecommendation, Volunteer
@@ -28,35 +36,9 @@ from linli.volunteers.models import ServiceHoursEntry, Team, TeamRecommendation,
 router = Router(tags=["volunteers"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICT_CODES = frozenset({"conflict"})
-
-
-class NotVisible(Http404):
-    """Not found, or outside the caller's scope (the two are indistinguishable)."""
-
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
-def _visible(getter, field: str, **kwargs):
-    try:
-        return getter(**kwargs)
-    except Http404:
-        raise NotVisible(field) from None
-
-
-def _refused(exc: DjangoValidationError):
-    """409 when the row moved on under the caller (already reviewed, team full)."""
-    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
-    codes = {getattr(error, "code", None) for group in errors for error in group}
-    if codes & CONFLICT_CODES:
-        field = next(iter(exc.error_dict)) if hasattr(exc, "error_dict") else None
-        return Status(409, {"message": exc.messages[0], "field": field})
-    raise exc
-
-
-# Schemas ------------------------------------------------------------------------------
+CONFLICT_CODES = frozenset(
+    {"conflict"}
+)  # Schemas ------------------------------------------------------------------------------
 
 
 class VolunteerOut(Schema):
@@ -376,7 +358,9 @@ def _building(building_id: int | None) -> Building | None:
 
 
 def _volunteer_in_scope(user, volunteer_id: int) -> Volunteer:
-    return _visible(selectors.volunteer_get, "volunteer_id", user=user, volunteer_id=volunteer_id)
+    return visible_or_404(
+        selectors.volunteer_get, "volunteer_id", user=user, volunteer_id=volunteer_id
+    )
 
 
 # Volunteers ---------------------------------------------------------------------------
@@ -398,7 +382,9 @@ def volunteer_sign_up(request: HttpRequest, payload: SignupIn):
     user = request.auth
     resident = None
     if payload.resident_id is not None:
-        resident = _visible(resident_get, "resident_id", user=user, resident_id=payload.resident_id)
+        resident = visible_or_404(
+            resident_get, "resident_id", user=user, resident_id=payload.resident_id
+        )
     grid_unit = None
     if payload.grid_unit_id is not None:
         grid_unit = GridUnit.objects.filter(pk=payload.grid_unit_id).first()
@@ -437,7 +423,7 @@ def volunteer_me(request: HttpRequest) -> dict[str, Any]:
 def team_list(request: HttpRequest, community_id: int | None = None) -> list[dict]:
     community = None
     if community_id is not None:
-        community = _visible(
+        community = visible_or_404(
             selectors.community_get, "community_id", user=request.auth, community_id=community_id
         )
     return [_team(team) for team in selectors.team_list(user=request.auth, community=community)]
@@ -445,7 +431,7 @@ def team_list(request: HttpRequest, community_id: int | None = None) -> list[dic
 
 @router.post("/teams", response={201: TeamOut, **WRITE_ERRORS})
 def team_create(request: HttpRequest, payload: TeamIn):
-    community = _visible(
+    community = visible_or_404(
         selectors.community_get,
         "community_id",
         user=request.auth,
@@ -465,7 +451,7 @@ def team_create(request: HttpRequest, payload: TeamIn):
 
 @router.post("/teams/defaults", response={201: list[TeamOut], **WRITE_ERRORS})
 def team_defaults(request: HttpRequest, payload: CommunityIn):
-    community = _visible(
+    community = visible_or_404(
         selectors.community_get,
         "community_id",
         user=request.auth,
@@ -477,13 +463,15 @@ def team_defaults(request: HttpRequest, payload: CommunityIn):
 
 @router.get("/teams/{team_id}", response={200: TeamDetailOut, **ERRORS})
 def team_detail(request: HttpRequest, team_id: int) -> dict[str, Any]:
-    return _team_detail(_visible(selectors.team_get, "team_id", user=request.auth, team_id=team_id))
+    return _team_detail(
+        visible_or_404(selectors.team_get, "team_id", user=request.auth, team_id=team_id)
+    )
 
 
 @router.patch("/teams/{team_id}", response={200: TeamDetailOut, **WRITE_ERRORS})
 def team_change(request: HttpRequest, team_id: int, payload: TeamPatchIn):
     user = request.auth
-    team = _visible(selectors.team_get, "team_id", user=user, team_id=team_id)
+    team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     changes: dict[str, Any] = {}
     if payload.lead_id is not None:
         changes["lead"] = (
@@ -504,12 +492,12 @@ def team_change(request: HttpRequest, team_id: int, payload: TeamPatchIn):
 @router.post("/teams/{team_id}/members", response={200: TeamDetailOut, **WRITE_ERRORS})
 def team_member_add(request: HttpRequest, team_id: int, payload: MemberIn):
     user = request.auth
-    team = _visible(selectors.team_get, "team_id", user=user, team_id=team_id)
+    team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
     try:
         services.team_member_add(actor=user, team=team, volunteer=volunteer)
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _team_detail(selectors.team_get(user=user, team_id=team_id))
 
 
@@ -518,7 +506,7 @@ def team_member_add(request: HttpRequest, team_id: int, payload: MemberIn):
 )
 def team_member_remove(request: HttpRequest, team_id: int, volunteer_id: int):
     user = request.auth
-    team = _visible(selectors.team_get, "team_id", user=user, team_id=team_id)
+    team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     volunteer = _volunteer_in_scope(user, volunteer_id)
     services.team_member_remove(actor=user, team=team, volunteer=volunteer)
     return _team_detail(selectors.team_get(user=user, team_id=team_id))
@@ -528,7 +516,7 @@ def team_member_remove(request: HttpRequest, team_id: int, volunteer_id: int):
 
 
 def _visible_recommendation(user, recommendation_id: int) -> TeamRecommendation:
-    return _visible(
+    return visible_or_404(
         selectors.recommendation_get,
         "recommendation_id",
         user=user,
@@ -538,7 +526,7 @@ def _visible_recommendation(user, recommendation_id: int) -> TeamRecommendation:
 
 @router.post("/recommendations", response={201: RecommendationOut, **WRITE_ERRORS})
 def recommendation_create(request: HttpRequest, payload: RecommendIn):
-    community = _visible(
+    community = visible_or_404(
         selectors.community_get,
         "community_id",
         user=request.auth,
@@ -565,13 +553,13 @@ def recommendation_adjust(request: HttpRequest, recommendation_id: int, payload:
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
     team = None
     if payload.team_id is not None:
-        team = _visible(selectors.team_get, "team_id", user=user, team_id=payload.team_id)
+        team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=payload.team_id)
     try:
         recommendation = services.recommendation_adjust(
             actor=user, recommendation=recommendation, volunteer=volunteer, team=team
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _recommendation(recommendation)
 
 
@@ -584,7 +572,7 @@ def recommendation_accept(request: HttpRequest, recommendation_id: int):
     try:
         placed = services.recommendation_accept(actor=user, recommendation=recommendation)
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return {"placed": placed}
 
 
@@ -713,7 +701,7 @@ def volunteer_review(request: HttpRequest, volunteer_id: int, payload: ReviewIn)
             actor=user, volunteer=volunteer, approve=payload.approve, note=payload.note
         )
     except DjangoValidationError as exc:
-        return _refused(exc)
+        return conflict_or_raise(exc, CONFLICT_CODES)
     return _volunteer_detail(selectors.volunteer_get(user=user, volunteer_id=volunteer_id))
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory
+from linli.web.forms import form_add_errors
 
 
 def _require_viewer(user) -> None:
@@ -81,14 +82,6 @@ class CategoryNewForm(CategoryForm):
         )
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @login_required
 def category_new(request):
     _require_editor(request.user)
@@ -113,7 +106,7 @@ def category_new(request):
                 is_public=data["is_public"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Category %(code)s created.") % {"code": category.code})
             return redirect("cases:categories")
@@ -143,7 +136,7 @@ def category_edit(request, category_id: int):
                 **{name: form.cleaned_data[name] for name in fields},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Category %(code)s saved.") % {"code": category.code})
             return redirect("cases:categories")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from linli.cases import selectors, services
 from linli.cases.models import ESCALATION_ORDER, Case, EscalationLevel
 from linli.grids.models import GridLevel, GridUnit
+from linli.web.forms import form_add_errors
 
 
 def _int(value) -> int | None:
@@ -170,14 +171,6 @@ class CoordinationForm(forms.Form):
     )
 
 
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @login_required
 def case_coordination(request, case_id: int):
     """会商: the secretary records a meeting on a case that has reached the community."""
@@ -196,7 +189,7 @@ def case_coordination(request, case_id: int):
         try:
             services.coordination_record(case=case, actor=user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("The coordination meeting is recorded."))
             return redirect("cases:detail", case.pk)

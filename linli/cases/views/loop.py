@@ -30,6 +30,7 @@ from linli.cases.views import handling
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
+from linli.web.forms import form_add_errors
 
 PAGE_SIZE = 50
 
@@ -284,9 +285,9 @@ def case_new(request):
                             event=case.events.get(action="create"),
                         )
             except ValidationError as error:
-                _add_errors(form, error)
+                form_add_errors(form, error)
                 if photo_error is not None and error is not photo_error:
-                    _add_errors(form, photo_error)
+                    form_add_errors(form, photo_error)
             else:
                 messages.success(
                     request,
@@ -298,7 +299,7 @@ def case_new(request):
         try:
             services.photos_prepare(files=form.cleaned_data["photos"])
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
     place_errors = [
         error
         for name in ("building", "latitude", "longitude")
@@ -317,14 +318,6 @@ def case_new(request):
             "map_data": _map_data(user=user, buildings=buildings),
         },
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 # Detail and actions --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from linli.cases import services
 from linli.cases.models import CaseCategory
 from linli.grids import selectors as grid_selectors
 from linli.grids.selectors import scope_for
+from linli.web.forms import form_add_errors
 
 
 class VisitCaseForm(forms.Form):
@@ -53,8 +54,7 @@ def case_from_visit(request, visit_id: int):
                 description=form.cleaned_data["description"],
             )
         except ValidationError as error:
-            for field, errors in getattr(error, "message_dict", {None: error.messages}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(
                 request, _("Case %(reference)s filed. Thank you.") % {"reference": case.reference}

@@ -37,6 +37,7 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.web import selectors as web_selectors
+from linli.web.forms import form_add_errors
 
 PAGE_SIZE = 50
 REVEAL_LABELS = {"phone": gettext_lazy("Phone"), "id_number": gettext_lazy("ID number")}
@@ -338,16 +339,6 @@ class ResidentEditForm(forms.Form):
         return changes
 
 
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for field, field_messages in error.message_dict.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @never_cache
 @login_required
 def resident_edit(request, resident_id: int):
@@ -379,7 +370,7 @@ def resident_edit(request, resident_id: int):
         except ValidationError as error:
             if getattr(error, "code", None) == "permission_denied":
                 raise Http404 from None
-            _add_service_errors(form, error)
+            form_add_errors(form, error)
             # The service sets attributes before its final check; show the stored row.
             resident.refresh_from_db()
         else:
@@ -427,9 +418,7 @@ def visit_new(request):
         except ValidationError as error:
             if getattr(error, "code", None) == "permission_denied":
                 raise Http404 from None
-            for field, field_messages in error.message_dict.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Visit recorded."))
             return redirect("grids:household_detail", household_id=household.id)

@@ -33,6 +33,7 @@ from linli.participation.models import (
     SignUpStatus,
     StallService,
 )
+from linli.web.forms import form_add_errors
 
 
 def _message(error: ValidationError) -> str:
@@ -273,14 +274,6 @@ class ActivityForm(forms.Form):
                 del self.fields[name]
 
 
-def _apply_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @login_required
 def activity_new(request):
     _require_staff(request.user)
@@ -303,7 +296,7 @@ def activity_new(request):
                 invited_posts=data["invited_posts"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_errors(form, error)
         else:
             count = activity.occurrences.count()
             messages.success(
@@ -346,7 +339,7 @@ def activity_edit(request, activity_id: int):
                 invited_posts=data["invited_posts"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Activity saved."))
             return redirect("participation:manage")
@@ -388,7 +381,7 @@ def venues(request):
                 capacity=data["capacity"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Venue added."))
             return redirect("participation:venues")
