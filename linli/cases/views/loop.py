@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -99,11 +100,15 @@ def workbench(request):
     else:
         # Volunteers and partner liaisons handle no cases through their role.
         raise Http404
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    if staff:
+        for case in page:
+            case.quick_action = _quick_action(user=user, case=case)
     return render(
         request,
         "cases/workbench.html",
         {
-            "page": Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page,
             "staff": staff,
             "boards": selectors.board_communities(user=user),
             "states": CaseState.choices,
@@ -120,6 +125,25 @@ def workbench(request):
             },
         },
     )
+
+
+# The usual next step in each state, offered as one click on the workbench row. Steps that
+# need a note or a choice (reject, resolve, return) stay on the case's page.
+QUICK_ACTIONS = {
+    CaseState.REPORTED: "accept",
+    CaseState.ACCEPTED: "dispatch",
+    CaseState.RETURNED: "dispatch",
+    CaseState.DISPATCHED: "start",
+    CaseState.RESOLVED: "verify",
+    CaseState.VERIFIED: "close",
+}
+
+
+def _quick_action(*, user, case) -> dict | None:
+    action = QUICK_ACTIONS.get(case.state)
+    if action is None or not services.may_act(user=user, action=action, case=case):
+        return None
+    return {"name": action, "label": ACTION_LABELS[action]}
 
 
 def _int(value) -> int | None:
@@ -409,6 +433,12 @@ def case_act(request, case_id: int):
     action = request.POST.get("action", "")
     # "Merge X into this case" acts on X from the original's page and goes back there.
     back = _int(request.POST.get("return_to")) or case.pk
+    # A one-click step from the workbench goes back to the list with its filters (only this
+    # site's workbench: the form supplies the query string, never an address).
+    from_list = request.POST.get("from_list")
+    list_url = None
+    if from_list is not None:
+        list_url = reverse("cases:workbench") + (from_list if from_list.startswith("?") else "")
     if action not in services.ACTIONS:
         messages.error(request, _("Unknown action."))
         return redirect("cases:detail", back)
@@ -463,7 +493,7 @@ def case_act(request, case_id: int):
             request,
             _("%(action)s: done.") % {"action": ACTION_LABELS.get(action, action)},
         )
-    return redirect("cases:detail", back)
+    return redirect(list_url) if list_url else redirect("cases:detail", back)
 
 
 # Public board --------------------------------------------------------------------------------
