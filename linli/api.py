@@ -17,6 +17,8 @@ from linli.cases.api import router as cases_router
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
 from linli.participation.api import router as activities_router
+from linli.participation.api_deliberation import router as deliberation_router
+from linli.participation.api_surveys import router as surveys_router
 from linli.partners.api import router as partners_router
 from linli.supplies.api import router as supplies_router
 from linli.volunteers.api import router as volunteers_router
@@ -91,3 +93,5 @@ api.add_router("/volunteers", volunteers_router)
 api.add_router("/partners", partners_router)
 api.add_router("/supplies", supplies_router)
 api.add_router("/activities", activities_router)
+api.add_router("/deliberation", deliberation_router)
+api.add_router("/surveys", surveys_router)

@@ -46,6 +46,13 @@ class Permission(models.TextChoices):
     VOLUNTEERS_MANAGE = "volunteers.manage", _("Approve volunteers, staff teams, record hours")
     # Activities (linli.participation): every signed-in person may join; staff organise.
     ACTIVITIES_MANAGE = "activities.manage", _("Organise activities, sign-ups and attendance")
+    # Deliberation (议事厅): open topics and rounds, record resolutions, moderate. Micro-grid
+    # leads raise topics like any member of the community but do not resolve them.
+    DELIBERATION_MANAGE = "deliberation.manage", _("Run deliberation topics and moderate them")
+    # Surveys (linli.participation.surveys): staff build and distribute them; results are
+    # also read by micro-grid leads, for their own subtree only.
+    SURVEYS_MANAGE = "surveys.manage", _("Build, open and close resident surveys")
+    SURVEYS_RESULTS = "surveys.results", _("Read survey results for one's own grid units")
 
 
 P = Permission
@@ -74,6 +81,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
             P.ACTIVITIES_MANAGE,
+            P.SURVEYS_MANAGE,
+            P.SURVEYS_RESULTS,
+            P.DELIBERATION_MANAGE,
         }
     ),
     Role.SECRETARY: frozenset(
@@ -100,6 +110,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
             P.ACTIVITIES_MANAGE,
+            P.SURVEYS_MANAGE,
+            P.SURVEYS_RESULTS,
+            P.DELIBERATION_MANAGE,
         }
     ),
     Role.MICRO_GRID_LEAD: frozenset(
@@ -117,6 +130,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VOLUNTEERS_VIEW,
             P.VOLUNTEERS_MANAGE,
             P.ACTIVITIES_MANAGE,
+            P.SURVEYS_RESULTS,
         }
     ),
     # Building-group leaders visit and know their households, but full phone and ID numbers

@@ -375,3 +375,7 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.rating}"
+
+
+from linli.participation.models_deliberation import *  # noqa: E402, F401, F403
+from linli.participation.models_surveys import *  # noqa: E402, F401, F403

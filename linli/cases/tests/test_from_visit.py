@@ -124,3 +124,23 @@ def test_api_refuses_a_visit_the_caller_may_not_file_from(world):
         )
         assert (response.status_code, response.json()["field"]) == (400, "visit_id")
     assert Case.objects.count() == 0
+
+
+def test_staff_who_run_deliberation_can_lift_a_case_into_a_topic(world):
+    from linli.cases.services import case_create
+    from linli.participation.models_deliberation import Topic
+
+    case = case_create(
+        reporter=world.users[Role.RESIDENT],
+        category=CaseCategory.objects.get(code="SVC-01"),
+        description="小区附近没有公交站，老人出行不便",
+        source="resident_report",
+        building=world.building,
+    )
+    url = reverse("cases:detail", args=[case.pk])
+    lift = reverse("participation:deliberation_from_case", args=[case.pk])
+    secretary = client_for(world.users[Role.SECRETARY])
+    assert lift in secretary.get(url).content.decode()
+    assert lift not in client_for(world.users[Role.MICRO_GRID_LEAD]).get(url).content.decode()
+    secretary.post(lift)
+    assert list(Topic.objects.values_list("case_id", flat=True)) == [case.pk]

@@ -410,6 +410,8 @@ def case_detail(request, case_id: int):
         "meetings": [],
         # One step from a case to a need on the needs list (partners app).
         "can_make_need": scope_for(user).allows(Permission.LISTS_MANAGE, case.grid_path),
+        # A problem that needs the community to talk it through becomes a 议事 topic.
+        "can_lift_topic": scope_for(user).allows(Permission.DELIBERATION_MANAGE, case.grid_path),
     }
     if staff:
         context.update(

@@ -370,6 +370,28 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/activities/{occurrence_id}/close",
         "/api/v1/activities/{occurrence_id}/feedback",
         "/api/v1/activities/{occurrence_id}/sign-up",
+        # Deliberation: linli/participation/tests/test_deliberation_api.py.
+        "/api/v1/deliberation/opinions/{opinion_id}/hide",
+        "/api/v1/deliberation/opinions/{opinion_id}/report",
+        "/api/v1/deliberation/topics",
+        "/api/v1/deliberation/topics/from-case",
+        "/api/v1/deliberation/topics/{topic_id}",
+        "/api/v1/deliberation/topics/{topic_id}/done",
+        "/api/v1/deliberation/topics/{topic_id}/invite",
+        "/api/v1/deliberation/topics/{topic_id}/milestones",
+        "/api/v1/deliberation/topics/{topic_id}/milestones/{milestone_id}/progress",
+        "/api/v1/deliberation/topics/{topic_id}/opinions",
+        "/api/v1/deliberation/topics/{topic_id}/resolution",
+        "/api/v1/deliberation/topics/{topic_id}/rounds/close",
+        "/api/v1/deliberation/topics/{topic_id}/rounds/open",
+        "/api/v1/deliberation/topics/{topic_id}/support",
+        "/api/v1/deliberation/topics/{topic_id}/transition",
+        "/api/v1/deliberation/topics/{topic_id}/updates",
+        # Surveys: linli/participation/tests/test_survey_api.py.
+        "/api/v1/surveys",
+        "/api/v1/surveys/{survey_id}",
+        "/api/v1/surveys/{survey_id}/responses",
+        "/api/v1/surveys/{survey_id}/results",
     }
 
 

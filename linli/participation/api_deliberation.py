@@ -1,0 +1,446 @@
+"""`/api/v1/deliberation`: the 议事厅 for apps.
+
+Mounted by linli/api.py with `api.add_router("/deliberation", router)`. Conventions follow
+cases.api: limit/offset pages `{"items", "count"}`, errors `{"message", "field"}`, 404 for
+anything outside the caller's scope, 403 for a refused action, 409 when the topic or round
+moved on under the caller (a step its state no longer allows). Reads go through
+participation.deliberation_selectors, writes through participation.deliberation. Authors are
+named by display name only; a hidden opinion's text reaches its author alone.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+
+from linli.api_shared import (
+    ERRORS,
+    ErrorOut,
+    NotVisible,
+    PageIn,
+    conflict_or_raise,
+    paginate,
+    visible_or_404,
+)
+from linli.cases.selectors import case_get
+from linli.participation import deliberation as services
+from linli.participation import deliberation_selectors as selectors
+from linli.participation.models_deliberation import Milestone, Opinion, Resolution, Topic
+from linli.partners.models import Partner
+
+router = Router(tags=["deliberation"])
+
+WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
+CONFLICTS = frozenset({"illegal_transition", "round_open", "round_closed"})
+
+
+# Schemas ------------------------------------------------------------------------------
+
+
+class TopicOut(Schema):
+    id: int
+    community_id: int
+    community: str
+    title: str
+    state: str
+    invited_groups: list[str]
+    case_id: int | None
+    support_count: int
+    created_at: datetime
+
+
+class TopicPage(Schema):
+    items: list[TopicOut]
+    count: int
+
+
+class RoundOut(Schema):
+    id: int
+    number: int
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class OpinionOut(Schema):
+    id: int
+    round: int
+    parent_id: int | None
+    author: str
+    group: str
+    body: str | None = Field(description="null when hidden and you are not the author")
+    hidden: bool
+    hidden_reason: str
+    created_at: datetime
+
+
+class ResolutionOut(Schema):
+    kind: str
+    votes_for: int | None
+    votes_against: int | None
+    votes_abstain: int | None
+    text: str
+    recorded_at: datetime
+
+
+class MilestoneOut(Schema):
+    id: int
+    title: str
+    due_on: date
+    progress: int
+    responsible: str
+    responsible_partner_id: int | None
+
+
+class UpdateOut(Schema):
+    id: int
+    body: str
+    milestone_id: int | None
+    created_at: datetime
+
+
+class TopicDetailOut(TopicOut):
+    description: str
+    outcome: str
+    case_link: str
+    supported: bool
+    my_groups: list[str]
+    rounds: list[RoundOut]
+    opinions: list[OpinionOut]
+    resolution: ResolutionOut | None
+    milestones: list[MilestoneOut]
+    updates: list[UpdateOut]
+
+
+class TopicIn(Schema):
+    community_id: int
+    title: str
+    description: str
+    invited_groups: list[str] | None = None
+
+
+class FromCaseIn(Schema):
+    case_id: int
+
+
+class InviteIn(Schema):
+    invited_groups: list[str]
+
+
+class TransitionIn(Schema):
+    action: str = Field(description="open, withdraw or implement")
+
+
+class OpinionIn(Schema):
+    body: str
+    group: str | None = None
+    parent_id: int | None = None
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class ResolutionIn(Schema):
+    kind: str = Field(description="vote or consensus")
+    text: str
+    votes_for: int | None = None
+    votes_against: int | None = None
+    votes_abstain: int | None = None
+
+
+class MilestoneIn(Schema):
+    title: str
+    due_on: date
+    responsible_text: str = ""
+    responsible_partner_id: int | None = None
+
+
+class ProgressIn(Schema):
+    progress: int
+    note: str = ""
+
+
+class UpdateIn(Schema):
+    body: str
+
+
+class DoneIn(Schema):
+    outcome: str
+
+
+class ListFilters(Schema):
+    state: str | None = None
+
+
+# Helpers ------------------------------------------------------------------------------
+
+
+def _topic(topic: Topic) -> dict:
+    return {
+        "id": topic.pk,
+        "community_id": topic.community_id,
+        "community": topic.community.name,
+        "title": topic.title,
+        "state": topic.state,
+        "invited_groups": topic.invited_groups,
+        "case_id": topic.case_id,
+        "support_count": (
+            topic.support_count if hasattr(topic, "support_count") else topic.supports.count()
+        ),
+        "created_at": topic.created_at,
+    }
+
+
+def _opinion(opinion: Opinion, user) -> dict:
+    return {
+        "id": opinion.pk,
+        "round": opinion.round.number,
+        "parent_id": opinion.parent_id,
+        "author": opinion.author.display_name or opinion.author.username,
+        "group": opinion.group,
+        "body": selectors.opinion_text_for(opinion=opinion, user=user),
+        "hidden": opinion.is_hidden,
+        "hidden_reason": opinion.hidden_reason,
+        "created_at": opinion.created_at,
+    }
+
+
+def _milestone(milestone: Milestone) -> dict:
+    return {
+        "id": milestone.pk,
+        "title": milestone.title,
+        "due_on": milestone.due_on,
+        "progress": milestone.progress,
+        "responsible": milestone.responsible,
+        "responsible_partner_id": milestone.responsible_partner_id,
+    }
+
+
+def _visible(user, topic_id: int) -> Topic:
+    return visible_or_404(selectors.topic_get, "topic_id", user=user, topic_id=topic_id)
+
+
+def _detail(user, topic_id: int) -> dict:
+    topic = _visible(user, topic_id)
+    resolution = Resolution.objects.filter(topic=topic).first()
+    opinions = []
+    for top in selectors.opinions_for(topic=topic):
+        opinions.append(_opinion(top, user))
+        opinions.extend(_opinion(reply, user) for reply in top.reply_list)
+    return {
+        **_topic(topic),
+        "description": topic.description,
+        "outcome": topic.outcome,
+        "case_link": topic.case_link,
+        "supported": selectors.has_supported(user=user, topic=topic),
+        "my_groups": selectors.groups_of(user=user, community=topic.community),
+        "rounds": list(topic.rounds.all()),
+        "opinions": opinions,
+        "resolution": resolution,
+        "milestones": [
+            _milestone(item) for item in topic.milestones.select_related("responsible_partner")
+        ],
+        "updates": list(topic.updates.all()),
+    }
+
+
+def _write(call, **kwargs):
+    try:
+        return call(**kwargs), None
+    except ValidationError as error:
+        return None, conflict_or_raise(error, CONFLICTS)
+
+
+# Topics -------------------------------------------------------------------------------
+
+
+@router.get("/topics", response={200: TopicPage, **ERRORS}, summary="Topics I may see")
+def topic_list(request: HttpRequest, filters: Query[ListFilters], page: Query[PageIn]):
+    queryset = selectors.topics_visible(user=request.auth)
+    if filters.state:
+        queryset = queryset.filter(state=filters.state)
+    items, count = paginate(queryset, page)
+    return {"items": [_topic(item) for item in items], "count": count}
+
+
+@router.get("/topics/{int:topic_id}", response={200: TopicDetailOut, **ERRORS})
+def topic_detail(request: HttpRequest, topic_id: int):
+    return _detail(request.auth, topic_id)
+
+
+@router.post("/topics", response={201: TopicDetailOut, **WRITE_ERRORS}, summary="Raise a topic")
+def topic_create(request: HttpRequest, payload: TopicIn):
+    community = (
+        selectors.member_communities(user=request.auth).filter(pk=payload.community_id).first()
+        or selectors.managed_communities(user=request.auth).filter(pk=payload.community_id).first()
+    )
+    if community is None:
+        raise ValidationError({"community_id": _("Choose one of your communities.")})
+    topic = services.topic_create(
+        actor=request.auth,
+        community=community,
+        title=payload.title,
+        description=payload.description,
+        invited_groups=payload.invited_groups,
+    )
+    return Status(201, _detail(request.auth, topic.pk))
+
+
+@router.post("/topics/from-case", response={201: TopicDetailOut, **WRITE_ERRORS})
+def topic_from_case(request: HttpRequest, payload: FromCaseIn):
+    case = visible_or_404(case_get, "case_id", user=request.auth, case_id=payload.case_id)
+    topic = services.topic_from_case(actor=request.auth, case=case)
+    return Status(201, _detail(request.auth, topic.pk))
+
+
+@router.post("/topics/{int:topic_id}/invite", response={200: TopicDetailOut, **WRITE_ERRORS})
+def topic_invite(request: HttpRequest, topic_id: int, payload: InviteIn):
+    topic = _visible(request.auth, topic_id)
+    _, conflict = _write(
+        services.topic_invite, actor=request.auth, topic=topic, groups=payload.invited_groups
+    )
+    return conflict or _detail(request.auth, topic_id)
+
+
+@router.post("/topics/{int:topic_id}/transition", response={200: TopicDetailOut, **WRITE_ERRORS})
+def topic_transition(request: HttpRequest, topic_id: int, payload: TransitionIn):
+    topic = _visible(request.auth, topic_id)
+    _, conflict = _write(
+        services.topic_transition, actor=request.auth, topic=topic, action=payload.action
+    )
+    return conflict or _detail(request.auth, topic_id)
+
+
+@router.post("/topics/{int:topic_id}/support", response={201: TopicDetailOut, **WRITE_ERRORS})
+def topic_support(request: HttpRequest, topic_id: int):
+    topic = _visible(request.auth, topic_id)
+    services.topic_support(actor=request.auth, topic=topic)
+    return Status(201, _detail(request.auth, topic_id))
+
+
+# Rounds and opinions --------------------------------------------------------------------
+
+
+@router.post("/topics/{int:topic_id}/rounds/open", response={201: RoundOut, **WRITE_ERRORS})
+def round_open(request: HttpRequest, topic_id: int):
+    topic = _visible(request.auth, topic_id)
+    opened, conflict = _write(services.round_open, actor=request.auth, topic=topic)
+    return conflict or Status(201, opened)
+
+
+@router.post("/topics/{int:topic_id}/rounds/close", response={200: RoundOut, **WRITE_ERRORS})
+def round_close(request: HttpRequest, topic_id: int):
+    topic = _visible(request.auth, topic_id)
+    closed, conflict = _write(services.round_close, actor=request.auth, topic=topic)
+    return conflict or closed
+
+
+@router.post("/topics/{int:topic_id}/opinions", response={201: OpinionOut, **WRITE_ERRORS})
+def opinion_post(request: HttpRequest, topic_id: int, payload: OpinionIn):
+    topic = _visible(request.auth, topic_id)
+    parent = None
+    if payload.parent_id is not None:
+        parent = visible_or_404(
+            selectors.opinion_get, "parent_id", user=request.auth, opinion_id=payload.parent_id
+        )
+    opinion = services.opinion_post(
+        actor=request.auth, topic=topic, body=payload.body, group=payload.group, parent=parent
+    )
+    return Status(201, _opinion(opinion, request.auth))
+
+
+@router.post("/opinions/{int:opinion_id}/report", response={201: dict[str, int], **WRITE_ERRORS})
+def opinion_report(request: HttpRequest, opinion_id: int, payload: ReasonIn):
+    opinion = visible_or_404(
+        selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
+    )
+    report = services.opinion_report(actor=request.auth, opinion=opinion, reason=payload.reason)
+    return Status(201, {"id": report.pk})
+
+
+@router.post("/opinions/{int:opinion_id}/hide", response={200: OpinionOut, **WRITE_ERRORS})
+def opinion_hide(request: HttpRequest, opinion_id: int, payload: ReasonIn):
+    opinion = visible_or_404(
+        selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
+    )
+    hidden = services.opinion_hide(actor=request.auth, opinion=opinion, reason=payload.reason)
+    return _opinion(hidden, request.auth)
+
+
+# Resolution and implementation ------------------------------------------------------------
+
+
+@router.post("/topics/{int:topic_id}/resolution", response={201: ResolutionOut, **WRITE_ERRORS})
+def resolution_record(request: HttpRequest, topic_id: int, payload: ResolutionIn):
+    topic = _visible(request.auth, topic_id)
+    resolution, conflict = _write(
+        services.resolution_record, actor=request.auth, topic=topic, **payload.dict()
+    )
+    return conflict or Status(201, resolution)
+
+
+@router.post("/topics/{int:topic_id}/milestones", response={201: MilestoneOut, **WRITE_ERRORS})
+def milestone_add(request: HttpRequest, topic_id: int, payload: MilestoneIn):
+    topic = _visible(request.auth, topic_id)
+    partner = None
+    if payload.responsible_partner_id is not None:
+        partner = Partner.objects.filter(
+            pk=payload.responsible_partner_id, grid_path__startswith=topic.grid_path
+        ).first()
+        if partner is None:
+            raise ValidationError(
+                {"responsible_partner_id": _("Choose a partner unit of this community.")}
+            )
+    milestone, conflict = _write(
+        services.milestone_add,
+        actor=request.auth,
+        topic=topic,
+        title=payload.title,
+        due_on=payload.due_on,
+        responsible_text=payload.responsible_text,
+        responsible_partner=partner,
+    )
+    return conflict or Status(201, _milestone(milestone))
+
+
+@router.post(
+    "/topics/{int:topic_id}/milestones/{int:milestone_id}/progress",
+    response={200: MilestoneOut, **WRITE_ERRORS},
+)
+def milestone_progress(request: HttpRequest, topic_id: int, milestone_id: int, payload: ProgressIn):
+    topic = _visible(request.auth, topic_id)
+    milestone = _milestone_or_404(topic, milestone_id)
+    updated, conflict = _write(
+        services.milestone_progress,
+        actor=request.auth,
+        milestone=milestone,
+        progress=payload.progress,
+        note=payload.note,
+    )
+    return conflict or _milestone(updated)
+
+
+def _milestone_or_404(topic: Topic, milestone_id: int) -> Milestone:
+    found = topic.milestones.filter(pk=milestone_id).first()
+    if found is None:
+        raise NotVisible("milestone_id")
+    return found
+
+
+@router.post("/topics/{int:topic_id}/updates", response={201: UpdateOut, **WRITE_ERRORS})
+def update_post(request: HttpRequest, topic_id: int, payload: UpdateIn):
+    topic = _visible(request.auth, topic_id)
+    update, conflict = _write(
+        services.topic_update_post, actor=request.auth, topic=topic, body=payload.body
+    )
+    return conflict or Status(201, update)
+
+
+@router.post("/topics/{int:topic_id}/done", response={200: TopicDetailOut, **WRITE_ERRORS})
+def topic_done(request: HttpRequest, topic_id: int, payload: DoneIn):
+    topic = _visible(request.auth, topic_id)
+    _, conflict = _write(services.topic_done, actor=request.auth, topic=topic, **payload.dict())
+    return conflict or _detail(request.auth, topic_id)
