@@ -373,3 +373,18 @@ def test_demo_has_volunteers_in_teams_partners_needs_and_supplies(demo, db):
     assert Partner.objects.filter(grid_path=community.path).count() == 5
     assert Need.objects.filter(grid_path__startswith=community.path).exists()
     assert SupplyItem.objects.filter(grid_path=community.path).count() == 5
+
+
+def test_demo_has_the_action_day_the_bus_stop_topic_and_an_open_survey(demo, db):
+    from linli.participation.models import Activity, SignUp
+    from linli.participation.models_deliberation import Opinion, Topic
+    from linli.participation.models_surveys import Survey
+
+    community = unit("A社区")
+    action_day = Activity.objects.get(grid_path=community.path, kind="action_day")
+    assert action_day.occurrences.count() == 12
+    assert SignUp.objects.filter(user__username="resident").count() == 1
+    topic = Topic.objects.get(grid_path=community.path)
+    assert (topic.title, topic.state) == ("小区附近增设公交站点", "open")
+    assert Opinion.objects.filter(topic=topic, group="resident").count() == 1
+    assert Survey.objects.filter(community=community, state="open").count() == 1
