@@ -9,7 +9,6 @@ Anything else is not in the queryset, and the caller answers 404.
 """
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
@@ -22,23 +21,13 @@ from linli.participation.models_deliberation import (
     Topic,
     TopicState,
 )
-from linli.participation.selectors import member_community_ids
+from linli.participation.selectors import get_or_404, holds, member_community_ids
 
 MANAGE = Permission.DELIBERATION_MANAGE
 
 
-def _get_or_404(queryset: QuerySet, pk):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def may_manage(user: User | None, grid_path: str | None = None) -> bool:
-    scope = scope_for(user)
-    if grid_path is None:
-        return scope.allows_anywhere(MANAGE)
-    return scope.allows(MANAGE, grid_path)
+    return holds(user, MANAGE, grid_path)
 
 
 def _manage_condition(user: User | None) -> Q:
@@ -67,16 +56,16 @@ def topics_visible(*, user: User | None) -> QuerySet[Topic]:
 
 
 def topic_get(*, user: User | None, topic_id: int) -> Topic:
-    return _get_or_404(topics_visible(user=user), topic_id)
+    return get_or_404(topics_visible(user=user), topic_id)
 
 
 def topic_get_managed(*, user: User | None, topic_id: int) -> Topic:
-    return _get_or_404(topics_visible(user=user).filter(_manage_condition(user)), topic_id)
+    return get_or_404(topics_visible(user=user).filter(_manage_condition(user)), topic_id)
 
 
 def opinion_get(*, user: User | None, opinion_id: int) -> Opinion:
     visible = Opinion.objects.filter(topic__in=topics_visible(user=user).values("id"))
-    return _get_or_404(visible.select_related("topic", "author", "round"), opinion_id)
+    return get_or_404(visible.select_related("topic", "author", "round"), opinion_id)
 
 
 def groups_of(*, user: User | None, community: GridUnit) -> list[str]:

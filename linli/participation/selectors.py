@@ -33,18 +33,25 @@ from linli.volunteers.models import Team, Volunteer
 MANAGE = Permission.ACTIVITIES_MANAGE
 
 
-def _get_or_404(queryset: QuerySet, pk):
+def get_or_404(queryset: QuerySet, pk):
+    """One row of a scoped queryset; absent and out of scope look the same (404).
+    Shared by the activity, deliberation and survey selectors."""
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
 
-def may_manage(user: User | None, grid_path: str | None = None) -> bool:
+def holds(user: User | None, permission: str, grid_path: str | None = None) -> bool:
+    """Whether the user holds `permission` on `grid_path` (anywhere, without a path)."""
     scope = scope_for(user)
     if grid_path is None:
-        return scope.allows_anywhere(MANAGE)
-    return scope.allows(MANAGE, grid_path)
+        return scope.allows_anywhere(permission)
+    return scope.allows(permission, grid_path)
+
+
+def may_manage(user: User | None, grid_path: str | None = None) -> bool:
+    return holds(user, MANAGE, grid_path)
 
 
 def _ancestors(path: str) -> list[str]:
@@ -98,7 +105,7 @@ def activities_managed(*, user: User) -> QuerySet[Activity]:
 
 
 def activity_get_managed(*, user: User, activity_id: int) -> Activity:
-    return _get_or_404(activities_managed(user=user), activity_id)
+    return get_or_404(activities_managed(user=user), activity_id)
 
 
 def activities_visible(*, user: User) -> QuerySet[Activity]:
@@ -114,7 +121,7 @@ def occurrences_visible(*, user: User) -> QuerySet[Occurrence]:
 
 
 def occurrence_get(*, user: User, occurrence_id: int) -> Occurrence:
-    return _get_or_404(occurrences_visible(user=user), occurrence_id)
+    return get_or_404(occurrences_visible(user=user), occurrence_id)
 
 
 def occurrences_managed(*, user: User) -> QuerySet[Occurrence]:
@@ -124,7 +131,7 @@ def occurrences_managed(*, user: User) -> QuerySet[Occurrence]:
 
 
 def occurrence_get_managed(*, user: User, occurrence_id: int) -> Occurrence:
-    return _get_or_404(occurrences_managed(user=user), occurrence_id)
+    return get_or_404(occurrences_managed(user=user), occurrence_id)
 
 
 def occurrence_visible_to(*, user: User, occurrence: Occurrence) -> bool:
@@ -184,7 +191,7 @@ def my_sign_up_for(*, user: User, occurrence: Occurrence) -> SignUp | None:
 
 
 def sign_up_get_own(*, user: User, sign_up_id: int) -> SignUp:
-    return _get_or_404(
+    return get_or_404(
         SignUp.objects.filter(user=user).select_related("occurrence__activity"), sign_up_id
     )
 
@@ -202,14 +209,14 @@ def sign_ups_of(*, user: User, occurrence: Occurrence) -> QuerySet[SignUp]:
 
 
 def sign_up_get_managed(*, user: User, sign_up_id: int) -> SignUp:
-    return _get_or_404(
+    return get_or_404(
         SignUp.objects.filter(_manage_condition(user)).select_related("occurrence__activity"),
         sign_up_id,
     )
 
 
 def stall_get_managed(*, user: User, stall_id: int) -> Stall:
-    return _get_or_404(Stall.objects.filter(_manage_condition(user)), stall_id)
+    return get_or_404(Stall.objects.filter(_manage_condition(user)), stall_id)
 
 
 def community_path_of(grid_path: str) -> str:

@@ -27,6 +27,7 @@ from linli.participation.models_surveys import (
     SurveyResponse,
     SurveyState,
 )
+from linli.participation.selectors import get_or_404, holds
 
 MANAGE = Permission.SURVEYS_MANAGE
 RESULTS = Permission.SURVEYS_RESULTS
@@ -36,18 +37,8 @@ ADULT_AGE = 18
 MIN_ANONYMOUS_CELL = 3
 
 
-def _get_or_404(queryset: QuerySet, pk):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def may_manage(user: User | None, grid_path: str | None = None) -> bool:
-    scope = scope_for(user)
-    if grid_path is None:
-        return scope.allows_anywhere(MANAGE)
-    return bool(grid_path) and scope.allows(MANAGE, grid_path)
+    return holds(user, MANAGE, grid_path)
 
 
 def may_read_results(user: User | None) -> bool:
@@ -66,7 +57,7 @@ def surveys_managed(*, user: User) -> QuerySet[Survey]:
 
 
 def survey_get_managed(*, user: User, survey_id: int) -> Survey:
-    return _get_or_404(surveys_managed(user=user), survey_id)
+    return get_or_404(surveys_managed(user=user), survey_id)
 
 
 def templates() -> QuerySet[Survey]:
@@ -76,7 +67,7 @@ def templates() -> QuerySet[Survey]:
 def template_get(*, user: User, survey_id: int) -> Survey:
     if not may_manage(user):
         raise Http404
-    return _get_or_404(templates(), survey_id)
+    return get_or_404(templates(), survey_id)
 
 
 def communities_managed(*, user: User) -> QuerySet[GridUnit]:
@@ -109,7 +100,7 @@ def surveys_with_results(*, user: User) -> QuerySet[Survey]:
 
 
 def survey_get_results(*, user: User, survey_id: int) -> Survey:
-    return _get_or_404(surveys_with_results(user=user), survey_id)
+    return get_or_404(surveys_with_results(user=user), survey_id)
 
 
 def surveys_open_for(*, user: User) -> QuerySet[Survey]:
@@ -126,7 +117,7 @@ def surveys_open_for(*, user: User) -> QuerySet[Survey]:
 
 
 def survey_get_for_respondent(*, user: User, survey_id: int) -> Survey:
-    return _get_or_404(surveys_open_for(user=user), survey_id)
+    return get_or_404(surveys_open_for(user=user), survey_id)
 
 
 def may_respond(user: User, survey: Survey) -> bool:
@@ -142,7 +133,7 @@ def surveys_visible(*, user: User) -> QuerySet[Survey]:
 
 
 def survey_get_visible(*, user: User, survey_id: int) -> Survey:
-    return _get_or_404(surveys_visible(user=user), survey_id)
+    return get_or_404(surveys_visible(user=user), survey_id)
 
 
 def has_responded(*, user: User, survey: Survey) -> bool:
