@@ -19,6 +19,7 @@ from linli.notify.api import router as notify_router
 from linli.participation.api import router as activities_router
 from linli.participation.api_deliberation import router as deliberation_router
 from linli.participation.api_surveys import router as surveys_router
+from linli.participation.api_ties import router as ties_router
 from linli.partners.api import router as partners_router
 from linli.supplies.api import router as supplies_router
 from linli.volunteers.api import router as volunteers_router
@@ -95,3 +96,4 @@ api.add_router("/supplies", supplies_router)
 api.add_router("/activities", activities_router)
 api.add_router("/deliberation", deliberation_router)
 api.add_router("/surveys", surveys_router)
+api.add_router("/ties", ties_router)

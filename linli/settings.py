@@ -7,6 +7,7 @@ Nothing else differs between the two.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from linli.env import env_bool, env_int, env_list, env_str, secret_from_env_or_file
 
@@ -193,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
     # Activity reminders reach the inbox about a day ahead; hourly keeps that close.
     "participation-remind-upcoming": {"task": "participation.remind_upcoming", "schedule": 3600.0},
+    # Ties between residents: recomputed nightly at 02:30 (Asia/Shanghai), when nobody signs up.
+    "participation-rebuild-ties": {
+        "task": "participation.rebuild_ties",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

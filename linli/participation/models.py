@@ -379,3 +379,4 @@ class Feedback(models.Model):
 
 from linli.participation.models_deliberation import *  # noqa: E402, F401, F403
 from linli.participation.models_surveys import *  # noqa: E402, F401, F403
+from linli.participation.models_ties import *  # noqa: E402, F401, F403

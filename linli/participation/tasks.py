@@ -7,3 +7,11 @@ from linli.participation.services import reminders_send
 def remind_upcoming() -> int:
     """The scheduled sweep (Celery beat): a reminder in the inbox about a day ahead."""
     return reminders_send()
+
+
+@shared_task(name="participation.rebuild_ties")
+def rebuild_ties() -> int:
+    """Nightly (Celery beat): the co-participation network of every street, stored."""
+    from linli.participation.ties import ties_rebuild_all
+
+    return ties_rebuild_all()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from linli.participation.views import activities
+from linli.participation.views import activities, ties
 from linli.participation.views import deliberation as delib
 
 app_name = "participation"
@@ -9,6 +9,7 @@ urlpatterns = [
     path("surveys/", include("linli.participation.urls_surveys")),
     path("", activities.upcoming, name="list"),
     path("mine/", activities.mine, name="mine"),
+    path("ties/", ties.overview, name="ties"),
     path("<int:occurrence_id>/", activities.detail, name="detail"),
     path("<int:occurrence_id>/sign-up/", activities.sign_up, name="sign_up"),
     path("<int:occurrence_id>/feedback/", activities.feedback, name="feedback"),

@@ -13,6 +13,7 @@ def navigation(request):
         "nav": {
             "registry": scope.allows_anywhere(Permission.VIEW_REGISTRY),
             "visits": scope.allows_anywhere(Permission.RECORD_VISIT),
+            "sensitive": scope.allows_anywhere(Permission.VIEW_SENSITIVE),
             "import": scope.allows_anywhere(Permission.IMPORT_REGISTRY),
             "export": scope.allows_anywhere(Permission.EXPORT_REGISTRY),
             "audit": scope.allows_anywhere(Permission.VIEW_AUDIT),

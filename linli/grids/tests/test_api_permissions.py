@@ -392,6 +392,9 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/surveys/{survey_id}",
         "/api/v1/surveys/{survey_id}/responses",
         "/api/v1/surveys/{survey_id}/results",
+        # Ties: linli/participation/tests/test_ties.py.
+        "/api/v1/ties",
+        "/api/v1/ties/isolated",
     }
 
 
