@@ -9,6 +9,7 @@ that is what a person actually attends. Every row carries the organising unit's
 """
 
 import secrets
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -375,6 +376,46 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.rating}"
+
+
+def activity_photo_upload_to(instance: "ActivityPhoto", filename: str) -> str:
+    """activities/<yyyy>/<mm>/<uuid>.<ext>: never the uploaded name (chosen by the client)."""
+    now = timezone.now()
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
+        instance.content_type, "bin"
+    )
+    return f"activities/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
+
+
+class ActivityPhoto(models.Model):
+    """A photo of one date of an activity, checked and re-encoded like case photos (no EXIF)
+    and served only to those who may see the activity."""
+
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="photos")
+    grid_path = GridPathField(editable=False)
+    image = models.ImageField(_("photo"), upload_to=activity_photo_upload_to, max_length=200)
+    content_type = models.CharField(max_length=30)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("activity photo")
+        verbose_name_plural = _("activity photos")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(size__gt=0, size__lte=10 * 1024 * 1024),
+                name="activityphoto_size_limit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.image.name
 
 
 from linli.participation.models_deliberation import *  # noqa: E402, F401, F403

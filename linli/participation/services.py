@@ -675,3 +675,56 @@ def reminders_send(*, now: datetime | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+# Photos ------------------------------------------------------------------------------------
+
+ACTIVITY_PHOTOS_PER_DATE = 12
+
+
+@transaction.atomic
+def occurrence_photos_add(*, actor: User, occurrence: Occurrence, files) -> list:
+    """Up to 3 photos at a time, at most 12 per date, added by the organisers. Checked and
+    re-encoded without EXIF like case photos; nothing is written unless every file is good,
+    and files already stored are removed again if a row cannot be written."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from linli.cases.services import photos_prepare
+    from linli.participation.models import ActivityPhoto
+
+    _require_manage(actor, occurrence.grid_path, _("You may not add photos to this activity."))
+    prepared = photos_prepare(files=files)
+    if not prepared:
+        raise ValidationError({"photos": _("Choose at least one photo.")})
+    already = ActivityPhoto.objects.filter(occurrence=occurrence).count()
+    if already + len(prepared) > ACTIVITY_PHOTOS_PER_DATE:
+        raise ValidationError(
+            {
+                "photos": _("A date keeps at most %(count)d photos; it has %(already)d.")
+                % {"count": ACTIVITY_PHOTOS_PER_DATE, "already": already}
+            }
+        )
+    stored: list[str] = []
+    rows = []
+    try:
+        for photo in prepared:
+            row = ActivityPhoto(
+                occurrence=occurrence,
+                grid_path=occurrence.grid_path,
+                content_type=photo.content_type,
+                size=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                uploaded_by=actor,
+            )
+            # upload_to names the file; the name given here is ignored.
+            row.image.save("photo", ContentFile(photo.data), save=False)
+            stored.append(row.image.name)
+            row.save()
+            rows.append(row)
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return rows

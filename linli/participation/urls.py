@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from linli.participation.views import activities, ties
+from linli.participation.views import activities, photos, ties
 from linli.participation.views import deliberation as delib
 
 app_name = "participation"
@@ -21,6 +21,12 @@ urlpatterns = [
     path("manage/venues/", activities.venues, name="venues"),
     path("manage/<int:activity_id>/edit/", activities.activity_edit, name="edit"),
     path("manage/occurrences/<int:occurrence_id>/", activities.occurrence, name="occurrence"),
+    path(
+        "manage/occurrences/<int:occurrence_id>/photos/",
+        photos.photos_add,
+        name="photos_add",
+    ),
+    path("<int:occurrence_id>/photos/<int:photo_id>/", photos.photo, name="photo"),
     path(
         "manage/occurrences/<int:occurrence_id>/close/",
         activities.occurrence_close,
