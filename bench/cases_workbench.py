@@ -31,6 +31,8 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
+from _common import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -124,19 +126,6 @@ def parse_args() -> argparse.Namespace:
     )
     # bench/run.py passes every script the same options; ignore the ones meant for others.
     return parser.parse_known_args()[0]
-
-
-def ensure_database(url: str, rebuild: bool) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:
