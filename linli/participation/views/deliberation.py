@@ -142,6 +142,18 @@ def _act(request, topic_id: int, call, success: str, **kwargs):
     return redirect(_detail_url(topic_id))
 
 
+def _act_on_opinion(request, opinion_id: int, call, success: str):
+    """Report or hide a visible opinion, with the reason from the form, back to its topic."""
+    opinion = selectors.opinion_get(user=request.user, opinion_id=opinion_id)
+    try:
+        call(actor=request.user, opinion=opinion, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, _message(error))
+    else:
+        messages.success(request, success)
+    return redirect(_detail_url(opinion.topic_id))
+
+
 @login_required
 @require_POST
 def support(request, topic_id: int):
@@ -168,16 +180,9 @@ def opinion_post(request, topic_id: int):
 @login_required
 @require_POST
 def opinion_report(request, opinion_id: int):
-    opinion = selectors.opinion_get(user=request.user, opinion_id=opinion_id)
-    try:
-        services.opinion_report(
-            actor=request.user, opinion=opinion, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(request, _("Thank you; a moderator will look at it."))
-    return redirect(_detail_url(opinion.topic_id))
+    return _act_on_opinion(
+        request, opinion_id, services.opinion_report, _("Thank you; a moderator will look at it.")
+    )
 
 
 # Staff ------------------------------------------------------------------------------------
@@ -186,16 +191,7 @@ def opinion_report(request, opinion_id: int):
 @login_required
 @require_POST
 def opinion_hide(request, opinion_id: int):
-    opinion = selectors.opinion_get(user=request.user, opinion_id=opinion_id)
-    try:
-        services.opinion_hide(
-            actor=request.user, opinion=opinion, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as error:
-        messages.error(request, _message(error))
-    else:
-        messages.success(request, _("The opinion is hidden."))
-    return redirect(_detail_url(opinion.topic_id))
+    return _act_on_opinion(request, opinion_id, services.opinion_hide, _("The opinion is hidden."))
 
 
 @login_required
