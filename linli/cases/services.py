@@ -1037,27 +1037,32 @@ def case_photos_add(
     else:
         event = _event(case=case, actor=actor, action="add_photos", from_state=case.state)
     uploader = actor if actor is not None and actor.is_authenticated else None
+    return photos_store(
+        prepared=prepared,
+        make_row=lambda photo: CasePhoto(case=case, event=event, uploaded_by=uploader),
+    )
+
+
+def photos_store(*, prepared: list[PreparedPhoto], make_row) -> list:
+    """Write checked photos, each as the unsaved row `make_row(photo)` returns (an image
+    model with content_type, size, width and height, whose upload_to names the file). Call
+    inside the caller's transaction: the rows roll back with it, and files already stored
+    are removed again if a row cannot be written."""
     stored: list[str] = []
-    photos: list[CasePhoto] = []
+    rows = []
     try:
         for photo in prepared:
-            row = CasePhoto(
-                case=case,
-                event=event,
-                content_type=photo.content_type,
-                size=len(photo.data),
-                width=photo.width,
-                height=photo.height,
-                uploaded_by=uploader,
-            )
+            row = make_row(photo)
+            row.content_type = photo.content_type
+            row.size = len(photo.data)
+            row.width, row.height = photo.width, photo.height
             # upload_to names the file; the name given here is ignored.
             row.image.save("photo", ContentFile(photo.data), save=False)
             stored.append(row.image.name)
             row.save()
-            photos.append(row)
+            rows.append(row)
     except BaseException:
-        # The rows roll back with the transaction; the files on disk do not.
         for name in stored:
             default_storage.delete(name)
         raise
-    return photos
+    return rows

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.fields import GridPathField
+from linli.cases.models import PHOTO_EXTENSIONS, PHOTO_MAX_BYTES
 from linli.grids.models import WithinPathQuerySet, path_index
 
 # A participant may check in from a little before the start until a little after the end.
@@ -381,9 +382,7 @@ class Feedback(models.Model):
 def activity_photo_upload_to(instance: "ActivityPhoto", filename: str) -> str:
     """activities/<yyyy>/<mm>/<uuid>.<ext>: never the uploaded name (chosen by the client)."""
     now = timezone.now()
-    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
-        instance.content_type, "bin"
-    )
+    extension = PHOTO_EXTENSIONS.get(instance.content_type, "bin")
     return f"activities/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
 
 
@@ -409,7 +408,7 @@ class ActivityPhoto(models.Model):
         verbose_name_plural = _("activity photos")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(size__gt=0, size__lte=10 * 1024 * 1024),
+                condition=models.Q(size__gt=0, size__lte=PHOTO_MAX_BYTES),
                 name="activityphoto_size_limit",
             )
         ]

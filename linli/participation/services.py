@@ -23,12 +23,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli.accounts.models import User
+from linli.cases.services import photos_prepare, photos_store
 from linli.grids.models import GridLevel, GridUnit
 from linli.notify.services import notification_send
 from linli.participation import selectors
 from linli.participation.models import (
     Activity,
     ActivityKind,
+    ActivityPhoto,
     CheckInMethod,
     Feedback,
     Occurrence,
@@ -687,12 +689,6 @@ def occurrence_photos_add(*, actor: User, occurrence: Occurrence, files) -> list
     """Up to 3 photos at a time, at most 12 per date, added by the organisers. Checked and
     re-encoded without EXIF like case photos; nothing is written unless every file is good,
     and files already stored are removed again if a row cannot be written."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from linli.cases.services import photos_prepare
-    from linli.participation.models import ActivityPhoto
-
     _require_manage(actor, occurrence.grid_path, _("You may not add photos to this activity."))
     prepared = photos_prepare(files=files)
     if not prepared:
@@ -705,26 +701,9 @@ def occurrence_photos_add(*, actor: User, occurrence: Occurrence, files) -> list
                 % {"count": ACTIVITY_PHOTOS_PER_DATE, "already": already}
             }
         )
-    stored: list[str] = []
-    rows = []
-    try:
-        for photo in prepared:
-            row = ActivityPhoto(
-                occurrence=occurrence,
-                grid_path=occurrence.grid_path,
-                content_type=photo.content_type,
-                size=len(photo.data),
-                width=photo.width,
-                height=photo.height,
-                uploaded_by=actor,
-            )
-            # upload_to names the file; the name given here is ignored.
-            row.image.save("photo", ContentFile(photo.data), save=False)
-            stored.append(row.image.name)
-            row.save()
-            rows.append(row)
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
-    return rows
+    return photos_store(
+        prepared=prepared,
+        make_row=lambda photo: ActivityPhoto(
+            occurrence=occurrence, grid_path=occurrence.grid_path, uploaded_by=actor
+        ),
+    )
