@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "linli.partners",
     "linli.supplies",
     "linli.participation",
+    "linli.emergency",
     "linli.web",
     "linli.demo",
 ]
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "linli.web.context_processors.navigation",
                 "linli.notify.context_processors.unread_notifications",
+                "linli.emergency.context_processors.emergency",
             ],
         },
     },
@@ -187,11 +189,15 @@ CELERY_BROKER_URL = env_str("LINLI_CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("LINLI_CELERY_EAGER", CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-# With real workers, beat retries outbox messages a broker outage left undelivered.
+# With real workers, beat retries outbox messages that a broker or channel outage left
+# undelivered. Every 30 s, so that the shortest back-off (LINLI_OUTBOX_BACKOFF_SECONDS) holds;
+# a sweep with nothing due is one indexed query.
 CELERY_BEAT_SCHEDULE = {
-    "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 300.0},
+    "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 30.0},
     # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
+    # During an emergency, unacknowledged tasks move on within a minute of their deadline.
+    "emergency-sweep-tasks": {"task": "emergency.sweep_tasks", "schedule": 60.0},
     # Activity reminders reach the inbox about a day ahead; hourly keeps that close.
     "participation-remind-upcoming": {"task": "participation.remind_upcoming", "schedule": 3600.0},
     # Ties between residents: recomputed nightly at 02:30 (Asia/Shanghai), when nobody signs up.
@@ -200,6 +206,27 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# Notification channels (linli.notify.channels). Each stays off until its variable is set;
+# its messages then wait in the outbox ("no transport configured") and go out once it is.
+EMAIL_HOST = env_str("LINLI_EMAIL_HOST", "")
+EMAIL_PORT = env_int("LINLI_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("LINLI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("LINLI_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LINLI_EMAIL_STARTTLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("LINLI_EMAIL_SSL", False)  # TLS from the start, usually port 465
+DEFAULT_FROM_EMAIL = env_str("LINLI_EMAIL_FROM", "linli@localhost")
+# A hung mail server or gateway must not hold a worker: a timeout is a failed, retried attempt.
+LINLI_NOTIFY_TIMEOUT_SECONDS = env_int("LINLI_NOTIFY_TIMEOUT_SECONDS", 5)
+EMAIL_TIMEOUT = LINLI_NOTIFY_TIMEOUT_SECONDS
+# WeCom (企业微信) group robot: the group's webhook address, including its key.
+LINLI_WECOM_WEBHOOK_URL = env_str("LINLI_WECOM_WEBHOOK_URL", "")
+# A generic SMS gateway that takes POST {"to": phone, "text": ...} as JSON.
+LINLI_SMS_GATEWAY_URL = env_str("LINLI_SMS_GATEWAY_URL", "")
+LINLI_SMS_GATEWAY_TOKEN = env_str("LINLI_SMS_GATEWAY_TOKEN", "")
+# After a failed attempt the next waits base * 2**(attempts - 1) seconds, at most the cap.
+LINLI_OUTBOX_BACKOFF_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_SECONDS", 30)
+LINLI_OUTBOX_BACKOFF_MAX_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_MAX_SECONDS", 3600)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if env_str("LINLI_REDIS_URL"):

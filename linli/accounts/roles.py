@@ -53,6 +53,14 @@ class Permission(models.TextChoices):
     # also read by micro-grid leads, for their own subtree only.
     SURVEYS_MANAGE = "surveys.manage", _("Build, open and close resident surveys")
     SURVEYS_RESULTS = "surveys.results", _("Read survey results for one's own grid units")
+    # Emergency operation (linli.emergency): plans are written and activated by the
+    # secretary or the street; micro-grid leads command their part of a live emergency
+    # (board, reassigning, help requests); building-group leaders file help for residents
+    # without smartphones and follow their own group on the board.
+    EMERGENCY_PLANS = "emergency.plans", _("Write and edit emergency plans")
+    EMERGENCY_ACTIVATE = "emergency.activate", _("Activate, regrade and stand down emergencies")
+    EMERGENCY_COMMAND = "emergency.command", _("Command a live emergency: reassign, dispatch help")
+    EMERGENCY_HELP = "emergency.help", _("See the emergency board and file help for residents")
 
 
 P = Permission
@@ -84,6 +92,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.SURVEYS_MANAGE,
             P.SURVEYS_RESULTS,
             P.DELIBERATION_MANAGE,
+            P.EMERGENCY_PLANS,
+            P.EMERGENCY_ACTIVATE,
+            P.EMERGENCY_COMMAND,
+            P.EMERGENCY_HELP,
         }
     ),
     Role.SECRETARY: frozenset(
@@ -113,6 +125,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.SURVEYS_MANAGE,
             P.SURVEYS_RESULTS,
             P.DELIBERATION_MANAGE,
+            P.EMERGENCY_PLANS,
+            P.EMERGENCY_ACTIVATE,
+            P.EMERGENCY_COMMAND,
+            P.EMERGENCY_HELP,
         }
     ),
     Role.MICRO_GRID_LEAD: frozenset(
@@ -131,6 +147,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.VOLUNTEERS_MANAGE,
             P.ACTIVITIES_MANAGE,
             P.SURVEYS_RESULTS,
+            P.EMERGENCY_COMMAND,
+            P.EMERGENCY_HELP,
         }
     ),
     # Building-group leaders visit and know their households, but full phone and ID numbers
@@ -144,6 +162,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.CASE_FILE,
             P.CASE_HANDLE,
             P.VOLUNTEERS_VIEW,
+            P.EMERGENCY_HELP,
         }
     ),
     # Volunteers and partner liaisons act on their own tasks and organisation (later issues);

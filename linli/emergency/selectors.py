@@ -1,0 +1,197 @@
+"""Every scoped read of emergency operation.
+
+Staff see plans, activations, tasks and help requests inside their EMERGENCY_HELP paths (the
+widest emergency permission: building-group leaders follow their own group, micro-grid
+leads their compound, the secretary the community). A volunteer sees the tasks they hold
+and the help requests dispatched to them; a resident sees the help requests of their own
+household. Anything else is not in the queryset, and the caller answers 404.
+"""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from linli.accounts.models import User
+from linli.accounts.roles import Permission
+from linli.emergency.models import (
+    HELD_TASK_STATES,
+    Activation,
+    HelpRequest,
+    Plan,
+    Task,
+    TaskState,
+)
+from linli.grids.selectors import scope_for
+from linli.volunteers.models import Volunteer
+
+P = Permission
+
+
+def _get_or_404(queryset: QuerySet, pk: int):
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _paths_condition(paths: list[str], field: str = "grid_path") -> Q:
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(**{f"{field}__startswith": path})
+    return condition
+
+
+def own_volunteer(*, user: User | None) -> Volunteer | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return Volunteer.objects.filter(user=user).first()
+
+
+def plans_visible(*, user: User) -> QuerySet[Plan]:
+    """Plans a person may use or edit: their own units' plans and those of the units above
+    them (a street's default plans serve every community in it)."""
+    scope = scope_for(user)
+    paths = scope.paths_for(P.EMERGENCY_PLANS) or scope.paths_for(P.EMERGENCY_ACTIVATE)
+    if scope.unrestricted:
+        return Plan.objects.all()
+    condition = _paths_condition(paths)
+    for path in paths:
+        parts = [part for part in path.split("/") if part]
+        ancestors = ["/" + "/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
+        condition |= Q(grid_path__in=ancestors)
+    return Plan.objects.filter(condition)
+
+
+def plan_get(*, user: User, plan_id: int) -> Plan:
+    return _get_or_404(plans_visible(user=user).select_related("grid_unit"), plan_id)
+
+
+def plan_editable(*, user: User, plan: Plan) -> bool:
+    """Plans are edited by those holding EMERGENCY_PLANS on the owning unit itself: a
+    community edits its own plans and copies the street's."""
+    return scope_for(user).allows(P.EMERGENCY_PLANS, plan.grid_path)
+
+
+def activations_visible(*, user: User) -> QuerySet[Activation]:
+    """Activations whose scope touches the person's emergency paths: inside them, or above
+    them (a street-wide emergency is shown to each community's staff)."""
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return Activation.objects.all()
+    paths = scope.paths_for(P.EMERGENCY_HELP)
+    condition = _paths_condition(paths)
+    for path in paths:
+        condition |= Q(pk__in=Activation.objects.covering(path).values("pk"))
+    return Activation.objects.filter(condition)
+
+
+def activation_get(*, user: User, activation_id: int) -> Activation:
+    return _get_or_404(
+        activations_visible(user=user).select_related("plan", "scope"), activation_id
+    )
+
+
+def active_activations_for(*, user: User) -> list[Activation]:
+    """The live emergencies the banner shows this person: those of their staff scope, the
+    one holding tasks for them as a volunteer, and the one covering their own household."""
+    if user is None or not user.is_authenticated:
+        return []
+    scope = scope_for(user)
+    found = {
+        a.pk: a
+        for a in activations_visible(user=user)
+        .filter(state="active")
+        .select_related("scope", "plan")
+    }
+    volunteer = own_volunteer(user=user)
+    if volunteer is not None:
+        for activation in (
+            Activation.objects.active()
+            .select_related("scope", "plan")
+            .filter(
+                Q(tasks__assignee=volunteer)
+                | Q(pk__in=Activation.objects.covering(volunteer.grid_path))
+            )
+        ):
+            found.setdefault(activation.pk, activation)
+    if scope.own_household_ids:
+        from linli.grids.models import Household
+
+        for path in Household.objects.filter(pk__in=scope.own_household_ids).values_list(
+            "grid_path", flat=True
+        ):
+            for activation in (
+                Activation.objects.active().covering(path).select_related("scope", "plan")
+            ):
+                found.setdefault(activation.pk, activation)
+    return sorted(found.values(), key=lambda a: a.activated_at, reverse=True)
+
+
+def tasks_visible(*, user: User) -> QuerySet[Task]:
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return Task.objects.all()
+    condition = _paths_condition(scope.paths_for(P.EMERGENCY_HELP))
+    volunteer = own_volunteer(user=user)
+    if volunteer is not None:
+        condition |= Q(assignee=volunteer)
+    return Task.objects.filter(condition)
+
+
+def task_get(*, user: User, task_id: int) -> Task:
+    return _get_or_404(
+        tasks_visible(user=user).select_related(
+            "activation", "household", "household__building", "building", "assignee"
+        ),
+        task_id,
+    )
+
+
+def my_tasks(*, user: User, activation: Activation | None = None) -> list[Task]:
+    """The volunteer's open tasks (held, or waiting for a retry), as stored; the page puts
+    them in walking order."""
+    volunteer = own_volunteer(user=user)
+    if volunteer is None:
+        return []
+    tasks = Task.objects.filter(
+        assignee=volunteer, state__in=HELD_TASK_STATES, activation__state="active"
+    ).select_related("activation", "household", "building", "household__building")
+    if activation is not None:
+        tasks = tasks.filter(activation=activation)
+    return list(tasks)
+
+
+def my_done_tasks(*, user: User, activation: Activation | None = None) -> QuerySet[Task]:
+    volunteer = own_volunteer(user=user)
+    if volunteer is None:
+        return Task.objects.none()
+    tasks = Task.objects.filter(assignee=volunteer, state=TaskState.DONE)
+    if activation is not None:
+        tasks = tasks.filter(activation=activation)
+    return tasks
+
+
+def help_requests_visible(*, user: User) -> QuerySet[HelpRequest]:
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return HelpRequest.objects.all()
+    condition = _paths_condition(scope.paths_for(P.EMERGENCY_HELP))
+    condition |= Q(household_id__in=scope.own_household_ids)
+    volunteer = own_volunteer(user=user)
+    if volunteer is not None:
+        condition |= Q(volunteer=volunteer)
+    if user is not None and user.is_authenticated:
+        condition |= Q(submitted_by=user)
+    return HelpRequest.objects.filter(condition)
+
+
+def help_request_get(*, user: User, request_id: int) -> HelpRequest:
+    return _get_or_404(
+        help_requests_visible(user=user).select_related(
+            "activation", "household", "household__building", "volunteer", "partner"
+        ),
+        request_id,
+    )
+
+
+def may(*, user: User, permission: str, grid_path: str) -> bool:
+    return scope_for(user).allows(permission, grid_path)
