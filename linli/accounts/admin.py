@@ -8,7 +8,7 @@ from linli.accounts.models import AuditEntry, User
 class UserAdmin(DjangoUserAdmin):
     """Accounts are an operator's tool: only superusers manage them here."""
 
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Linli", {"fields": ("display_name",)}))
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Linli", {"fields": ("display_name", "phone")}))
     list_display = ("username", "display_name", "is_staff", "is_active", "last_login")
 
     def has_module_permission(self, request):

@@ -12,6 +12,9 @@ class User(AbstractUser):
     """A person who logs in. What they may see comes from their RoleAssignments (grids)."""
 
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # Optional: where SMS notifications go (linli.notify.channels); without it SMS fails with
+    # that reason. Set by an operator in the admin (superusers only).
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("user")

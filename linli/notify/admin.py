@@ -6,7 +6,15 @@ from linli.notify.models import Notification, OutboxMessage
 class OutboxMessageInline(admin.TabularInline):
     model = OutboxMessage
     extra = 0
-    readonly_fields = ["channel", "status", "attempts", "last_error", "sent_at", "created_at"]
+    readonly_fields = [
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+    ]
     can_delete = False
 
 
@@ -21,6 +29,14 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["notification", "channel", "status", "attempts", "last_error", "sent_at"]
+    list_display = [
+        "notification",
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+    ]
     list_filter = ["channel", "status"]
     raw_id_fields = ["notification"]

@@ -78,6 +78,13 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
     EMAIL = "email", _("Email")
+    # One group robot of a WeCom (企业微信) group chat, e.g. the community's duty group.
+    WECOM = "wecom", _("WeCom group")
+
+
+# Channels that post to a group rather than to a person: one send to several recipients is
+# one post, not one per recipient (a group robot is also rate-limited, 20 posts a minute).
+GROUP_CHANNELS = frozenset({Channel.WECOM})
 
 
 class OutboxStatus(models.TextChoices):
@@ -89,6 +96,10 @@ class OutboxStatus(models.TextChoices):
 class OutboxMessageQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status=OutboxStatus.PENDING)
+
+    def due(self, now):
+        """Pending and not waiting out the back-off of a failed attempt."""
+        return self.pending().filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
 class OutboxMessage(models.Model):
@@ -104,6 +115,9 @@ class OutboxMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # Set after a failed attempt (exponential back-off); the sweep leaves the message alone
+    # until then. Null: try at the next chance.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

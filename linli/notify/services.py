@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import User
-from linli.notify.models import Channel, Notification, OutboxMessage
+from linli.notify.models import GROUP_CHANNELS, Channel, Notification, OutboxMessage
 from linli.notify.tasks import deliver_outbox_later
 
 KIND_MAX_LENGTH = Notification._meta.get_field("kind").max_length
@@ -43,7 +43,6 @@ def _validate(*, kind: str, title: str, link: str, channels: tuple[str, ...]) ->
         raise ValidationError(errors)
 
 
-@transaction.atomic
 def _render_title(template: str, params: dict) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         try:
@@ -54,6 +53,7 @@ def _render_title(template: str, params: dict) -> str:
             ) from None
 
 
+@transaction.atomic
 def notification_send(
     *,
     recipients: Iterable[User],
@@ -64,7 +64,8 @@ def notification_send(
     channels: tuple[str, ...] = (Channel.INAPP,),
     title_params: dict | None = None,
 ) -> list[Notification]:
-    """One notification per distinct recipient, one outbox row per channel.
+    """One notification per distinct recipient, one outbox row per channel (per send for
+    a group channel such as WeCom, which posts to one group whoever the recipients are).
 
     With `title_params`, `title` is a message id (mark it with gettext_noop): the inbox
     renders it in each reader's language, and the stored `title` is the site language's.
@@ -98,8 +99,10 @@ def notification_send(
     messages = OutboxMessage.objects.bulk_create(
         [
             OutboxMessage(notification=notification, channel=channel)
-            for notification in notifications
+            for position, notification in enumerate(notifications)
             for channel in channels
+            # A group channel carries the send once, on the first recipient's notification.
+            if position == 0 or channel not in GROUP_CHANNELS
         ]
     )
     message_ids = [message.pk for message in messages]
