@@ -14,6 +14,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from linli.accounts.api import BearerTokenAuth, SessionAuth
 from linli.accounts.api import router as accounts_router
 from linli.cases.api import router as cases_router
+from linli.emergency.api import router as emergency_router
+from linli.emergency.api_plans import router as emergency_plans_router
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
 from linli.participation.api import router as activities_router
@@ -97,3 +99,5 @@ api.add_router("/activities", activities_router)
 api.add_router("/deliberation", deliberation_router)
 api.add_router("/surveys", surveys_router)
 api.add_router("/ties", ties_router)
+api.add_router("/emergency", emergency_router)
+api.add_router("/emergency", emergency_plans_router)

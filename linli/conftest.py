@@ -196,6 +196,18 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _no_live_emergency():
+    # Each test starts with an empty database, so with no live emergency; the cache that
+    # spares every page a query for the banner must not carry one over from another test.
+    from django.core.cache import cache
+
+    from linli.emergency.selectors import LIVE_KEY
+
+    cache.clear()
+    cache.set(LIVE_KEY, [], None)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -15,5 +15,6 @@ urlpatterns = [
     path("partners/", include("linli.partners.urls")),
     path("supplies/", include("linli.supplies.urls")),
     path("activities/", include("linli.participation.urls")),
+    path("emergency/", include("linli.emergency.urls")),
     path("", include("linli.web.urls")),
 ]

@@ -37,6 +37,7 @@ from linli.accounts.models import User
 from linli.accounts.privacy import id_number_fields, id_number_hash
 from linli.accounts.roles import Role
 from linli.demo.cases import demo_cases
+from linli.demo.emergency import demo_emergency
 from linli.demo.participation import demo_participation
 from linli.demo.resources import demo_resources
 from linli.grids.models import (
@@ -1085,6 +1086,8 @@ def demo_generate(
         )
         # The Thursday action day, a service fair, the bus-stop topic, the resilience survey.
         demo_participation(community=GridUnit.objects.get(code=case_study.slot.code))
+        # The street's emergency plans and a past typhoon drill with its after-action report.
+        demo_emergency(community=GridUnit.objects.get(code=case_study.slot.code), seed=seed)
         result.totals = _counts(street_codes)
         result.added = {name: result.totals[name] - before[name] for name in before}
     result.seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ and the help requests dispatched to them; a resident sees the help requests of t
 household. Anything else is not in the queryset, and the caller answers 404.
 """
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -124,6 +125,48 @@ def active_activations_for(*, user: User) -> list[Activation]:
             ):
                 found.setdefault(activation.pk, activation)
     return sorted(found.values(), key=lambda a: a.activated_at, reverse=True)
+
+
+# The live emergencies, kept in the cache so that the banner on every page costs no query:
+# services drop the entry whenever an activation starts, changes grade or stands down, and
+# it expires after LIVE_SECONDS anyway (web processes with a local cache catch up then).
+LIVE_KEY = "emergency:live"
+LIVE_SECONDS = 30
+
+
+def live_activations() -> list[dict]:
+    live = cache.get(LIVE_KEY)
+    if live is None:
+        live = list(
+            Activation.objects.active()
+            .order_by("-activated_at")
+            .values("pk", "grid_path", "is_drill", "grade", "scope__name", "plan__name")
+        )
+        cache.set(LIVE_KEY, live, LIVE_SECONDS)
+    return live
+
+
+def live_activations_forget() -> None:
+    cache.delete(LIVE_KEY)
+
+
+def live_activations_for(*, user: User) -> list[dict]:
+    """The live emergencies that concern the person: those covering a unit they hold any
+    role on, and those inside it (the street sees its communities')."""
+    live = live_activations()
+    if not live or user is None or not user.is_authenticated:
+        return []
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return live
+    return [
+        activation
+        for activation in live
+        if any(
+            path.startswith(activation["grid_path"]) or activation["grid_path"].startswith(path)
+            for path in scope.role_paths
+        )
+    ]
 
 
 def tasks_visible(*, user: User) -> QuerySet[Task]:

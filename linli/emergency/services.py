@@ -14,13 +14,14 @@ moved on under the caller one with code "conflict" (409).
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +55,8 @@ from linli.emergency.models import (
     Unavailability,
     Urgency,
 )
+from linli.emergency.plans import plan_check
+from linli.emergency.selectors import live_activations_forget
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -499,6 +502,8 @@ def activation_preview(*, actor: User, plan: Plan, scope: GridUnit, grade) -> Pr
             _("You may not activate emergency plans for %(scope)s.") % {"scope": scope.name}
         )
     grade = _check_plan_for_scope(plan, scope, grade)
+    # Told now rather than after the secretary has read the whole preview.
+    _refuse_overlap(scope)
     templates = _templates_at(plan, grade)
     registry = registry_read(scope.path)
     drafts = tasks_draft(templates=templates, registry=registry, now=timezone.now())
@@ -514,7 +519,7 @@ def activation_preview(*, actor: User, plan: Plan, scope: GridUnit, grade) -> Pr
         volunteers_available=len(workforce.workers),
         assigned=len(drafts) - sum(reasons.values()),
         unassigned_by_reason=dict(reasons),
-        problems=_problems(templates, drafts, workforce, result),
+        problems=[*plan_check(plan), *_problems(templates, drafts, workforce, result)],
     )
 
 
@@ -558,31 +563,79 @@ def _refuse_overlap(scope: GridUnit) -> None:
     )
 
 
-def _insert_tasks(activation: Activation, drafts: list[TaskDraft], now: datetime) -> list[Task]:
-    tasks = [
-        Task(
-            activation=activation,
-            template=draft.template,
-            kind=draft.kind,
-            title=draft.title,
-            instructions=draft.instructions,
-            household_id=draft.household_id,
-            building_id=draft.building_id,
-            grid_path=draft.grid_path,
-            required_team=draft.required_team,
-            required_skills=draft.required_skills,
-            priority=draft.priority,
-            due_at=draft.due_at,
-            state=TaskState.ASSIGNED if draft.assignee_id else TaskState.UNASSIGNED,
-            assignee_id=draft.assignee_id,
-            assigned_at=now if draft.assignee_id else None,
-            unassigned_reason=draft.unassigned_reason,
-            explanation=draft.explanation,
-            created_at=now,
-        )
-        for draft in drafts
-    ]
-    return Task.objects.bulk_create(tasks, batch_size=2000)
+# Above this many rows, PostgreSQL gets the tasks by COPY: a community's activation is
+# hundreds of tasks and a street's tens of thousands, where INSERT's per-value quoting
+# would cost more than everything else the activation does.
+COPY_THRESHOLD = 200
+TASK_COPY_COLUMNS = (
+    "activation_id",
+    "template_id",
+    "kind",
+    "title",
+    "instructions",
+    "household_id",
+    "building_id",
+    "grid_path",
+    "required_team",
+    "required_skills",
+    "priority",
+    "due_at",
+    "state",
+    "assignee_id",
+    "assigned_at",
+    "unassigned_reason",
+    "explanation",
+    "declined_by",
+    "attempts",
+    "outcome",
+    "version",
+    "created_at",
+)
+
+
+def _task_values(activation: Activation, draft: TaskDraft, now: datetime) -> dict:
+    return {
+        "activation_id": activation.pk,
+        "template_id": draft.template.pk if draft.template is not None else None,
+        "kind": draft.kind,
+        "title": draft.title,
+        "instructions": draft.instructions,
+        "household_id": draft.household_id,
+        "building_id": draft.building_id,
+        "grid_path": draft.grid_path,
+        "required_team": draft.required_team,
+        "required_skills": draft.required_skills,
+        "priority": draft.priority,
+        "due_at": draft.due_at,
+        "state": TaskState.ASSIGNED if draft.assignee_id else TaskState.UNASSIGNED,
+        "assignee_id": draft.assignee_id,
+        "assigned_at": now if draft.assignee_id else None,
+        "unassigned_reason": draft.unassigned_reason,
+        "explanation": draft.explanation,
+        "declined_by": [],
+        "attempts": 0,
+        "outcome": "",
+        "version": 1,
+        "created_at": now,
+    }
+
+
+def _insert_tasks(activation: Activation, drafts: list[TaskDraft], now: datetime) -> int:
+    """Insert the drafted tasks; returns how many."""
+    if connection.vendor == "postgresql" and len(drafts) > COPY_THRESHOLD:
+        columns = ", ".join(f'"{name}"' for name in TASK_COPY_COLUMNS)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {Task._meta.db_table} ({columns}) FROM STDIN") as copy:
+                for draft in drafts:
+                    values = _task_values(activation, draft, now)
+                    values["explanation"] = json.dumps(values["explanation"], ensure_ascii=False)
+                    values["declined_by"] = "[]"
+                    copy.write_row(tuple(values[name] for name in TASK_COPY_COLUMNS))
+        return len(drafts)
+    Task.objects.bulk_create(
+        [Task(**_task_values(activation, draft, now)) for draft in drafts], batch_size=2000
+    )
+    return len(drafts)
 
 
 def _post_holders(path: str, posts: list[str]) -> list[User]:
@@ -720,7 +773,15 @@ def activation_start(
     )
     _notify_assignees(activation, assigned)
     _notify_contact_tree(activation)
+    _banner_changed()
     return activation
+
+
+def _banner_changed() -> None:
+    """Every page's banner reads the live emergencies from the cache: drop the entry now
+    (this transaction's own pages) and again after commit (everyone else's)."""
+    live_activations_forget()
+    transaction.on_commit(live_activations_forget)
 
 
 def _locked_activation(activation: Activation) -> Activation:
@@ -747,9 +808,9 @@ def _add_drafts(
         activation=activation,
     )
     solve(drafts, workforce, activation.movement_rule)
-    tasks = _insert_tasks(activation, drafts, now)
+    _insert_tasks(activation, drafts, now)
     _notify_assignees(activation, {draft.assignee_id for draft in drafts if draft.assignee_id})
-    return tasks
+    return list(Task.objects.filter(activation=activation).order_by("-id")[: len(drafts)])[::-1]
 
 
 @transaction.atomic
@@ -796,6 +857,7 @@ def activation_regrade(
         )
     activation.grade = grade
     activation.save(update_fields=["grade"])
+    _banner_changed()
     _event(
         activation,
         EventKind.GRADE_CHANGED,
@@ -846,6 +908,11 @@ def activation_add_task(
         due_hours = 0
     if not 1 <= due_hours <= 72:
         errors["due_hours"] = _("Give a time limit from 1 to 72 hours.")
+    if required_team and required_team not in ServiceKind.values:
+        errors["required_team"] = _("Unknown team: %(code)s") % {"code": required_team}
+    unknown = [code for code in decode_codes(required_skills) if code not in Skill.values]
+    if unknown:
+        errors["required_skills"] = _("Unknown skills: %(codes)s") % {"codes": ", ".join(unknown)}
     if errors:
         raise ValidationError(errors)
     # A micro-grid lead adds tasks inside their own compound only.
@@ -897,7 +964,13 @@ def _draft_of(task: Task, building: Building | None) -> TaskDraft:
 
 
 def tasks_reassign_automatically(
-    *, activation: Activation, tasks: list[Task], actor: User | None, cause: str, now=None
+    *,
+    activation: Activation,
+    tasks: list[Task],
+    actor: User | None,
+    cause: str,
+    now=None,
+    note: str = "",
 ) -> dict[str, int]:
     """Give `tasks` (locked by the caller) to the best available volunteers other than the
     ones who declined them; runs inside the caller's transaction."""
@@ -959,7 +1032,13 @@ def tasks_reassign_automatically(
             else:
                 counts["unassigned"] += 1
     _event(
-        activation, EventKind.REASSIGNED, actor, cause=cause, tasks=[t.pk for t in tasks], **counts
+        activation,
+        EventKind.REASSIGNED,
+        actor,
+        cause=cause,
+        note=note,
+        tasks=[t.pk for t in tasks],
+        **counts,
     )
     _notify_assignees(activation, assigned_users)
     return counts
@@ -1007,9 +1086,12 @@ def task_decline(*, actor: User, task: Task, reason: str = "") -> Task:
     if task.state not in HELD_TASK_STATES:
         raise _conflict("task", _("This task is no longer open."))
     activation = _locked_activation(task.activation)
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise ValidationError({"reason": _("Keep the reason to 200 characters.")})
     task.declined_by = sorted({*task.declined_by, volunteer.pk})
     tasks_reassign_automatically(
-        activation=activation, tasks=[task], actor=actor, cause="declined", now=None
+        activation=activation, tasks=[task], actor=actor, cause="declined", note=reason
     )
     task.refresh_from_db()
     return task
@@ -1206,9 +1288,12 @@ def task_report(
     if errors:
         raise ValidationError(errors)
     now = now or timezone.now()
+    # Staff relaying a volunteer's phone call report for the volunteer who holds the task;
+    # an escalated task is the micro-grid lead's own.
+    relayed = task.assignee if task.state in HELD_TASK_STATES else None
     TaskReport.objects.create(
         task=task,
-        volunteer=volunteer if is_assignee else None,
+        volunteer=volunteer if is_assignee else relayed,
         reported_by=_user_or_none(actor),
         outcome=outcome,
         note=note,
@@ -1366,6 +1451,7 @@ def help_request_dispatch(
     expected_version: int,
     volunteer: Volunteer | None = None,
     partner=None,
+    now: datetime | None = None,
 ) -> HelpRequest:
     request = _locked_help(request)
     if not _may_command(actor, request.grid_path):
@@ -1389,7 +1475,7 @@ def help_request_dispatch(
     request.partner = partner
     request.state = HelpState.DISPATCHED
     request.dispatched_by = _user_or_none(actor)
-    request.dispatched_at = timezone.now()
+    request.dispatched_at = now or timezone.now()
     request.version += 1
     request.save()
     if volunteer is not None and volunteer.user_id:
@@ -1409,7 +1495,12 @@ def help_request_dispatch(
 
 @transaction.atomic
 def help_request_close(
-    *, actor: User, request: HelpRequest, resolution: str, cancelled: bool = False
+    *,
+    actor: User,
+    request: HelpRequest,
+    resolution: str,
+    cancelled: bool = False,
+    now: datetime | None = None,
 ) -> HelpRequest:
     """Done (or cancelled) with what was done; by staff, or by the volunteer it went to."""
     request = _locked_help(request)
@@ -1424,7 +1515,7 @@ def help_request_close(
         raise ValidationError({"resolution": _("Say what was done, in at most 500 characters.")})
     request.state = HelpState.CANCELLED if cancelled else HelpState.DONE
     request.resolution = resolution
-    request.done_at = timezone.now()
+    request.done_at = now or timezone.now()
     request.version += 1
     request.save()
     return request
@@ -1571,6 +1662,7 @@ def activation_stand_down(
 
     activation.summary = summary_compute(activation)
     activation.save()
+    _banner_changed()
     return activation
 
 

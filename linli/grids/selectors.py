@@ -35,6 +35,9 @@ class Scope:
     own_household_ids: tuple[int, ...] = ()
     roles: frozenset[str] = frozenset()
     unrestricted: bool = False
+    # Every unit the person holds any role on (volunteers and residents included): where
+    # they belong, whatever they may do there (the emergency banner reads it).
+    role_paths: tuple[str, ...] = ()
 
     def paths_for(self, permission: str) -> list[str]:
         if self.unrestricted:
@@ -77,10 +80,12 @@ def scope_for(user: User | None) -> Scope:
     else:
         by_permission: dict[str, set[str]] = {}
         roles: set[str] = set()
+        role_paths: set[str] = set()
         for role, grid_path in RoleAssignment.objects.filter(user=user).values_list(
             "role", "grid_path"
         ):
             roles.add(role)
+            role_paths.add(grid_path)
             if role == Role.RESIDENT:
                 # A resident's role never opens their building group: only their household.
                 continue
@@ -95,6 +100,7 @@ def scope_for(user: User | None) -> Scope:
             paths={permission: _collapse(paths) for permission, paths in by_permission.items()},
             own_household_ids=own,
             roles=frozenset(roles),
+            role_paths=tuple(sorted(role_paths)),
         )
     user._linli_scope = scope
     return scope

@@ -150,6 +150,8 @@ def test_preview_reports_an_impossible_team_before_activation(emergency_world, p
     assert preview.assigned == 2
     assert preview.unassigned_by_reason == {"no_worker_with_team": 2}
     assert preview.problems == [
+        "The plan has no contact tree: on activation only the party secretary and the street "
+        "administrator are told.",
         "“发放应急物资” needs the Supplies support team, and no available volunteer is in it.",
         "2 of 4 tasks cannot be assigned (see the reasons below).",
     ]
@@ -452,3 +454,22 @@ def test_zone_keys_follow_the_movement_rule():
     assert zone_key("building", path, 7) == "building:7"
     # A volunteer registered at the community with no home building has no compound.
     assert zone_key("micro_grid", "/S/B/A/", None) == "above:/S/B/A/"
+
+
+def test_tasks_inserted_by_copy_read_back_like_inserted_ones(emergency_world, plan, monkeypatch):
+    # PostgreSQL takes large activations by COPY; force it here (SQLite inserts as usual).
+    monkeypatch.setattr("linli.emergency.services.COPY_THRESHOLD", 0)
+    world = emergency_world
+    activation = start(world, plan, grade=2)
+    task = welfare_tasks(activation)["201"]
+    assert (task.state, task.assignee, task.version, task.declined_by) == (
+        "assigned",
+        world.volunteer,
+        1,
+        [],
+    )
+    assert task.explanation["distance_metres"] == 111
+    assert task.explanation["team"] == "care"
+    assert task.assigned_at == activation.activated_at
+    assert task.template.title == "独居老人等重点人群安全确认"
+    assert activation.tasks.count() == 4

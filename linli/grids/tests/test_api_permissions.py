@@ -395,6 +395,35 @@ def test_matrix_covers_every_api_route(client, db):
         # Ties: linli/participation/tests/test_ties.py.
         "/api/v1/ties",
         "/api/v1/ties/isolated",
+        # Emergency (activations, tasks, help requests): linli/emergency/tests/test_api*.py.
+        "/api/v1/emergency/activations",
+        "/api/v1/emergency/activations/preview",
+        "/api/v1/emergency/activations/{activation_id}",
+        "/api/v1/emergency/activations/{activation_id}/board",
+        "/api/v1/emergency/activations/{activation_id}/grade",
+        "/api/v1/emergency/activations/{activation_id}/stand-down",
+        "/api/v1/emergency/activations/{activation_id}/tasks",
+        "/api/v1/emergency/activations/{activation_id}/unavailable",
+        "/api/v1/emergency/tasks",
+        "/api/v1/emergency/tasks/{task_id}",
+        "/api/v1/emergency/tasks/{task_id}/acknowledge",
+        "/api/v1/emergency/tasks/{task_id}/decline",
+        "/api/v1/emergency/tasks/{task_id}/reassign",
+        "/api/v1/emergency/tasks/{task_id}/report",
+        "/api/v1/emergency/tasks/{task_id}/reveal",
+        "/api/v1/emergency/help-requests",
+        "/api/v1/emergency/help-requests/{help_request_id}",
+        "/api/v1/emergency/help-requests/{help_request_id}/close",
+        "/api/v1/emergency/help-requests/{help_request_id}/dispatch",
+        # Emergency plans: linli/emergency/tests/test_plans_api.py.
+        "/api/v1/emergency/plans",
+        "/api/v1/emergency/plans/defaults",
+        "/api/v1/emergency/plans/{plan_id}",
+        "/api/v1/emergency/plans/{plan_id}/contacts/{post}",
+        "/api/v1/emergency/plans/{plan_id}/copy",
+        "/api/v1/emergency/plans/{plan_id}/supplies/{category}",
+        "/api/v1/emergency/plans/{plan_id}/templates",
+        "/api/v1/emergency/plans/{plan_id}/templates/{template_id}",
     }
 
 

@@ -1,0 +1,340 @@
+"""Benchmark: 平 → 急, end to end on PostgreSQL.
+
+    .venv/bin/python bench/emergency_activation.py [--repeats 7] [--skip-district]
+        [--community-url postgres://...] [--district-url postgres://...] [--rebuild]
+
+1. The demo community (`linli demo`: A社区 with about 6,300 residents and its 80 demo
+   volunteers, in its own database `linli_bench_emergency`). A welfare-check plan targets
+   every household with an elderly person living alone, a disabled or a seriously ill
+   member; every active volunteer is available. Times `activation_start` (a drill) from
+   the call to its return after COMMIT: the registry read, the drafts, the workforce, the
+   solver, the bulk insert, the timeline row and the notifications queued (Celery with an
+   in-memory broker, not eager: queueing is a publish, delivery is not timed). Each run's
+   rows are deleted afterwards, so every run starts from the same registry. Target 0.5 s.
+2. A district (`linli demo --residents 1000000`, in `linli_bench_district`: 159 A-shaped
+   communities in 14 streets; generated once, about 6 minutes), with 125 volunteers per
+   community (about 20,000, each with a login and a home building of their community)
+   added once by this script. The street is the widest grid unit, so the district is
+   activated street by street with the same plan (one street plan each); the total over
+   the streets is the district's end-to-end time. Target 15 s on 2 cores, peak memory
+   (max RSS of this process) under 4 GB. Then, untimed, every community's assignment is
+   checked against the plain one-node-per-task min-cost flow (`exact_network_optimum`),
+   and the bare solver time on the same instance gives the end-to-end / solver ratio.
+"""
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from _common import ensure_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+COMMUNITY_URL = "postgres://postgres@127.0.0.1:5432/linli_bench_emergency"
+DISTRICT_URL = "postgres://postgres@127.0.0.1:5432/linli_bench_district"
+DISTRICT_RESIDENTS = 1_000_000
+VOLUNTEERS_PER_COMMUNITY = 125
+TARGET_TAGS = ",disabled,elderly_alone,serious_illness,"
+PLAN_NAME = "基准测试：重点人群安全确认"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--skip-district", action="store_true")
+    parser.add_argument(
+        "--community-url", default=os.environ.get("LINLI_BENCH_EMERGENCY_URL", COMMUNITY_URL)
+    )
+    parser.add_argument(
+        "--district-url", default=os.environ.get("LINLI_BENCH_DISTRICT_URL", DISTRICT_URL)
+    )
+    parser.add_argument("--rebuild", action="store_true", help="drop and regenerate the data")
+    return parser.parse_known_args()[0]
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    # Queue, do not deliver: the in-memory broker takes the publish, no worker runs.
+    os.environ["LINLI_CELERY_EAGER"] = "0"
+    os.environ.setdefault("LINLI_FIELD_KEY", "bench-district-key")
+    os.environ.setdefault("LINLI_VAR_DIR", "/tmp/benchvar")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def ensure_demo(residents: int | None) -> None:
+    from django.core.management import call_command
+
+    from linli.grids.models import Resident
+
+    if Resident.objects.exists():
+        return
+    print(f"generating the demo ({residents or 'default'} residents) …", flush=True)
+    started = time.perf_counter()
+    options = {"no_serve": True}
+    if residents:
+        options["residents"] = residents
+    call_command("demo", **options)
+    print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def bench_user():
+    from linli.accounts.models import User
+
+    user, created = User.objects.get_or_create(
+        username="bench-operator", defaults={"display_name": "bench", "is_superuser": True}
+    )
+    return user
+
+
+def plan_for(unit):
+    from linli.emergency.models import Plan, TaskTemplate
+
+    plan, created = Plan.objects.get_or_create(
+        grid_unit=unit,
+        name=PLAN_NAME,
+        defaults={
+            "grid_path": unit.path,
+            "hazard": "typhoon",
+            "movement_rule": "community",
+            # Enough places for every targeted household when all volunteers serve.
+            "volunteer_capacity": 40,
+        },
+    )
+    if created:
+        TaskTemplate.objects.create(
+            plan=plan,
+            kind="welfare_check",
+            title="重点人群安全确认",
+            target_tags=TARGET_TAGS,
+            due_hours=2,
+            lowest_grade=4,
+        )
+    return plan
+
+
+def delete_activation(activation) -> None:
+    from linli.emergency.models import Activation, ActivationEvent, Task
+    from linli.notify.models import Notification
+
+    Notification.objects.filter(kind__startswith="emergency").delete()
+    Task.objects.filter(activation=activation).delete()
+    ActivationEvent.objects.filter(activation=activation).delete()
+    Activation.objects.filter(pk=activation.pk).delete()
+
+
+def community_part(args) -> None:
+    ensure_database(args.community_url, args.rebuild)
+    setup_django(args.community_url)
+    ensure_demo(None)
+    from linli.emergency.models import Activation
+    from linli.emergency.services import activation_start
+    from linli.grids.models import GridUnit
+    from linli.volunteers.models import Volunteer
+
+    community = GridUnit.objects.get(name="A社区")
+    plan = plan_for(community)
+    user = bench_user()
+    for leftover in Activation.objects.all():
+        delete_activation(leftover)
+    timings, figures = [], None
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        activation = activation_start(
+            actor=user,
+            plan=plan,
+            scope=community,
+            grade=4,
+            is_drill=True,
+            acknowledge_problems=True,
+        )
+        timings.append(time.perf_counter() - started)
+        event = activation.events.get()
+        figures = event.detail
+        delete_activation(activation)
+    volunteers = Volunteer.objects.serving().within([community.path]).count()
+    print(
+        f"community {community.name}: {figures['tasks']} welfare checks, "
+        f"{figures['assigned']} assigned to {figures['volunteers']} of {volunteers} volunteers"
+    )
+    print(
+        f"  activation end to end, {len(timings)} runs: median {statistics.median(timings):.3f} s, "
+        f"min {min(timings):.3f} s, max {max(timings):.3f} s (target 0.5 s)"
+    )
+
+
+def ensure_volunteers(rng: random.Random) -> None:
+    """125 approved volunteers per community, each with a login and a home building of
+    their community, written in bulk (the bench's own fill, not a user path)."""
+    from linli.accounts.models import User
+    from linli.grids.models import Building, GridLevel, GridUnit
+    from linli.volunteers.models import Volunteer
+
+    communities = list(GridUnit.objects.filter(level=GridLevel.COMMUNITY).order_by("path"))
+    if Volunteer.objects.count() >= VOLUNTEERS_PER_COMMUNITY * len(communities):
+        return
+    started = time.perf_counter()
+    password = "!"  # unusable: these logins exist for notifications, not to sign in
+    skills = ["first_aid", "elder_care", "medical", "logistics", "driving", "repair"]
+    for community in communities:
+        have = Volunteer.objects.within([community.path]).count()
+        missing = VOLUNTEERS_PER_COMMUNITY - have
+        if missing <= 0:
+            continue
+        buildings = list(Building.objects.within([community.path]).values_list("id", flat=True))
+        users = User.objects.bulk_create(
+            [
+                User(
+                    username=f"bv-{community.code}-{i}",
+                    display_name=f"志愿者{i}",
+                    password=password,
+                )
+                for i in range(have, have + missing)
+            ]
+        )
+        Volunteer.objects.bulk_create(
+            [
+                Volunteer(
+                    user=user,
+                    origin="outside",
+                    name=f"{community.name}志愿者{i}",
+                    work_unit="基准单位",
+                    grid_unit=community,
+                    grid_path=community.path,
+                    home_building_id=rng.choice(buildings),
+                    skills=",".join(["", *sorted(rng.sample(skills, 2)), ""]),
+                    status="active",
+                )
+                for i, user in enumerate(users)
+            ]
+        )
+    print(f"  volunteers added in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def district_part(args) -> None:
+    ensure_database(args.district_url, args.rebuild)
+    setup_django(args.district_url)
+    ensure_demo(DISTRICT_RESIDENTS)
+    ensure_volunteers(random.Random(7))
+    from django.utils import timezone
+
+    from linli.emergency import assign as solver
+    from linli.emergency.models import Activation
+    from linli.emergency.services import (
+        _job,
+        activation_start,
+        registry_read,
+        tasks_draft,
+        workforce_read,
+    )
+    from linli.grids.models import GridLevel, GridUnit, Resident
+
+    for leftover in Activation.objects.all():
+        delete_activation(leftover)
+    user = bench_user()
+    streets = list(GridUnit.objects.filter(level=GridLevel.STREET).order_by("path"))
+    plans = {street.pk: plan_for(street) for street in streets}
+    communities = GridUnit.objects.filter(level=GridLevel.COMMUNITY).count()
+    residents = Resident.objects.count()
+    total, tasks, assigned, volunteers = 0.0, 0, 0, 0
+    activations = []
+    for street in streets:
+        started = time.perf_counter()
+        activation = activation_start(
+            actor=user,
+            plan=plans[street.pk],
+            scope=street,
+            grade=4,
+            is_drill=True,
+            acknowledge_problems=True,
+        )
+        total += time.perf_counter() - started
+        detail = activation.events.get().detail
+        tasks += detail["tasks"]
+        assigned += detail["assigned"]
+        volunteers += detail["volunteers"]
+        activations.append(activation)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"district: {residents:,} residents, {communities} communities, {len(streets)} streets; "
+        f"{tasks:,} welfare checks, {assigned:,} assigned to {volunteers:,} volunteers"
+    )
+    print(
+        f"  activation end to end over all streets: {total:.2f} s (target 15 s); "
+        f"peak RSS {peak:,.0f} MB (target 4,096 MB)"
+    )
+    for activation in activations:
+        delete_activation(activation)
+
+    # Untimed: the same instance, solved again to read the bare solver time and compared
+    # community by community with the plain network's optimum.
+    solver_seconds, gaps, zones = 0.0, [], 0
+    for street in streets:
+        plan = plans[street.pk]
+        drafts = tasks_draft(
+            templates=list(plan.templates.all()),
+            registry=registry_read(street.path),
+            now=timezone.now(),
+        )
+        workforce = workforce_read(
+            path=street.path, rule=plan.movement_rule, capacity=plan.volunteer_capacity
+        )
+        jobs = [_job(index, draft, plan.movement_rule) for index, draft in enumerate(drafts)]
+        result = solver.assign(jobs, workforce.workers)
+        solver_seconds += result.solver_seconds
+        by_zone_jobs: dict[str, list] = {}
+        for job in jobs:
+            by_zone_jobs.setdefault(job.zone, []).append(job)
+        by_zone_workers: dict[str, list] = {}
+        for worker in workforce.workers:
+            by_zone_workers.setdefault(worker.zone, []).append(worker)
+        assignments = {a.job_id: a for a in result.assignments}
+        for zone, zone_jobs in by_zone_jobs.items():
+            zone_result = solver.Result(
+                assignments=[assignments[job.id] for job in zone_jobs],
+                unassigned_base=result.unassigned_base,
+            )
+            fast = solver.total_cost(zone_result, zone_jobs)
+            exact = solver.exact_network_optimum(zone_jobs, by_zone_workers.get(zone, []))
+            gaps.append(fast - exact)
+            zones += 1
+    print(
+        f"  exactness: {zones} communities compared with the plain min-cost flow, "
+        f"{sum(1 for gap in gaps if gap == 0)} equal, largest gap {max(gaps)}"
+    )
+    print(
+        f"  bare solver time {solver_seconds:.2f} s; end to end / solver = {total / solver_seconds:.1f}"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    community_part(args)
+    if not args.skip_district:
+        # A second process: Django is configured for one database per process.
+        import subprocess
+
+        result = subprocess.run(
+            [sys.executable, __file__, "--district-only", *sys.argv[1:]], check=False
+        )
+        sys.exit(result.returncode)
+
+
+if __name__ == "__main__":
+    if "--district-only" in sys.argv:
+        sys.argv.remove("--district-only")
+        district_part(parse_args())
+    else:
+        main()
