@@ -373,7 +373,8 @@ def test_a_resident_asks_for_help_for_their_own_household_only(emergency_world, 
     )
     assert request.on_behalf is False
     notified = Notification.objects.get(kind="emergency_help", recipient__username="secretary")
-    assert notified.title.startswith("LIFE-THREATENING") or "生命危险" in notified.title
+    assert notified.title_template == "LIFE-THREATENING help request: %(kind)s at %(place)s"
+    assert notified.title_params["place"] == "1号楼 101"
     with pytest.raises(ValidationError) as refused:
         help_request_create(
             actor=world.users[Role.RESIDENT],
