@@ -543,7 +543,9 @@ def _volunteer_of(path: str, volunteer_id: int) -> Volunteer:
     """A volunteer registered inside the emergency's scope: whoever commands the emergency
     may name them (the board lists them all), even where the volunteer registry itself is
     outside the commander's reading scope (a community's volunteers, a micro-grid lead)."""
-    volunteer = Volunteer.objects.within([path]).filter(pk=volunteer_id).first()
+    volunteer = (
+        selectors.scope_volunteers(path=path, serving_only=False).filter(pk=volunteer_id).first()
+    )
     if volunteer is None:
         raise NotVisible("volunteer_id")
     return volunteer

@@ -238,3 +238,25 @@ def help_request_get(*, user: User, request_id: int) -> HelpRequest:
 
 def may(*, user: User, permission: str, grid_path: str) -> bool:
     return scope_for(user).allows(permission, grid_path)
+
+
+def household_residents(*, household_ids) -> dict[int, list]:
+    """The people of the given households, for whoever holds a task or request there (the
+    caller has checked that): pages show them masked, a full number only through the
+    audited reveal."""
+    from linli.grids.models import Resident
+
+    found: dict[int, list] = {}
+    for resident in Resident.objects.filter(household_id__in=set(household_ids)).order_by(
+        "household_id", "id"
+    ):
+        found.setdefault(resident.household_id, []).append(resident)
+    return found
+
+
+def scope_volunteers(*, path: str, serving_only: bool = True) -> QuerySet[Volunteer]:
+    """Volunteers registered inside an emergency's scope: whoever commands the emergency may
+    name them, even where the volunteer registry itself is outside their reading scope (a
+    community's volunteers for a micro-grid lead)."""
+    volunteers = Volunteer.objects.within([path])
+    return volunteers.serving() if serving_only else volunteers

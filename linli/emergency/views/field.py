@@ -139,15 +139,9 @@ def tasks_in_walking_order(tasks: list[Task], home: Building | None) -> list[Tas
 
 
 def task_residents(tasks: list[Task]) -> dict[int, list[Resident]]:
-    """The people of each task's household, for the volunteer holding the task: names and
-    numbers are shown masked, a full number only through the audited reveal."""
-    household_ids = {task.household_id for task in tasks if task.household_id}
-    found: dict[int, list[Resident]] = {}
-    for resident in Resident.objects.filter(household_id__in=household_ids).order_by(
-        "household_id", "id"
-    ):
-        found.setdefault(resident.household_id, []).append(resident)
-    return found
+    return selectors.household_residents(
+        household_ids=[task.household_id for task in tasks if task.household_id]
+    )
 
 
 def _start_of_today() -> datetime:
@@ -531,8 +525,7 @@ def help_list(request):
 def dispatch_volunteers(help_request: HelpRequest) -> list[Volunteer]:
     """Serving volunteers of the emergency's scope: those the service accepts."""
     return list(
-        Volunteer.objects.serving()
-        .within([help_request.activation.grid_path])
+        selectors.scope_volunteers(path=help_request.activation.grid_path)
         .select_related("home_building")
         .order_by("name", "id")
     )
