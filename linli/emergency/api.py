@@ -137,6 +137,22 @@ class UnavailableIn(Schema):
     reason: str
 
 
+class DrawIn(Schema):
+    item_id: int
+    quantity: int
+    reason: str
+
+
+class DrawOut(Schema):
+    id: int
+    item_id: int
+    item: str
+    quantity: int
+    unit: str
+    balance_after: int
+    reason: str
+
+
 class StandDownIn(Schema):
     reason: str
     lessons: str = ""
@@ -664,6 +680,42 @@ def activation_unavailable(request: HttpRequest, activation_id: int, payload: Un
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
     return _activation_detail(activation, user)
+
+
+@router.post(
+    "/activations/{activation_id}/supplies",
+    response={201: DrawOut, **WRITE_ERRORS},
+    summary="Draw supplies for the emergency (a stock movement, in the report)",
+)
+def activation_draw(request: HttpRequest, activation_id: int, payload: DrawIn):
+    user = request.auth
+    activation = _visible_activation(user, activation_id)
+    item = selectors.scope_supplies(path=activation.grid_path).filter(pk=payload.item_id).first()
+    if item is None:
+        raise NotVisible("item_id")
+    try:
+        draw = services.supplies_draw(
+            actor=user,
+            activation=activation,
+            item=item,
+            quantity=payload.quantity,
+            reason=payload.reason,
+        )
+    except DjangoValidationError as exc:
+        return conflict_or_raise(exc, CONFLICT_CODES)
+    movement = draw.movement
+    return Status(
+        201,
+        {
+            "id": draw.pk,
+            "item_id": item.pk,
+            "item": item.name,
+            "quantity": movement.quantity,
+            "unit": item.unit,
+            "balance_after": movement.balance_after,
+            "reason": movement.reason,
+        },
+    )
 
 
 @router.post(

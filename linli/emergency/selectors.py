@@ -260,3 +260,17 @@ def scope_volunteers(*, path: str, serving_only: bool = True) -> QuerySet[Volunt
     community's volunteers for a micro-grid lead)."""
     volunteers = Volunteer.objects.within([path])
     return volunteers.serving() if serving_only else volunteers
+
+
+def scope_supplies(*, path: str):
+    """Supply items an emergency of `path` may draw on: those kept inside its scope and those
+    kept above it (a street's store serves its communities), as `supplies_draw` accepts."""
+    from linli.supplies.models import SupplyItem
+
+    parts = [part for part in path.split("/") if part]
+    ancestors = ["/" + "/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
+    return (
+        SupplyItem.objects.filter(Q(grid_path__startswith=path) | Q(grid_path__in=ancestors))
+        .select_related("location")
+        .order_by("location__name", "name")
+    )

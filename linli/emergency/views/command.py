@@ -33,6 +33,7 @@ from linli.emergency.models import (
 )
 from linli.grids.models import GRID_LEVEL_ORDER, Building, GridLevel, GridUnit, Household
 from linli.grids.selectors import scope_for
+from linli.supplies.models import SupplyItem
 from linli.volunteers.models import ServiceKind, Volunteer
 from linli.web.forms import form_add_errors
 
@@ -323,6 +324,23 @@ class UnavailableForm(forms.Form):
         )
 
 
+class ItemChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SupplyItem) -> str:
+        return f"{obj.location.name} · {obj.name} ({obj.quantity} {obj.unit})"
+
+
+class DrawSuppliesForm(forms.Form):
+    item = ItemChoiceField(label=gettext_lazy("Supplies"), queryset=None)
+    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1)
+    reason = forms.CharField(
+        label=gettext_lazy("What for (e.g. sandbags for 3号楼)"), max_length=200
+    )
+
+    def __init__(self, *args, activation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = selectors.scope_supplies(path=activation.grid_path)
+
+
 class StandDownForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Why the emergency ends"), max_length=300)
     lessons = forms.CharField(
@@ -404,8 +422,10 @@ def activation_detail(request, activation_id: int):
         raise Http404
     scope = scope_for(user)
     may_activate = scope.allows(P.EMERGENCY_ACTIVATE, activation.grid_path)
-    # Adding tasks and marking volunteers unavailable act on the whole activation.
-    may_command = scope.allows(P.EMERGENCY_COMMAND, activation.grid_path)
+    # Adding tasks and marking volunteers unavailable act inside the person's own part
+    # (a micro-grid lead's compound); the services check each target.
+    may_command = any(scope.allows(P.EMERGENCY_COMMAND, path) for path in paths)
+    may_draw = scope.allows(P.SUPPLIES_MANAGE, activation.grid_path)
     action = request.POST.get("action") if request.method == "POST" else None
     data = request.POST if request.method == "POST" else None
     forms_by_action = {
@@ -421,6 +441,9 @@ def activation_detail(request, activation_id: int):
             activation=activation,
             paths=paths,
         ),
+        "draw": DrawSuppliesForm(
+            data if action == "draw" else None, prefix="draw", activation=activation
+        ),
         "stand_down": StandDownForm(data if action == "stand_down" else None, prefix="stand"),
         "lessons": LessonsForm(
             data if action == "lessons" else None,
@@ -430,7 +453,12 @@ def activation_detail(request, activation_id: int):
     }
     status = 200
     if action in forms_by_action:
-        allowed = may_activate if action in ("regrade", "stand_down", "lessons") else may_command
+        allowed = {
+            "regrade": may_activate,
+            "stand_down": may_activate,
+            "lessons": may_activate,
+            "draw": may_draw,
+        }.get(action, may_command)
         if not allowed:
             raise PermissionDenied
         form = forms_by_action[action]
@@ -453,6 +481,10 @@ def activation_detail(request, activation_id: int):
             "unavailable": list(activation.unavailabilities.select_related("volunteer")),
             "may_activate": may_activate,
             "may_command": may_command,
+            "may_draw": may_draw,
+            "draws": list(
+                activation.draws.select_related("movement__item__location").order_by("-id")
+            ),
             "forms": forms_by_action,
         },
         status=status,
@@ -488,6 +520,24 @@ def _act(request, action: str, activation, data: dict):
             request,
             _("%(name)s is marked unavailable; their open tasks went to others.")
             % {"name": data["volunteer"].name},
+        )
+    elif action == "draw":
+        draw = services.supplies_draw(
+            actor=user,
+            activation=activation,
+            item=data["item"],
+            quantity=data["quantity"],
+            reason=data["reason"],
+        )
+        messages.success(
+            request,
+            _("%(quantity)d %(unit)s of %(item)s drawn; %(left)d left.")
+            % {
+                "quantity": draw.movement.quantity,
+                "unit": data["item"].unit,
+                "item": data["item"].name,
+                "left": draw.movement.balance_after,
+            },
         )
     elif action == "stand_down":
         services.activation_stand_down(

@@ -402,6 +402,7 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/emergency/activations/{activation_id}/board",
         "/api/v1/emergency/activations/{activation_id}/grade",
         "/api/v1/emergency/activations/{activation_id}/stand-down",
+        "/api/v1/emergency/activations/{activation_id}/supplies",
         "/api/v1/emergency/activations/{activation_id}/tasks",
         "/api/v1/emergency/activations/{activation_id}/unavailable",
         "/api/v1/emergency/tasks",
@@ -424,6 +425,16 @@ def test_matrix_covers_every_api_route(client, db):
         "/api/v1/emergency/plans/{plan_id}/supplies/{category}",
         "/api/v1/emergency/plans/{plan_id}/templates",
         "/api/v1/emergency/plans/{plan_id}/templates/{template_id}",
+        # Resilience map: linli/resilience/tests/test_map.py.
+        "/api/v1/resilience/map/{unit_id}.geojson",
+        "/api/v1/resilience/map/buildings/{building_id}",
+        # Resilience dashboard: linli/resilience/tests/test_api_dashboard.py.
+        "/api/v1/resilience/indicators",
+        "/api/v1/resilience/indicators/{code}",
+        "/api/v1/resilience/dimensions/{dimension}",
+        "/api/v1/resilience/units/{unit_id}",
+        "/api/v1/resilience/units/{unit_id}/trend",
+        "/api/v1/resilience/units/{unit_id}/indicators/{code}/rows",
     }
 
 
