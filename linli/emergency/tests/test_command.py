@@ -386,9 +386,10 @@ def test_micro_grid_lead_may_not_regrade(client, emergency_world, plan):
     _login(client, world, Role.MICRO_GRID_LEAD)
     url = reverse("emergency:activation_detail", args=[activation.pk])
     body = client.get(url).content.decode()
-    # A community-wide emergency is commanded from the community: the lead follows it.
+    # The grade is the community's call; the lead adds tasks inside their own compound.
     assert 'data-testid="regrade-form"' not in body
-    assert 'data-testid="add-task-form"' not in body
+    assert 'data-testid="add-task-form"' in body
+    assert "2号楼" not in body.split('data-testid="add-task-form"')[1].split("</form>")[0]
     assert 'data-testid="timeline"' in body
     response = client.post(url, {"action": "regrade", "regrade-grade": 2})
     assert response.status_code == 403
