@@ -23,6 +23,8 @@ from linli.participation.api_deliberation import router as deliberation_router
 from linli.participation.api_surveys import router as surveys_router
 from linli.participation.api_ties import router as ties_router
 from linli.partners.api import router as partners_router
+from linli.resilience.api_dashboard import router as resilience_dashboard_router
+from linli.resilience.api_map import router as resilience_map_router
 from linli.supplies.api import router as supplies_router
 from linli.volunteers.api import router as volunteers_router
 
@@ -101,3 +103,5 @@ api.add_router("/surveys", surveys_router)
 api.add_router("/ties", ties_router)
 api.add_router("/emergency", emergency_router)
 api.add_router("/emergency", emergency_plans_router)
+api.add_router("/resilience/map", resilience_map_router)
+api.add_router("/resilience", resilience_dashboard_router)

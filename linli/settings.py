@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "linli.supplies",
     "linli.participation",
     "linli.emergency",
+    "linli.resilience",
     "linli.web",
     "linli.demo",
 ]
@@ -196,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
     "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 30.0},
     # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
+    # The resilience snapshot of the week, Monday 01:30 (Asia/Shanghai), for the week before.
+    "resilience-weekly-snapshot": {
+        "task": "resilience.weekly_snapshot",
+        "schedule": crontab(hour=1, minute=30, day_of_week=1),
+    },
     # During an emergency, unacknowledged tasks move on within a minute of their deadline.
     "emergency-sweep-tasks": {"task": "emergency.sweep_tasks", "schedule": 60.0},
     # Activity reminders reach the inbox about a day ahead; hourly keeps that close.

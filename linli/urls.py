@@ -16,5 +16,6 @@ urlpatterns = [
     path("supplies/", include("linli.supplies.urls")),
     path("activities/", include("linli.participation.urls")),
     path("emergency/", include("linli.emergency.urls")),
+    path("resilience/", include("linli.resilience.urls")),
     path("", include("linli.web.urls")),
 ]

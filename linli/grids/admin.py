@@ -5,12 +5,16 @@ roles grant the matching permission on the row's grid path. Full ID numbers neve
 the admin shows the masked form only.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.roles import Permission
 from linli.grids import selectors
+from linli.grids.coordinates import gcj02_to_wgs84
 from linli.grids.models import (
     Building,
     GridUnit,
@@ -77,12 +81,48 @@ class GridUnitAdmin(ScopedAdmin):
     edit_permission = Permission.MANAGE_ROLES
 
 
+class BuildingAdminForm(forms.ModelForm):
+    """Coordinates copied from 高德 or 腾讯 maps are GCJ-02, hundreds of metres off WGS-84 (what
+    Linli stores); ticking the box converts newly typed ones on save."""
+
+    coordinates_are_gcj02 = forms.BooleanField(
+        label=_("Coordinates are GCJ-02 (高德/腾讯)"),
+        required=False,
+        help_text=_("Tick when you copied them from 高德 or 腾讯 maps: saved as WGS-84."),
+    )
+
+    class Meta:
+        model = Building
+        fields = ("name", "address", "floors", "latitude", "longitude")
+
+    def clean(self):
+        cleaned = super().clean()
+        latitude, longitude = cleaned.get("latitude"), cleaned.get("longitude")
+        typed = {"latitude", "longitude"} & set(self.changed_data)
+        # Only numbers typed in this form: unchanged ones were stored as WGS-84 already.
+        if cleaned.get("coordinates_are_gcj02") and typed and None not in (latitude, longitude):
+            latitude, longitude = gcj02_to_wgs84(latitude, longitude)
+            cleaned["latitude"] = Decimal(f"{latitude:.6f}")
+            cleaned["longitude"] = Decimal(f"{longitude:.6f}")
+        return cleaned
+
+
 @admin.register(Building)
 class BuildingAdmin(ScopedAdmin):
+    form = BuildingAdminForm
     list_display = ("name", "grid_unit", "address", "floors")
     search_fields = ("name", "address")
     readonly_fields = ("grid_unit", "grid_path")
-    fields = ("name", "grid_unit", "grid_path", "address", "floors", "latitude", "longitude")
+    fields = (
+        "name",
+        "grid_unit",
+        "grid_path",
+        "address",
+        "floors",
+        "latitude",
+        "longitude",
+        "coordinates_are_gcj02",
+    )
 
     selector = staticmethod(selectors.buildings_visible)
     list_select_related = ("grid_unit",)

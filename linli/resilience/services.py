@@ -1,0 +1,227 @@
+"""Writes of resilience measurement: weekly snapshots (compute every indicator and the index
+for every unit of a subtree and store them), backfill, and the audited settings (targets,
+indicator weights, dimension weights)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.models import AuditAction, User
+from linli.accounts.roles import Permission
+from linli.accounts.services import audit_record
+from linli.grids.models import GridLevel, GridUnit
+from linli.grids.selectors import scope_for
+from linli.resilience.catalogue import indicators
+from linli.resilience.engine import REGISTRY, Context, Measure, context_for, week_end
+from linli.resilience.index import Settings, indicator_score, settings_in_force, sub_indices
+from linli.resilience.models import (
+    Dimension,
+    DimensionSetting,
+    IndexSnapshot,
+    IndicatorSetting,
+    IndicatorValue,
+)
+
+# Who may change targets and weights: those who may edit the registry's structure for a
+# whole street (the street administrator).
+SETTINGS_PERMISSION = Permission.MANAGE_ROLES
+
+
+@dataclass
+class Computed:
+    """One run: each indicator's measure per unit path, and each unit's index."""
+
+    context: Context
+    settings: Settings
+    measures: dict[str, dict[str, Measure]]
+    scores: dict[str, dict[str, float | None]]
+    index: dict[str, dict[str, float | None]]
+
+
+def compute_all(context: Context, settings: Settings | None = None) -> Computed:
+    """Every indicator for every unit of the context, normalised and aggregated (nothing
+    is written)."""
+    settings = settings or settings_in_force()
+    levels = {unit.path: unit.level for unit in context.units}
+    measures: dict[str, dict[str, Measure]] = {}
+    for indicator in indicators():
+        computed = indicator.compute(context)
+        measures[indicator.code] = {
+            path: measure
+            for path, measure in computed.items()
+            if path in levels and indicator.applies_to(levels[path])
+        }
+    scores: dict[str, dict[str, float | None]] = {path: {} for path in levels}
+    for code, by_path in measures.items():
+        indicator = REGISTRY[code]
+        for path, measure in by_path.items():
+            scores[path][code] = indicator_score(indicator, measure.value, settings)
+    index = {path: sub_indices(unit_scores, settings) for path, unit_scores in scores.items()}
+    return Computed(context, settings, measures, scores, index)
+
+
+@transaction.atomic
+def snapshot_store(computed: Computed, period_end: date) -> int:
+    """Replace the week's rows of the context's units with `computed`; returns the number
+    of indicator values written."""
+    units = {unit.path: unit for unit in computed.context.units}
+    unit_ids = [unit.id for unit in units.values()]
+    IndicatorValue.objects.filter(grid_unit_id__in=unit_ids, period_end=period_end).delete()
+    IndexSnapshot.objects.filter(grid_unit_id__in=unit_ids, period_end=period_end).delete()
+    values = [
+        IndicatorValue(
+            grid_unit_id=units[path].id,
+            grid_path=path,
+            period_end=period_end,
+            code=code,
+            value=measure.value,
+            numerator=measure.numerator,
+            denominator=measure.denominator,
+            score=computed.scores[path].get(code),
+        )
+        for code, by_path in computed.measures.items()
+        for path, measure in by_path.items()
+    ]
+    IndicatorValue.objects.bulk_create(values, batch_size=5000)
+    IndexSnapshot.objects.bulk_create(
+        [
+            IndexSnapshot(
+                grid_unit_id=unit.id,
+                grid_path=path,
+                level=unit.level,
+                period_end=period_end,
+                **computed.index[path],
+            )
+            for path, unit in units.items()
+        ],
+        batch_size=5000,
+    )
+    return len(values)
+
+
+def snapshot_take(*, root: GridUnit, end: datetime | None = None) -> int:
+    """Compute and store the week ending at `end`'s week for `root`'s subtree."""
+    end = end or timezone.now()
+    # An `end` exactly at Monday 00:00 closes the week before, not the one it opens.
+    closing = week_end(timezone.localdate(end - timedelta(microseconds=1)))
+    # A week still running is measured up to now and stored under its closing Sunday.
+    measured_until = min(end, closing)
+    context = context_for(root, end=measured_until)
+    period_end = (closing - timedelta(days=1)).date()
+    return snapshot_store(compute_all(context), period_end)
+
+
+def snapshots_take_all(*, end: datetime | None = None) -> int:
+    """Every street's subtree (the scheduled weekly task and `linli resilience snapshot`)."""
+    return sum(
+        snapshot_take(root=street, end=end)
+        for street in GridUnit.objects.filter(level=GridLevel.STREET)
+    )
+
+
+def snapshots_backfill(*, weeks: int, end: datetime | None = None) -> int:
+    """Take the snapshots of the last `weeks` weeks as the records stand now (rows written
+    back-dated count in the week they say they happened)."""
+    if weeks < 1 or weeks > 260:
+        raise ValidationError({"weeks": _("Backfill between 1 and 260 weeks.")})
+    end = end or timezone.now()
+    written = 0
+    for back in range(weeks - 1, -1, -1):
+        written += snapshots_take_all(end=end - timedelta(weeks=back))
+    return written
+
+
+def _may_change_settings(actor: User) -> bool:
+    scope = scope_for(actor)
+    return scope.unrestricted or any(
+        path.count("/") == 2 for path in scope.paths_for(SETTINGS_PERMISSION)
+    )
+
+
+def _positive(value, field: str, *, allow_zero: bool) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError({field: _("Enter a number.")}) from None
+    if number != number or number < 0 or (number == 0 and not allow_zero):
+        raise ValidationError(
+            {
+                field: _("Enter a number of 0 or more.")
+                if allow_zero
+                else _("Enter a number above 0.")
+            }
+        )
+    return number
+
+
+@transaction.atomic
+def indicator_setting_update(
+    *, actor: User, code: str, target=None, weight=None, reason: str = ""
+) -> IndicatorSetting:
+    """Change an indicator's target and/or weight (street administrators); audited with
+    the old and new values."""
+    if not _may_change_settings(actor):
+        raise ValidationError(
+            _("Only a street administrator may change targets and weights."),
+            code="permission_denied",
+        )
+    indicator = REGISTRY.get(code)
+    if indicator is None:
+        raise ValidationError({"code": _("Unknown indicator: %(code)s") % {"code": code}})
+    current = IndicatorSetting.objects.select_for_update().filter(code=code).first()
+    old_target = current.target if current else indicator.target
+    old_weight = current.weight if current else 1.0
+    new_target = old_target if target is None else _positive(target, "target", allow_zero=False)
+    new_weight = old_weight if weight is None else _positive(weight, "weight", allow_zero=True)
+    setting, _created = IndicatorSetting.objects.update_or_create(
+        code=code,
+        defaults={"target": new_target, "weight": new_weight, "updated_by": actor},
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="resilience_indicator",
+        object_id=code,
+        object_label=str(indicator.name),
+        changes={
+            "target": [old_target, new_target],
+            "weight": [old_weight, new_weight],
+        },
+        reason=reason,
+    )
+    return setting
+
+
+@transaction.atomic
+def dimension_setting_update(
+    *, actor: User, dimension: str, weight, reason: str = ""
+) -> DimensionSetting:
+    if not _may_change_settings(actor):
+        raise ValidationError(
+            _("Only a street administrator may change targets and weights."),
+            code="permission_denied",
+        )
+    if dimension not in Dimension.values:
+        raise ValidationError({"dimension": _("Unknown dimension: %(code)s") % {"code": dimension}})
+    new_weight = _positive(weight, "weight", allow_zero=True)
+    current = DimensionSetting.objects.select_for_update().filter(dimension=dimension).first()
+    old_weight = current.weight if current else 1.0
+    setting, _created = DimensionSetting.objects.update_or_create(
+        dimension=dimension, defaults={"weight": new_weight, "updated_by": actor}
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="resilience_dimension",
+        object_id=dimension,
+        object_label=str(Dimension(dimension).label),
+        changes={"weight": [old_weight, new_weight]},
+        reason=reason,
+    )
+    return setting

@@ -1,0 +1,72 @@
+"""The resilience dashboard in real Debian Chromium on a phone: the charts draw from the
+vendored ECharts, the page fits the screen, and a value opens the rows behind it."""
+
+import os
+import shutil
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from linli.accounts.roles import Role
+from linli.grids.models import Visit
+from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.resilience.tests.test_dashboard import registered_test_indicators, store_weeks
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_secretary_reads_the_dashboard_on_a_phone_and_drills_down(
+    transactional_db, live_server, world, phone
+):
+    Visit.objects.create(
+        household=world.neighbour_household,
+        grid_path=world.neighbour_household.grid_path,
+        visited_at=timezone.make_aware(datetime(2026, 1, 5, 10)),
+        method="door",
+    )
+    with registered_test_indicators():
+        store_weeks(world)
+        base = live_server.url
+        log_in(phone, base, Role.SECRETARY)
+        phone.click("[data-testid=resilience-link]")
+        phone.wait_for_selector("[data-chart=resilience-radar] canvas")
+        phone.wait_for_selector("[data-chart=resilience-trend] canvas")
+        assert phone.inner_text("[data-index=overall]") == "51.7"
+        # Nothing wider than the phone (tables turn into cards).
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        # The table view of the radar is there for screen readers and on request.
+        assert phone.locator("[data-testid=radar-table] td").count() == 8
+        if os.environ.get("LINLI_SCREENSHOTS"):
+            phone.screenshot(path="/tmp/resilience-dashboard.png", full_page=True)
+
+        phone.click("[data-value=S_VISIT_30D]")
+        phone.wait_for_selector("[data-testid=drill-rows]")
+        assert phone.inner_text("[data-testid=drill-value]") == "75.0%"
+        assert "1号楼 102" in phone.inner_text("[data-testid=drill-rows]")
+        if os.environ.get("LINLI_SCREENSHOTS"):
+            phone.screenshot(path="/tmp/resilience-drilldown.png", full_page=True)

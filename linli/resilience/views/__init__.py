@@ -1,0 +1,1 @@
+"""Web pages of resilience measurement, one module per area."""
