@@ -196,6 +196,23 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _seeded_case_categories(request):
+    """The case categories come from a data migration, and a transactional test (the
+    browser tests) flushes every table when it ends: put them back for the next one."""
+    if "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from linli.cases.models import CaseCategory
+
+    if not CaseCategory.objects.exists():
+        import_module("linli.cases.migrations.0002_seed_categories").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def _no_live_emergency():
     # Each test starts with an empty database, so with no live emergency; the cache that
     # spares every page a query for the banner must not carry one over from another test.

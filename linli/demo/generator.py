@@ -39,6 +39,7 @@ from linli.accounts.roles import Role
 from linli.demo.cases import demo_cases
 from linli.demo.emergency import demo_emergency
 from linli.demo.participation import demo_participation
+from linli.demo.resilience import demo_resilience
 from linli.demo.resources import demo_resources
 from linli.grids.models import (
     Building,
@@ -1088,6 +1089,8 @@ def demo_generate(
         demo_participation(community=GridUnit.objects.get(code=case_study.slot.code))
         # The street's emergency plans and a past typhoon drill with its after-action report.
         demo_emergency(community=GridUnit.objects.get(code=case_study.slot.code), seed=seed)
+        # Eight weeks of resilience snapshots for the case-study street's dashboard and map.
+        demo_resilience(street=GridUnit.objects.get(code=case_study.slot.street_code))
         result.totals = _counts(street_codes)
         result.added = {name: result.totals[name] - before[name] for name in before}
     result.seconds = time.perf_counter() - started
