@@ -1222,9 +1222,10 @@ register(
     Indicator(
         code="C_DRILL_90",
         dimension=Dimension.CAPACITY,
+        # xgettext:no-python-format
         name=_("Drill: minutes to contact 90% of households"),
         formula=_(
-            "minutes from activation until 90% of the targeted households were contacted in "
+            "minutes from activation until nine in ten targeted households were contacted in "
             "the latest drill covering the unit that ended before the end of the period (a "
             "real drill if there is one, else the latest simulated drill); a share never "
             "reached counts as 1440 minutes"
