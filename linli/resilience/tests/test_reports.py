@@ -483,7 +483,7 @@ def test_the_pdf_of_a_month_with_nothing_recorded_still_builds(world):
 
 
 def client_for(user) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 
