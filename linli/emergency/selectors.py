@@ -224,7 +224,9 @@ def help_requests_visible(*, user: User) -> QuerySet[HelpRequest]:
         condition |= Q(volunteer=volunteer)
     if user is not None and user.is_authenticated:
         condition |= Q(submitted_by=user)
-    return HelpRequest.objects.filter(condition)
+        # A partner unit's liaison follows the requests dispatched to their unit.
+        condition |= Q(partner__liaisons__user=user)
+    return HelpRequest.objects.filter(condition).distinct()
 
 
 def help_request_get(*, user: User, request_id: int) -> HelpRequest:
@@ -273,4 +275,18 @@ def scope_supplies(*, path: str):
         SupplyItem.objects.filter(Q(grid_path__startswith=path) | Q(grid_path__in=ancestors))
         .select_related("location")
         .order_by("location__name", "name")
+    )
+
+
+def is_help_handler(*, user: User, help_request: HelpRequest) -> bool:
+    """Whether the request was dispatched to this person: their volunteer profile, or the
+    partner unit they are liaison for."""
+    if user is None or not user.is_authenticated:
+        return False
+    volunteer = own_volunteer(user=user)
+    if volunteer is not None and help_request.volunteer_id == volunteer.pk:
+        return True
+    return (
+        help_request.partner_id is not None
+        and help_request.partner.liaisons.filter(user=user).exists()
     )

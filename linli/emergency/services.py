@@ -56,7 +56,7 @@ from linli.emergency.models import (
     Urgency,
 )
 from linli.emergency.plans import plan_check
-from linli.emergency.selectors import live_activations_forget
+from linli.emergency.selectors import is_help_handler, live_activations_forget
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -1478,9 +1478,15 @@ def help_request_dispatch(
     request.dispatched_at = now or timezone.now()
     request.version += 1
     request.save()
-    if volunteer is not None and volunteer.user_id:
+    # The volunteer it went to, or the partner unit's liaisons.
+    recipients = [volunteer.user] if volunteer is not None and volunteer.user_id else []
+    if partner is not None:
+        recipients += [
+            liaison.user for liaison in partner.liaisons.select_related("user") if liaison.user
+        ]
+    if recipients:
         notification_send(
-            recipients=[volunteer.user],
+            recipients=recipients,
             kind="emergency_help_dispatched",
             title=gettext_noop("Help needed: %(kind)s at %(place)s"),
             title_params={
@@ -1504,8 +1510,7 @@ def help_request_close(
 ) -> HelpRequest:
     """Done (or cancelled) with what was done; by staff, or by the volunteer it went to."""
     request = _locked_help(request)
-    volunteer = _own_volunteer(actor)
-    is_handler = volunteer is not None and request.volunteer_id == volunteer.pk
+    is_handler = is_help_handler(user=actor, help_request=request)
     if not is_handler and not _may_command(actor, request.grid_path):
         raise _deny(_("You may not close this help request."))
     if request.state not in OPEN_HELP_STATES:

@@ -15,7 +15,8 @@ from django.utils import timezone
 from linli.accounts.roles import Role
 from linli.emergency import services
 from linli.emergency.models import HelpRequest, HelpState
-from linli.partners.services import partner_create
+from linli.notify.models import Notification
+from linli.partners.services import liaison_link, partner_create
 
 
 def client_for(user) -> Client:
@@ -326,6 +327,7 @@ def test_dispatch_to_a_partner_unit(emergency_world, activation):
     pharmacy = partner_create(
         actor=secretary, community=world.community, name="社区药房", partner_type="enterprise"
     )
+    liaison_link(actor=secretary, partner=pharmacy, user=world.users[Role.PARTNER_LIAISON])
     help_request = filed(world, kind="medicine")
 
     response = client_for(secretary).post(
@@ -340,6 +342,19 @@ def test_dispatch_to_a_partner_unit(emergency_world, activation):
         pharmacy,
         None,
     )
+    # The unit's liaison is told, follows the request and closes it.
+    liaison = world.users[Role.PARTNER_LIAISON]
+    notice = Notification.objects.get(kind="emergency_help_dispatched")
+    assert (notice.recipient, notice.link) == (liaison, f"/emergency/help/{help_request.pk}/")
+    liaison_client = client_for(liaison)
+    page = liaison_client.get(reverse("emergency:help_detail", args=[help_request.pk]))
+    assert 'data-testid="close-form"' in page.content.decode()
+    closed = liaison_client.post(
+        reverse("emergency:help_close", args=[help_request.pk]), {"resolution": "药已送到"}
+    )
+    assert closed.status_code == 302
+    help_request.refresh_from_db()
+    assert (help_request.state, help_request.resolution) == (HelpState.DONE, "药已送到")
 
 
 def test_staff_cancel_a_request(emergency_world, activation):

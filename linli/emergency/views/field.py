@@ -545,8 +545,7 @@ def _may_command(user, help_request: HelpRequest) -> bool:
 
 
 def _is_handler(user, help_request: HelpRequest) -> bool:
-    volunteer = selectors.own_volunteer(user=user)
-    return volunteer is not None and help_request.volunteer_id == volunteer.pk
+    return selectors.is_help_handler(user=user, help_request=help_request)
 
 
 @never_cache
