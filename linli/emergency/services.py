@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -269,6 +270,7 @@ def tasks_draft(
 # Who can work, and the solver
 
 
+@lru_cache(maxsize=65_536)
 def zone_key(rule: str, grid_path: str, building_id: int | None) -> str:
     """The movement zone a place belongs to under `rule`: a volunteer serves only targets
     in their own zone."""
@@ -371,6 +373,12 @@ def workforce_read(
     return Workforce(workers=workers, volunteers=volunteers, unavailable=unavailable)
 
 
+@lru_cache(maxsize=1024)
+def _skill_set(encoded: str) -> frozenset[str]:
+    # A street's tens of thousands of tasks share a handful of skill lists.
+    return frozenset(decode_codes(encoded))
+
+
 def _job(index: int, draft, rule: str, excluded: frozenset[int] = frozenset()) -> solver.Job:
     return solver.Job(
         id=index,
@@ -379,7 +387,7 @@ def _job(index: int, draft, rule: str, excluded: frozenset[int] = frozenset()) -
         longitude=draft.longitude,
         building_id=draft.building_id,
         group_path=draft.grid_path,
-        required_skills=frozenset(decode_codes(draft.required_skills)),
+        required_skills=_skill_set(draft.required_skills),
         required_team=draft.required_team,
         priority=draft.priority,
     )
