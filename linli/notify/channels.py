@@ -16,6 +16,7 @@ import json
 import smtplib
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from http.client import HTTPException
 from urllib.parse import urlsplit
@@ -96,14 +97,14 @@ def post_json(url: str, payload: dict, *, headers: dict[str, str] | None = None)
         raise DeliveryError(f"{host} unreachable: {reason}") from None
 
 
-class ChannelSender:
+class ChannelSender(ABC):
     """A callable sender that can tell whether its settings are there."""
 
-    def is_configured(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def is_configured(self) -> bool: ...
 
-    def __call__(self, message: OutboxMessage) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, message: OutboxMessage) -> None: ...
 
 
 class EmailSender(ChannelSender):
