@@ -492,3 +492,15 @@ def test_task_page_is_404_for_a_lead_of_another_micro_grid_task(client, emergenc
     other = Task.objects.get(activation=activation, household=world.other_micro_grid_household)
     _login(client, world, Role.MICRO_GRID_LEAD)
     assert client.get(reverse("emergency:task_detail", args=[other.pk])).status_code == 404
+
+
+def test_home_links_plans_reports_and_help_requests(client, emergency_world):
+    world = emergency_world
+    _login(client, world)
+    body = client.get(reverse("emergency:home")).content.decode()
+    assert f'href="{reverse("emergency:plan_list")}" data-testid="plans-link"' in body
+    assert f'href="{reverse("emergency:report_list")}" data-testid="reports-link"' in body
+    assert f'href="{reverse("emergency:help_list")}" data-testid="help-link"' in body
+    _login(client, world, Role.BUILDING_GROUP_LEADER)
+    body = client.get(reverse("emergency:home")).content.decode()
+    assert 'data-testid="plans-link"' not in body
