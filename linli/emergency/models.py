@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from linli.accounts.fields import GridPathField
-from linli.grids.models import WithinPathQuerySet, path_index
+from linli.grids.models import WithinPathQuerySet, path_ancestors, path_index
 
 
 class Hazard(models.TextChoices):
@@ -224,11 +224,7 @@ class ActivationQuerySet(WithinPathQuerySet):
 
     def covering(self, path: str) -> "ActivationQuerySet":
         """Activations whose scope contains `path` (an ancestor or the unit itself)."""
-        ancestors = []
-        parts = [part for part in path.split("/") if part]
-        for depth in range(1, len(parts) + 1):
-            ancestors.append("/" + "/".join(parts[:depth]) + "/")
-        return self.filter(grid_path__in=ancestors)
+        return self.filter(grid_path__in=path_ancestors(path))
 
 
 class Activation(models.Model):

@@ -21,6 +21,7 @@ from linli.emergency.models import (
     Task,
     TaskState,
 )
+from linli.grids.models import path_ancestors
 from linli.grids.selectors import scope_for
 from linli.volunteers.models import Volunteer
 
@@ -56,9 +57,7 @@ def plans_visible(*, user: User) -> QuerySet[Plan]:
         return Plan.objects.all()
     condition = _paths_condition(paths)
     for path in paths:
-        parts = [part for part in path.split("/") if part]
-        ancestors = ["/" + "/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
-        condition |= Q(grid_path__in=ancestors)
+        condition |= Q(grid_path__in=path_ancestors(path)[:-1])
     return Plan.objects.filter(condition)
 
 
@@ -269,10 +268,10 @@ def scope_supplies(*, path: str):
     kept above it (a street's store serves its communities), as `supplies_draw` accepts."""
     from linli.supplies.models import SupplyItem
 
-    parts = [part for part in path.split("/") if part]
-    ancestors = ["/" + "/".join(parts[:depth]) + "/" for depth in range(1, len(parts))]
     return (
-        SupplyItem.objects.filter(Q(grid_path__startswith=path) | Q(grid_path__in=ancestors))
+        SupplyItem.objects.filter(
+            Q(grid_path__startswith=path) | Q(grid_path__in=path_ancestors(path)[:-1])
+        )
         .select_related("location")
         .order_by("location__name", "name")
     )

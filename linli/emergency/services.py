@@ -66,6 +66,7 @@ from linli.grids.models import (
     Post,
     Resident,
     VulnerabilityTag,
+    path_ancestors,
 )
 from linli.grids.selectors import scope_for
 from linli.notify.models import Channel
@@ -648,11 +649,10 @@ def _insert_tasks(activation: Activation, drafts: list[TaskDraft], now: datetime
 
 def _post_holders(path: str, posts: list[str]) -> list[User]:
     """Active users holding one of `posts` on a unit inside `path` or above it."""
-    ancestors = [ancestor_path(path, depth) for depth in range(1, path.count("/"))]
     return list(
         User.objects.filter(
             Q(role_assignments__grid_path__startswith=path)
-            | Q(role_assignments__grid_path__in=ancestors),
+            | Q(role_assignments__grid_path__in=path_ancestors(path)),
             role_assignments__post__in=posts,
             is_active=True,
         ).distinct()

@@ -34,6 +34,16 @@ def parent_level(level: str) -> str | None:
     return GRID_LEVEL_ORDER[position - 1] if position else None
 
 
+def path_ancestors(path: str) -> list[str]:
+    """Every unit path on the way down to `path`, itself last: `/S/B/A/` → `/S/`, `/S/B/`,
+    `/S/B/A/`."""
+    parts = [part for part in path.split(PATH_SEPARATOR) if part]
+    return [
+        PATH_SEPARATOR + PATH_SEPARATOR.join(parts[: index + 1]) + PATH_SEPARATOR
+        for index in range(len(parts))
+    ]
+
+
 class WithinPathQuerySet(models.QuerySet):
     """Querysets of rows that carry `grid_path` (or `path` for grid units)."""
 
@@ -101,11 +111,7 @@ class GridUnit(models.Model):
         return GRID_LEVEL_ORDER.index(self.level)
 
     def ancestor_paths(self) -> list[str]:
-        parts = self.path.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)
-        return [
-            PATH_SEPARATOR + PATH_SEPARATOR.join(parts[: index + 1]) + PATH_SEPARATOR
-            for index in range(len(parts))
-        ]
+        return path_ancestors(self.path)
 
 
 class Building(models.Model):

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from linli.grids.models import GRID_LEVEL_ORDER, GridUnit
+from linli.grids.models import GRID_LEVEL_ORDER, GridUnit, path_ancestors
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -98,10 +98,8 @@ def week_end(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(monday + timedelta(days=7), datetime.min.time()))
 
 
-def ancestors(path: str) -> list[str]:
-    """`/S/B/A/` → [`/S/`, `/S/B/`, `/S/B/A/`]."""
-    parts = [part for part in path.split("/") if part]
-    return ["/" + "/".join(parts[: depth + 1]) + "/" for depth in range(len(parts))]
+# `/S/B/A/` → [`/S/`, `/S/B/`, `/S/B/A/`]: the units whose subtree holds a row there.
+ancestors = path_ancestors
 
 
 def rollup(counts: Iterable[tuple[str, float]], context: Context) -> dict[str, float]:

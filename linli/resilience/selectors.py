@@ -23,7 +23,7 @@ from linli.resilience.catalogue import indicators
 from linli.resilience.engine import REGISTRY, Context, DrillDown, Indicator, Unit, context_for
 from linli.resilience.index import Settings, settings_in_force
 from linli.resilience.models import Dimension, IndexSnapshot, IndicatorValue
-from linli.resilience.services import SETTINGS_PERMISSION
+from linli.resilience.services import may_change_settings as services_may_change_settings
 
 # The level whose units make up the dashboard's table of a unit: a street lists its
 # communities (a block is only an administrative layer between them).
@@ -58,12 +58,8 @@ def may_view_dashboard(user: User | None) -> bool:
 
 
 def may_change_settings(user: User | None) -> bool:
-    """The rule services.indicator_setting_update enforces, asked before showing a form:
-    the settings permission held on a whole street."""
-    scope = scope_for(user)
-    return scope.unrestricted or any(
-        path.count("/") == 2 for path in scope.paths_for(SETTINGS_PERMISSION)
-    )
+    """The rule services.indicator_setting_update enforces, asked before showing a form."""
+    return services_may_change_settings(user)
 
 
 def child_level(unit: GridUnit) -> str | None:

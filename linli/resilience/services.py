@@ -197,7 +197,9 @@ def snapshots_backfill(*, weeks: int, end: datetime | None = None) -> int:
     return written
 
 
-def _may_change_settings(actor: User) -> bool:
+def may_change_settings(actor: User | None) -> bool:
+    """Targets and weights are changed by whoever holds the settings permission on a whole
+    street (pages ask the same before showing their forms)."""
     scope = scope_for(actor)
     return scope.unrestricted or any(
         path.count("/") == 2 for path in scope.paths_for(SETTINGS_PERMISSION)
@@ -226,7 +228,7 @@ def indicator_setting_update(
 ) -> IndicatorSetting:
     """Change an indicator's target and/or weight (street administrators); audited with
     the old and new values."""
-    if not _may_change_settings(actor):
+    if not may_change_settings(actor):
         raise ValidationError(
             _("Only a street administrator may change targets and weights."),
             code="permission_denied",
@@ -262,7 +264,7 @@ def indicator_setting_update(
 def dimension_setting_update(
     *, actor: User, dimension: str, weight, reason: str = ""
 ) -> DimensionSetting:
-    if not _may_change_settings(actor):
+    if not may_change_settings(actor):
         raise ValidationError(
             _("Only a street administrator may change targets and weights."),
             code="permission_denied",
