@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "linli.participation",
     "linli.emergency",
     "linli.resilience",
+    "linli.ops",
     "linli.web",
     "linli.demo",
 ]
