@@ -3,7 +3,8 @@
     .venv/bin/python bench/cases_intake.py [--seconds 60] [--clients 16] [--workers 2 --threads 4]
 
 Drops and creates its own database (default postgres://postgres@127.0.0.1:5432/
-linli_bench_intake, override with --database-url or LINLI_BENCH_INTAKE_URL), migrates it and
+linli_bench_intake, override with --database-url or LINLI_BENCH_INTAKE_URL; an existing
+database is dropped only if a benchmark created it), migrates it and
 builds a small community through the real services: 1 community, 4 micro-grids, 16 building
 groups with 4 buildings each, one building-group leader per group, each with a bearer token
 from `token_create`. It then starts gunicorn (gthread, DEBUG off, no access log) on that
@@ -40,6 +41,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
+
+from _common import database_drop, database_recreate, isolate_environment, log_to_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,26 +89,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_known_args()[0]
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def server_environment(url: str, var_dir: str) -> dict[str, str]:
     """What both this process and gunicorn run with: the bench database, DEBUG off, keys of
-    the benchmark's own and a throw-away var/ (nothing under the checkout's var/ is touched)."""
+    the benchmark's own and a throw-away var/ (nothing under the checkout's var/ is touched),
+    and no `LINLI_*` setting of the calling shell (`isolate_environment` first)."""
     return {
         **os.environ,
         "DATABASE_URL": url,
@@ -129,6 +116,7 @@ def setup_django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+    log_to_file()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -201,7 +189,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int, log: Path):
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "linli.wsgi:application",
@@ -220,14 +208,19 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    # Its log (one JSON line a request) to a file: written as in production, off the screen.
+    with open(log, "a", encoding="utf-8") as stream:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, start_new_session=True, stdout=stream, stderr=stream
+        )
 
 
-def wait_for_server(port: int, token: str, server) -> None:
+def wait_for_server(port: int, token: str, server, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit(f"gunicorn exited with {server.returncode}")
+            tail = "".join(log.read_text(encoding="utf-8").splitlines(True)[-20:])
+            sys.exit(f"gunicorn exited with {server.returncode}; the end of {log}:\n{tail}")
         try:
             conn = HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request(
@@ -578,12 +571,14 @@ def main() -> None:
     args = parse_args()
     if args.clients < 1 or args.seconds <= 0:
         sys.exit("--clients and --seconds must be positive")
+    bench_dir = isolate_environment(args.database_url)
+    server_log = bench_dir / "gunicorn.log"
     var_dir = tempfile.mkdtemp(prefix="linli-bench-intake-")
     # An empty static root: WhiteNoise only warns when it is missing (the API serves none).
     os.makedirs(os.path.join(var_dir, "static"))
     env = server_environment(args.database_url, var_dir)
+    database_recreate(args.database_url)
     print(f"Database {args.database_url} (dropped and created)")
-    recreate_database(args.database_url)
     setup_django(env)
 
     from django.db import connection
@@ -605,12 +600,13 @@ def main() -> None:
 
     load_before = _load_average()
     port = free_port()
-    server = start_gunicorn(env, port, args.workers, args.threads)
+    server = start_gunicorn(env, port, args.workers, args.threads, server_log)
     try:
-        wait_for_server(port, reporters[0].token, server)
+        wait_for_server(port, reporters[0].token, server, server_log)
         print(
             f"gunicorn gthread, {args.workers} workers x {args.threads} threads on :{port}; "
-            f"{args.clients} clients, {WARMUP_SECONDS} s warm-up, {args.seconds:g} s timed"
+            f"{args.clients} clients, {WARMUP_SECONDS} s warm-up, {args.seconds:g} s timed; "
+            f"its log in {server_log}"
         )
         load_started = time.perf_counter()
         results, cpu = drive(
@@ -662,7 +658,7 @@ def main() -> None:
         f"target >= {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'NOT met'}"
     )
     if not args.keep:
-        drop_database(args.database_url)
+        database_drop(args.database_url)
     shutil.rmtree(var_dir, ignore_errors=True)
     if not lost_ok:
         sys.exit(1)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/emergency_activation.py [--repeats 7] [--skip-district]
         [--community-url postgres://...] [--district-url postgres://...] [--rebuild]
+        [--district-residents 1000000]
 
 1. The demo community (`linli demo`: A社区 with about 6,300 residents and its 80 demo
    volunteers, in its own database `linli_bench_emergency`). A welfare-check plan targets
@@ -10,7 +11,7 @@
    the call to its return after COMMIT: the registry read, the drafts, the workforce, the
    solver, the bulk insert, the timeline row and the notifications queued (Celery with an
    in-memory broker, not eager: queueing is a publish, delivery is not timed). Each run's
-   rows are deleted afterwards, so every run starts from the same registry. Target 0.5 s.
+   activation is deleted afterwards, so every run starts from the same registry. Target 0.5 s.
 2. A district (`linli demo --residents 1000000`, in `linli_bench_district`: 159 A-shaped
    communities in 14 streets; generated once, about 6 minutes), with 125 volunteers per
    community (about 20,000, each with a login and a home building of their community)
@@ -20,6 +21,11 @@
    (max RSS of this process) under 4 GB. Then, untimed, every community's assignment is
    checked against the plain one-node-per-task min-cost flow (`exact_network_optimum`),
    and the bare solver time on the same instance gives the end-to-end / solver ratio.
+
+What it deletes: only its own activations (`own_activations`: started by its operator on
+one of its own plans, with nothing anyone else added to them) and what `activation_start`
+wrote for them — tasks, timeline, the notifications about them and their outbox rows. The
+demo's past drill with its help requests, and any other activation, is left as it is.
 """
 
 import argparse
@@ -32,7 +38,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _common import ensure_database
+from _common import ensure_database, isolate_environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,12 +48,17 @@ DISTRICT_RESIDENTS = 1_000_000
 VOLUNTEERS_PER_COMMUNITY = 125
 TARGET_TAGS = ",disabled,elderly_alone,serious_illness,"
 PLAN_NAME = "基准测试：重点人群安全确认"
+FIELD_KEY = "bench-district-key"
+BENCH_OPERATOR = "bench-operator"
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--skip-district", action="store_true")
+    # A smaller district for a quick check: it only sizes a district database generated
+    # here (bench/resilience_indicators.py takes the same option for its own).
+    parser.add_argument("--district-residents", type=int, default=DISTRICT_RESIDENTS)
     parser.add_argument(
         "--community-url", default=os.environ.get("LINLI_BENCH_EMERGENCY_URL", COMMUNITY_URL)
     )
@@ -59,11 +70,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    # Queue, do not deliver: the in-memory broker takes the publish, no worker runs.
+    isolate_environment(url)
+    # Queue, do not deliver: the in-memory broker (`isolate_environment`) takes the
+    # publish, no worker runs.
     os.environ["LINLI_CELERY_EAGER"] = "0"
-    os.environ.setdefault("LINLI_FIELD_KEY", "bench-district-key")
-    os.environ.setdefault("LINLI_VAR_DIR", "/tmp/benchvar")
+    # The district's key: bench/resilience_indicators.py reads a copy of the same data.
+    os.environ["LINLI_FIELD_KEY"] = os.environ.get("LINLI_BENCH_DISTRICT_KEY", FIELD_KEY)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     warnings.filterwarnings("ignore", message="No directory at")
     import django
@@ -80,6 +92,13 @@ def ensure_demo(residents: int | None) -> None:
     from linli.grids.models import Resident
 
     if Resident.objects.exists():
+        have = Resident.objects.count()
+        if residents and have != residents:
+            print(
+                f"  note: the district holds {have:,} residents, not {residents:,}: "
+                "it is reused as it is (--rebuild generates it again)",
+                flush=True,
+            )
         return
     print(f"generating the demo ({residents or 'default'} residents) …", flush=True)
     started = time.perf_counter()
@@ -94,7 +113,7 @@ def bench_user():
     from linli.accounts.models import User
 
     user, created = User.objects.get_or_create(
-        username="bench-operator", defaults={"display_name": "bench", "is_superuser": True}
+        username=BENCH_OPERATOR, defaults={"display_name": "bench", "is_superuser": True}
     )
     return user
 
@@ -144,21 +163,77 @@ def plan_for(unit, scenario: str = "issue"):
     return plan
 
 
-def delete_activation(activation) -> None:
-    from linli.emergency.models import Activation, ActivationEvent, Task
+def own_plan_names() -> list[str]:
+    return [name for name, _tags, _patrols in SCENARIOS.values()]
+
+
+def own_activations():
+    """The activations this benchmark may delete: started by its operator on one of its own
+    plans, and holding nothing anyone else added (help requests, supplies drawn, field
+    reports, volunteers marked unavailable). Everything else in the database — the demo's
+    past drill and its help requests, anyone's own activations — is not the benchmark's."""
+    from django.db.models import Q
+
+    from linli.emergency.models import Activation
+
+    return Activation.objects.filter(
+        activated_by__username=BENCH_OPERATOR, plan__name__in=own_plan_names()
+    ).exclude(
+        Q(help_requests__isnull=False)
+        | Q(draws__isnull=False)
+        | Q(tasks__reports__isnull=False)
+        | Q(unavailabilities__isnull=False)
+    )
+
+
+def delete_own_activations(activation_ids: list[int] | None = None) -> int:
+    """Delete the benchmark's own activations (`own_activations`; only those of
+    `activation_ids` when given) with what `activation_start` wrote for them: their tasks
+    and timeline (by cascade), and the notifications about them with their outbox rows.
+    Returns how many activations were deleted."""
+    from django.db import transaction
+    from django.db.models import Q
+
+    from linli.emergency.models import Activation
     from linli.notify.models import Notification
 
-    Notification.objects.filter(kind__startswith="emergency").delete()
-    Task.objects.filter(activation=activation).delete()
-    ActivationEvent.objects.filter(activation=activation).delete()
-    Activation.objects.filter(pk=activation.pk).delete()
+    with transaction.atomic():
+        activations = own_activations()
+        if activation_ids is not None:
+            activations = activations.filter(pk__in=activation_ids)
+        ids = list(activations.values_list("pk", flat=True).distinct())
+        if not ids:
+            return 0
+        # What `activation_start` notified: the contact tree, with a link to this
+        # activation's board, and the assignees, with the plan's name in the title (only
+        # the benchmark activates its own plans).
+        Notification.objects.filter(
+            Q(kind="emergency_activated", link__in=[f"/emergency/{pk}/board/" for pk in ids])
+            | Q(kind="emergency_tasks", title_params__plan__in=own_plan_names())
+        ).delete()
+        Activation.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+def clear_leftovers() -> None:
+    """A run stopped half-way leaves its activations live, and a live activation of the
+    same place refuses the next one: delete them, and say what is left alone."""
+    from linli.emergency.models import Activation
+
+    deleted = delete_own_activations()
+    others = Activation.objects.active().count()
+    if deleted or others:
+        print(
+            f"  {deleted} activation(s) left by an earlier run deleted; "
+            f"{others} live activation(s) of others left alone",
+            flush=True,
+        )
 
 
 def community_part(args) -> None:
     ensure_database(args.community_url, args.rebuild)
     setup_django(args.community_url)
     ensure_demo(None)
-    from linli.emergency.models import Activation
     from linli.emergency.services import activation_start
     from linli.grids.models import GridUnit
     from linli.volunteers.models import Volunteer
@@ -166,8 +241,7 @@ def community_part(args) -> None:
     community = GridUnit.objects.get(name="A社区")
     plan = plan_for(community)
     user = bench_user()
-    for leftover in Activation.objects.all():
-        delete_activation(leftover)
+    clear_leftovers()
     timings, figures = [], None
     for _ in range(args.repeats):
         started = time.perf_counter()
@@ -182,7 +256,7 @@ def community_part(args) -> None:
         timings.append(time.perf_counter() - started)
         event = activation.events.get()
         figures = event.detail
-        delete_activation(activation)
+        delete_own_activations([activation.pk])
     volunteers = Volunteer.objects.serving().within([community.path]).count()
     print(
         f"community {community.name}: {figures['tasks']} welfare checks, "
@@ -245,14 +319,12 @@ def ensure_volunteers(rng: random.Random) -> None:
 def district_part(args) -> None:
     ensure_database(args.district_url, args.rebuild)
     setup_django(args.district_url)
-    ensure_demo(DISTRICT_RESIDENTS)
+    ensure_demo(args.district_residents)
     ensure_volunteers(random.Random(7))
 
-    from linli.emergency.models import Activation
     from linli.grids.models import GridLevel, GridUnit, Resident
 
-    for leftover in Activation.objects.all():
-        delete_activation(leftover)
+    clear_leftovers()
     streets = list(GridUnit.objects.filter(level=GridLevel.STREET).order_by("path"))
     communities = GridUnit.objects.filter(level=GridLevel.COMMUNITY).count()
     residents = Resident.objects.count()
@@ -302,8 +374,7 @@ def district_scenario(scenario: str, streets) -> None:
         f"  activation end to end over all streets: {total:.2f} s (target 15 s); "
         f"peak RSS so far {peak:,.0f} MB (target 4,096 MB)"
     )
-    for activation in activations:
-        delete_activation(activation)
+    delete_own_activations([activation.pk for activation in activations])
 
     # Untimed: the same instance, solved again to read the bare solver time and compared
     # community by community with the plain network's optimum.

@@ -7,7 +7,9 @@ reported against a raw PostgreSQL COPY of the same rows into a plain table in th
     .venv/bin/python bench/import_residents.py [--rows N] [--no-reimport] [--keep]
 
 It creates (and drops) its own database, `linli_bench` on the PostgreSQL server of
-LINLI_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432), migrates it, builds a
+LINLI_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432), or the one named by
+--database-url / LINLI_BENCH_IMPORT_URL (dropped only if a benchmark created it), migrates it,
+builds a
 grid tree in the case study's proportions (communities of 7 micro-grids and ~118
 buildings, one building group per building), writes a deterministic CSV, then runs the
 import in a child process so that its peak RSS is its own.
@@ -25,10 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import database_drop, database_recreate, isolate_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("LINLI_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "linli_bench"
-DATABASE_URL = f"{SERVER}/{DATABASE}"
+DEFAULT_URL = f"{SERVER}/linli_bench"
 # A fixed key: the bench never touches var/ and its ciphertexts are reproducible in size.
 FIELD_KEY = "bench-field-key-not-a-secret"
 
@@ -158,23 +161,13 @@ def generate_csv(path: Path, rows: int, seed: int = 2026) -> None:
             written += n
 
 
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+def database_url() -> str:
+    # The child import process reads it from the environment its parent set.
+    return os.environ.get("LINLI_BENCH_IMPORT_URL", DEFAULT_URL)
 
 
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = DATABASE_URL
+    isolate_environment(database_url())
     os.environ["LINLI_FIELD_KEY"] = FIELD_KEY
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     sys.path.insert(0, str(ROOT))
@@ -224,7 +217,7 @@ def raw_copy_seconds(path: Path) -> float:
     """PostgreSQL's own COPY of the same CSV into a plain table of the same columns."""
     import psycopg
 
-    with psycopg.connect(DATABASE_URL) as conn:
+    with psycopg.connect(database_url()) as conn:
         conn.execute(
             "CREATE TABLE bench_raw_copy ("
             + ", ".join(f"c{index} text" for index in range(len(HEADER)))
@@ -308,15 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-reimport", action="store_true", help="skip the second import")
-    parser.add_argument("--keep", action="store_true", help="keep the linli_bench database")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--database-url", default=database_url())
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args, _unknown = parser.parse_known_args(argv)  # run.py passes every script's options
     if args.child:
         child(args.child)
         return 0
 
+    os.environ["LINLI_BENCH_IMPORT_URL"] = args.database_url
     rows = args.rows
-    print(f"import_residents: {rows:,} rows into PostgreSQL ({SERVER}/{DATABASE})", flush=True)
+    print(f"import_residents: {rows:,} rows into PostgreSQL ({args.database_url})", flush=True)
     with tempfile.TemporaryDirectory(prefix="linli-bench-") as directory:
         path = Path(directory) / "residents.csv"
         started = time.perf_counter()
@@ -326,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             f"in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
-        create_database()
+        database_recreate(args.database_url)
         try:
             setup_django()
             from django.core.management import call_command
@@ -383,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
 
             connections.close_all()
             if not args.keep:
-                drop_database()
+                database_drop(args.database_url)
     return 0
 
 

@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _common import ensure_database
+from _common import ensure_database, isolate_environment, log_to_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,15 +56,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
+    isolate_environment(url)
     # WhiteNoise warns that var/static is missing; the benchmark serves no static files.
     warnings.filterwarnings("ignore", message="No directory at")
     # A fixed key of the benchmark's own, so that its rows stay readable between runs.
-    os.environ.setdefault("LINLI_FIELD_KEY", "linli-bench-list-field-key")
+    os.environ["LINLI_FIELD_KEY"] = "linli-bench-list-field-key"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     import django
 
     django.setup()
+    log_to_file()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -210,7 +211,10 @@ def ensure_data(residents: int) -> None:
         print(f"Reusing {residents:,} residents already in the benchmark database.")
         return
     if GridUnit.objects.exists():
-        sys.exit("The benchmark database holds other data; run again with --rebuild.")
+        sys.exit(
+            "The benchmark database holds other data; run again with --rebuild, or give the benchmark "
+            "a database of its own (--database-url)."
+        )
     print(f"Generating {residents:,} residents ...")
     started = time.perf_counter()
     with transaction.atomic():

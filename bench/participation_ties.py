@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from _common import ensure_database
+from _common import ensure_database, isolate_environment, log_to_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -64,13 +64,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
+    isolate_environment(url)
     warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.setdefault("LINLI_FIELD_KEY", "linli-bench-ties-field-key")
+    os.environ["LINLI_FIELD_KEY"] = "linli-bench-ties-field-key"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     import django
 
     django.setup()
+    log_to_file()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -108,7 +109,10 @@ def ensure_registry(residents: int) -> None:
     if Resident.objects.count() == residents:
         return
     if GridUnit.objects.exists():
-        sys.exit("the benchmark database holds other data: run with --rebuild")
+        sys.exit(
+            "The benchmark database holds other data; run again with --rebuild, or give the benchmark "
+            "a database of its own (--database-url)."
+        )
     started = time.perf_counter()
     street = grid_unit_create(level="street", code="TS", name="G街道", parent=None)
     block = grid_unit_create(level="block", code="TB", name="街区", parent=street)

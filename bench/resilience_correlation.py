@@ -43,7 +43,7 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
-from _common import ensure_database
+from _common import ensure_database, isolate_environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -71,9 +71,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("LINLI_FIELD_KEY", "linli-bench-correlation-field-key")
-    os.environ.setdefault("LINLI_VAR_DIR", "/tmp/benchvar")
+    isolate_environment(url)
+    os.environ["LINLI_FIELD_KEY"] = "linli-bench-correlation-field-key"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     warnings.filterwarnings("ignore", message="No directory at")
     import django

@@ -53,7 +53,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from _common import ensure_database
+from _common import (
+    candidate_index,
+    database_create,
+    database_drop,
+    ensure_database,
+    isolate_environment,
+    log_to_file,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -93,10 +100,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--database-url", default=os.environ.get("LINLI_BENCH_RESILIENCE_URL", DEFAULT_URL)
     )
-    parser.add_argument("--template-url", default=TEMPLATE_URL)
+    parser.add_argument(
+        "--template-url", default=os.environ.get("LINLI_BENCH_DISTRICT_URL", TEMPLATE_URL)
+    )
     parser.add_argument("--rebuild", action="store_true", help="copy the district again")
     parser.add_argument(
         "--activity-scale", type=float, default=1.0, help="fill a share of the activity (trials)"
+    )
+    parser.add_argument(
+        "--district-residents",
+        type=int,
+        default=1_000_000,
+        help="residents of a district generated here when there is none to copy (trials)",
     )
     parser.add_argument("--explain", action="store_true", help="plans of slow indicators")
     parser.add_argument("--skip-pages", action="store_true", help="recomputation only")
@@ -116,35 +131,40 @@ def ensure_copy(url: str, template_url: str, rebuild: bool) -> None:
 
     name = url.rsplit("/", 1)[1]
     template = template_url.rsplit("/", 1)[1]
+    if rebuild:
+        database_drop(url)
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if rebuild:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            ensure_database(url, False)  # stops unless a benchmark created it
             return
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
-            print(f"  no {template}: a new database, filled below by `linli demo "
-                  "--residents 1000000`")  # fmt: skip
-            ensure_database(url, False)
+        template_exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [template]
+        ).fetchone()
+    if not template_exists:
+        print(f"  no {template}: a new database, filled below by `linli demo "
+              "--residents 1000000`")  # fmt: skip
+        ensure_database(url, False)
+        return
+    for _attempt in range(30):
+        try:
+            database_create(url, template=template)
+            print(f"  copied {template} to {name}")
             return
-        for _attempt in range(30):
-            try:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                print(f"  copied {template} to {name}")
-                return
-            except psycopg.errors.ObjectInUse:
-                # CREATE … TEMPLATE needs the template to have no other connection.
-                time.sleep(2)
-        sys.exit(f"{template} stayed in use: could not copy it")
+        except psycopg.errors.ObjectInUse:
+            # CREATE … TEMPLATE needs the template to have no other connection.
+            time.sleep(2)
+    sys.exit(f"{template} stayed in use: could not copy it")
 
 
 def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
+    isolate_environment(url)
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ["LINLI_FIELD_KEY"] = os.environ.get("LINLI_BENCH_DISTRICT_KEY", FIELD_KEY)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
     import django
 
     django.setup()
+    log_to_file()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -901,11 +921,16 @@ def time_pages(args) -> None:
 
         snapshots_take_all()
     # A community of a twelve-community street, its secretary, and that street's
-    # administrator (the demo's own street holds two communities only).
-    street = GridUnit.objects.filter(level=GridLevel.STREET).order_by("path")[7]
-    community = GridUnit.objects.filter(
-        level=GridLevel.COMMUNITY, path__startswith=street.path
-    ).order_by("path")[3]
+    # administrator (the demo's own street holds two communities only). A smaller district
+    # (--district-residents) takes its last street and that street's middle community.
+    streets = list(GridUnit.objects.filter(level=GridLevel.STREET).order_by("path"))
+    street = streets[min(7, len(streets) - 1)]
+    communities = list(
+        GridUnit.objects.filter(level=GridLevel.COMMUNITY, path__startswith=street.path).order_by(
+            "path"
+        )
+    )
+    community = communities[min(3, len(communities) // 2)]
     secretary = User.objects.filter(
         role_assignments__role=Role.SECRETARY, role_assignments__grid_unit=community
     ).first()
@@ -1004,13 +1029,16 @@ def try_index(args, clients, url: str) -> None:
     from linli.resilience.engine import REGISTRY
 
     print(f"candidate index: {CANDIDATE_INDEX_SQL}")
-    with connection.cursor() as cursor:
-        started = time.perf_counter()
-        cursor.execute(CANDIDATE_INDEX_SQL)
-        cursor.execute("ANALYZE grids_visit")
-        cursor.execute("SELECT pg_size_pretty(pg_relation_size('visit_path_visited'))")
-        print(f"  built in {time.perf_counter() - started:.1f} s, {cursor.fetchone()[0]}")
-    try:
+    started = time.perf_counter()
+    with candidate_index(connection, "visit_path_visited", CANDIDATE_INDEX_SQL) as built:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE grids_visit")
+            cursor.execute("SELECT pg_size_pretty(pg_relation_size('visit_path_visited'))")
+            size = cursor.fetchone()[0]
+        if built:
+            print(f"  built in {time.perf_counter() - started:.1f} s, {size}")
+        else:
+            print(f"  already in the schema ({size}): measured as it is, left in place")
         for label in ("secretary", "street admin"):
             samples, queries, size = timed_get(clients[label], url, args.requests)
             report(f"GET {url} ({label}, with the index)", samples, queries, size, TARGET_MAP_MS)
@@ -1020,9 +1048,6 @@ def try_index(args, clients, url: str) -> None:
             REGISTRY[code].compute(district)
             print(f"  {code} (district context, with the index): "
                   f"{time.perf_counter() - started:.2f} s")  # fmt: skip
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS visit_path_visited")
 
 
 def main() -> None:
@@ -1037,7 +1062,7 @@ def main() -> None:
         # No district to copy: generate it as the issue says.
         from django.core.management import call_command
 
-        call_command("demo", "--no-serve", "--residents", "1000000")
+        call_command("demo", "--no-serve", "--residents", str(args.district_residents))
     fill_activity(args, timezone.now().replace(microsecond=0))
     if not args.skip_recompute:
         time_recompute(args)

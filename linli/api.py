@@ -5,8 +5,11 @@ one shape, `{"message": ..., "field": ...}`, where `field` names the input at fa
 null when no single field is).
 """
 
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.http import Http404
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -25,6 +28,7 @@ from linli.participation.api_ties import router as ties_router
 from linli.partners.api import router as partners_router
 from linli.resilience.api_dashboard import router as resilience_dashboard_router
 from linli.resilience.api_map import router as resilience_map_router
+from linli.storage import STORAGE_UNAVAILABLE
 from linli.supplies.api import router as supplies_router
 from linli.volunteers.api import router as volunteers_router
 
@@ -57,17 +61,25 @@ def schema_validation_error(request, exc: ValidationError):
     )
 
 
+def _refusal_status(codes: set) -> int:
+    if PERMISSION_DENIED in codes:
+        return 403
+    # The server's disk refused an upload (full, read-only): not the client's fault, and
+    # worth retrying once the IT staff have made room.
+    if STORAGE_UNAVAILABLE in codes:
+        return 503
+    return 400
+
+
 @api.exception_handler(DjangoValidationError)
 def domain_validation_error(request, exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.message_dict.items()))
         field = None if field == "__all__" else field
         codes = {error.code for error in exc.error_dict[next(iter(exc.error_dict))]}
-        status = 403 if PERMISSION_DENIED in codes else 400
-        return error_response(request, errors[0], field, status)
+        return error_response(request, errors[0], field, _refusal_status(codes))
     codes = {getattr(error, "code", None) for error in exc.error_list}
-    status = 403 if PERMISSION_DENIED in codes else 400
-    return error_response(request, exc.messages[0], None, status)
+    return error_response(request, exc.messages[0], None, _refusal_status(codes))
 
 
 @api.exception_handler(Http404)
@@ -88,6 +100,29 @@ def http_error(request, exc: HttpError):
         # Ninja's session auth refused an unsafe request without the CSRF token.
         message = _("CSRF check failed: send the X-CSRFToken header with session requests.")
     return error_response(request, message, None, exc.status_code)
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request, exc: Exception):
+    """Anything else a handler raised. Django's own refusals keep their 4xx; the rest is a 500
+    in the API's error shape with the request id to quote, not Django's HTML page, and it is
+    logged with its traceback (secrets redacted, linli.ops.logging) like any 500."""
+    if isinstance(exc, PermissionDenied):
+        return error_response(request, _("Permission denied."), None, 403)
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return error_response(request, _("Bad request."), None, 400)
+    request_id = getattr(request, "request_id", "")
+    message = _("Server error. Quote the request id %(request_id)s when reporting it.") % {
+        "request_id": request_id
+    }
+    response = api.create_response(
+        request, {"message": message, "field": None, "request_id": request_id}, status=500
+    )
+    got_request_exception.send(sender=None, request=request)
+    log_response(
+        "Internal Server Error: %s", request.path, response=response, request=request, exception=exc
+    )
+    return response
 
 
 api.add_router("/auth", accounts_router)

@@ -9,10 +9,15 @@ The tree (codes in brackets):
 Every row is made through the real services.
 """
 
+import os
+import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connections
 
 from linli.accounts.models import User
@@ -25,6 +30,65 @@ from linli.grids.services import (
     resident_create,
     role_assign,
 )
+
+# Green on any day: `LINLI_TEST_CLOCK` moves every test to another moment, to prove no test
+# leans on today's date. Either an ISO moment ("2027-12-31T23:50:00+08:00"; without an offset
+# it is read in Asia/Shanghai, the site's zone) or a shift from the real clock ("+365d",
+# "-12h", "+1w2d"). The clock keeps running (tick=True), and a test that pins its own clock
+# with time_machine.travel inside still wins: the innermost travel is the one in force.
+TEST_CLOCK_VARIABLE = "LINLI_TEST_CLOCK"
+_SHIFT_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_test_clock(value: str) -> datetime | timedelta:
+    """The moment (aware) or the shift that `value` names; ValueError when it names neither."""
+    value = value.strip()
+    shift = re.fullmatch(r"([+-])((?:\d+[wdhms])+)", value)
+    if shift:
+        sign = -1 if shift.group(1) == "-" else 1
+        parts = re.findall(r"(\d+)([wdhms])", shift.group(2))
+        return sign * timedelta(**{_SHIFT_UNITS[unit]: int(number) for number, unit in parts})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{TEST_CLOCK_VARIABLE}={value!r}: expected an ISO moment such as "
+            "2027-12-31T23:50:00+08:00 or a shift such as +365d"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return moment
+
+
+def _test_clock() -> datetime | timedelta | None:
+    value = os.environ.get(TEST_CLOCK_VARIABLE, "").strip()
+    return parse_test_clock(value) if value else None
+
+
+def pytest_configure(config):
+    # A mistyped clock fails the run at once rather than quietly testing today.
+    try:
+        _test_clock()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_report_header(config):
+    value = os.environ.get(TEST_CLOCK_VARIABLE, "").strip()
+    return f"clock: {value} ({TEST_CLOCK_VARIABLE})" if value else "clock: real"
+
+
+@pytest.fixture(autouse=True)
+def _moved_clock():
+    destination = _test_clock()
+    if destination is None:
+        yield
+        return
+    if isinstance(destination, timedelta):
+        destination = datetime.now(ZoneInfo("UTC")) + destination
+    with time_machine.travel(destination, tick=True):
+        yield
+
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -212,6 +276,21 @@ def _seeded_case_categories(request):
         import_module("linli.cases.migrations.0002_seed_categories").seed(apps, None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    # Outside tests the cache is a folder every process on the machine shares (var/cache).
+    # Tests get one of their own per run and per xdist worker (each worker has its own
+    # tmp_path_factory), so parallel workers and a running demo never see or clear each
+    # other's entries. The file cache also when LINLI_REDIS_URL is set: `cache.clear()`
+    # before each test must never empty a shared Redis.
+    from django.test.utils import override_settings
+
+    location = tmp_path_factory.mktemp("cache")
+    backend = {"BACKEND": "linli.ops.cache.FailSoftFileBasedCache", "LOCATION": str(location)}
+    with override_settings(CACHES={"default": backend}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_live_emergency():
     # Each test starts with an empty database, so with no live emergency; the cache that
@@ -237,6 +316,16 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_inline():
+    # Outside tests `.delay()` goes to `linli worker` (files under var/broker, or Redis); tests
+    # run tasks inline, inside the test's transaction. A test that needs a real worker turns
+    # this off for itself (linli/notify/tests/test_broker_outage.py).
+    from linli.celery import app
+
+    app.conf.task_always_eager = True
 
 
 def run_together(*actions) -> list[BaseException]:

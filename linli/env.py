@@ -6,6 +6,7 @@ process with the variable's name rather than silently falling back.
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -14,6 +15,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 class EnvironmentError_(RuntimeError):
     pass
+
+
+# The secret files this process generated (not read): a field key generated on a database that
+# already holds ID numbers cannot read them, and linli.accounts.fieldkey then takes it back.
+GENERATED_SECRET_FILES: set[Path] = set()
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -62,7 +68,19 @@ def secret_from_env_or_file(name: str, path: Path, nbytes: int = 32) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     generated = secrets.token_urlsafe(nbytes)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(generated)
+    # Written whole under a temporary name, then linked into place: another process starting
+    # at the same moment never reads a half-written secret, and never overwrites one.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(generated)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        # Another process (a second gunicorn worker) generated it a moment ago: use theirs.
+        return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
+    GENERATED_SECRET_FILES.add(path)
     return generated

@@ -10,15 +10,25 @@ import dj_database_url
 from celery.schedules import crontab
 
 from linli.env import env_bool, env_int, env_list, env_str, secret_from_env_or_file
+from linli.ops.logging import log_format_from_environment, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LINLI_VAR_DIR", str(BASE_DIR / "var")))
+# Keys, uploads and the embedded database: private to the service user when first made.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 DEBUG = env_bool("LINLI_DEBUG", False)
-SECRET_KEY = secret_from_env_or_file("LINLI_SECRET_KEY", VAR_DIR / "secret_key")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+# 48 random bytes, 64 characters: Django's deploy check (security.W009) wants at least 50.
+SECRET_KEY = secret_from_env_or_file("LINLI_SECRET_KEY", SECRET_KEY_FILE, nbytes=48)
 # Key for ID numbers at rest (AES-GCM) and their keyed look-up hash. Losing it makes stored
-# ID numbers unreadable, so production must set it explicitly and back it up.
-FIELD_ENCRYPTION_KEY = secret_from_env_or_file("LINLI_FIELD_KEY", VAR_DIR / "field_key")
+# ID numbers unreadable, so production must set it explicitly and back it up. The database
+# keeps the key's fingerprint (never the key): the platform refuses to start with a key that
+# cannot read the ID numbers stored (linli.accounts.fieldkey).
+FIELD_KEY_FILE = VAR_DIR / "field_key"
+FIELD_ENCRYPTION_KEY = secret_from_env_or_file("LINLI_FIELD_KEY", FIELD_KEY_FILE)
+# `linli backup` writes its archives here (keep a copy on another machine).
+LINLI_BACKUP_DIR = Path(env_str("LINLI_BACKUP_DIR", str(VAR_DIR / "backups")))
 
 ALLOWED_HOSTS = env_list("LINLI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("LINLI_CSRF_TRUSTED_ORIGINS", [])
@@ -36,6 +46,7 @@ INSTALLED_APPS = [
     "ninja",
     "linli.accounts",
     "linli.grids",
+    "linli.idempotency",
     "linli.notify",
     "linli.cases",
     "linli.open311",
@@ -51,7 +62,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, one log line and the metrics for every answer, redirects and
+    # static files included (linli.ops.middleware).
+    "linli.ops.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside the session, CSRF and locale middleware: sees the cookies they set.
+    "linli.web.cookies.SecureCookiesOverHttpsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -90,6 +106,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'linli.sqlite3'}",
         conn_max_age=env_int("LINLI_DB_CONN_MAX_AGE", 60),
+        # A kept connection is checked before a request reuses it: after a PostgreSQL restart
+        # the next request reconnects instead of answering 500 until CONN_MAX_AGE runs out.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -101,6 +120,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Everyone's personal data: the file is made private to the service user before SQLite
+    # creates it (SQLite gives its -wal and -shm files the database file's mode).
+    _database_file = Path(DATABASES["default"]["NAME"])
+    if _database_file.is_absolute() and _database_file.parent.is_dir():
+        if not _database_file.exists():
+            _database_file.touch(mode=0o600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -138,7 +163,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads are written whole under a temporary name, then renamed, private to the service.
+    "default": {"BACKEND": "linli.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -162,15 +188,21 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 LINLI_MAP_TILE_URL = env_str("LINLI_MAP_TILE_URL", "")
 LINLI_MAP_TILE_ATTRIBUTION = env_str("LINLI_MAP_TILE_ATTRIBUTION", "")
 
-# Cookies and headers. HttpOnly, SameSite and the security headers always apply; cookies
-# are marked Secure whenever DEBUG is off (browsers accept Secure cookies from
-# http://127.0.0.1 and localhost, so the embedded demo still works). LINLI_HTTPS=1 behind
-# TLS adds the redirect and HSTS.
+# Cookies and headers. HttpOnly, SameSite and the security headers always apply.
+# LINLI_HTTPS=1 (served over TLS) marks the session, CSRF and language cookies Secure and adds
+# the redirect to https and HSTS. Off (the default), a trial over plain http from another
+# machine on the office LAN can log in: a browser drops a Secure cookie set by an http page
+# (localhost excepted), and every form would then fail its CSRF check. A request that did
+# arrive over https still gets Secure cookies (linli.web.cookies).
+LINLI_HTTPS = env_bool("LINLI_HTTPS", False)
+# A reverse proxy in front that sets X-Forwarded-Proto (overwriting any a client sent): only
+# then may Django believe the header about which requests came over https.
+LINLI_TRUSTED_PROXY = env_bool("LINLI_TRUSTED_PROXY", LINLI_HTTPS)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_HOURS", 12) * 3600
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("LINLI_SECURE_COOKIES", LINLI_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SAMESITE = "Lax"
@@ -178,23 +210,56 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-LINLI_HTTPS = env_bool("LINLI_HTTPS", False)
+if LINLI_TRUSTED_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if LINLI_HTTPS:
     SECURE_SSL_REDIRECT = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A monitor or load balancer on this machine asks gunicorn over plain http: a redirect
+    # to https would fail its check (or send it to a certificate for another name). They
+    # hold no cookies or personal data, and /metrics keeps its own rule (local or token).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Django's deployment checks that do not apply (`linli check --deploy`, linli/ops/checks.py):
+# - security.W018 (DEBUG on): linli.E001 reports it as an error, naming LINLI_DEBUG.
+# - security.W021 (no HSTS preload): the preload list binds the whole domain and every
+#   subdomain for months, a decision for whoever runs the domain (often the district's),
+#   not for one platform on it.
+SILENCED_SYSTEM_CHECKS = ["security.W018", "security.W021"]
+# A refused form says in plain words what happened (the page was open too long, cookies
+# blocked) in the site's layout.
+CSRF_FAILURE_VIEW = "linli.web.errors.csrf_failure"
 
-# Celery: eager in-process by default; set LINLI_CELERY_BROKER_URL (e.g. redis://) to use
-# real workers.
-CELERY_BROKER_URL = env_str("LINLI_CELERY_BROKER_URL", "memory://")
+# Celery runs background tasks (`.delay()`) in `linli worker`, never inside a request. The
+# embedded default's broker is a folder of files under var/broker (linli.ops.jobs_broker:
+# nothing to install, shared by every process on the machine); production sets
+# LINLI_CELERY_BROKER_URL=redis://…. `memory://` (or LINLI_CELERY_EAGER=1) runs tasks inline,
+# as the tests do.
+CELERY_BROKER_URL = env_str("LINLI_CELERY_BROKER_URL", "linli-files://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("LINLI_CELERY_EAGER", CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-# With real workers, beat retries outbox messages that a broker or channel outage left
-# undelivered. Every 30 s, so that the shortest back-off (LINLI_OUTBOX_BACKOFF_SECONDS) holds;
-# a sweep with nothing due is one indexed query.
-CELERY_BEAT_SCHEDULE = {
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every call to Redis (broker and cache) gives up after this many seconds.
+LINLI_REDIS_TIMEOUT_SECONDS = env_int("LINLI_REDIS_TIMEOUT_SECONDS", 1)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A hung Redis must not hold a request: connecting and each command give up after
+    # LINLI_REDIS_TIMEOUT_SECONDS (without them a send waited for ever). The web's sends are
+    # not retried either (linli.notify.tasks.deliver_outbox_later): what they carry waits in
+    # the outbox table for the sweep.
+    CELERY_BROKER_CONNECTION_TIMEOUT = LINLI_REDIS_TIMEOUT_SECONDS
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": LINLI_REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": LINLI_REDIS_TIMEOUT_SECONDS,
+    }
+# The periodic jobs, run by `linli scheduler` (beside `linli serve`, or on its own in
+# production; never `celery beat`, which knows no lock): name → the Celery task and its
+# schedule (seconds, a timedelta or a crontab in Asia/Shanghai). State, history and alerts
+# are on the jobs page (/ops/jobs/, linli.ops.scheduler).
+# The outbox sweep retries messages that a broker or channel outage left undelivered. Every
+# 30 s, so that the shortest back-off (LINLI_OUTBOX_BACKOFF_SECONDS) holds; a sweep with
+# nothing due is one indexed query.
+LINLI_JOBS = {
     "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 30.0},
     # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
@@ -212,7 +277,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "participation.rebuild_ties",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Stored answers to Idempotency-Key writes expire after LINLI_IDEMPOTENCY_HOURS.
+    "idempotency-purge-expired": {"task": "idempotency.purge_expired", "schedule": 3600.0},
 }
+# The scheduler wakes at least this often (heartbeat, lease renewal); it counts as stopped
+# after three ticks without one. It runs at most LINLI_SCHEDULER_THREADS jobs at once; a
+# job's lease lasts LINLI_JOB_LEASE_SECONDS unless renewed (a dead scheduler's jobs wait
+# that long before another takes them).
+LINLI_SCHEDULER_TICK_SECONDS = env_int("LINLI_SCHEDULER_TICK_SECONDS", 10)
+LINLI_SCHEDULER_THREADS = env_int("LINLI_SCHEDULER_THREADS", 4)
+LINLI_JOB_LEASE_SECONDS = env_int("LINLI_JOB_LEASE_SECONDS", 120)
 
 # Notification channels (linli.notify.channels). Each stays off until its variable is set;
 # its messages then wait in the outbox ("no transport configured") and go out once it is.
@@ -234,21 +308,53 @@ LINLI_SMS_GATEWAY_TOKEN = env_str("LINLI_SMS_GATEWAY_TOKEN", "")
 # After a failed attempt the next waits base * 2**(attempts - 1) seconds, at most the cap.
 LINLI_OUTBOX_BACKOFF_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_SECONDS", 30)
 LINLI_OUTBOX_BACKOFF_MAX_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_MAX_SECONDS", 3600)
+# An attempt holds its message this long: no other worker sends it meanwhile, and if the
+# worker dies during the send the message is sent again (same dedupe key) after it. Longer
+# than any one send can take (SMTP spends up to one timeout on each of several steps).
+LINLI_OUTBOX_ATTEMPT_TIMEOUT_SECONDS = env_int("LINLI_OUTBOX_ATTEMPT_TIMEOUT_SECONDS", 120)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache is shared by every process (throttling, the emergency banner and anything cached
+# agree from one request to the next) and fails soft: unreachable, it is a miss and pages work
+# from the database (linli.ops.cache). The embedded default keeps it in files under
+# var/cache: one machine's processes share it with nothing to install, and unlike a database
+# cache it takes no SQLite write lock on a page that only reads. Production: Redis, where a
+# hung server costs a request at most LINLI_REDIS_TIMEOUT_SECONDS, once per few seconds.
+CACHES = {
+    "default": {
+        "BACKEND": "linli.ops.cache.FailSoftFileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+}
 if env_str("LINLI_REDIS_URL"):
     CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "linli.ops.cache.FailSoftRedisCache",
         "LOCATION": env_str("LINLI_REDIS_URL"),
+        "OPTIONS": {
+            "socket_connect_timeout": LINLI_REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": LINLI_REDIS_TIMEOUT_SECONDS,
+        },
     }
+
+# How long the answer to a write sent with an Idempotency-Key is kept (and replayed to a retry
+# with the same key); the hourly job idempotency.purge_expired deletes older ones.
+LINLI_IDEMPOTENCY_HOURS = env_int("LINLI_IDEMPOTENCY_HOURS", 24)
 
 # Personal data: how many rows a list page shows, and the demo password.
 LINLI_PAGE_SIZE = env_int("LINLI_PAGE_SIZE", 50)
 LINLI_DEMO_PASSWORD = env_str("LINLI_DEMO_PASSWORD", "linli-demo")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LINLI_LOG_LEVEL", "WARNING")},
-}
+# Logs go to standard error, one JSON object a line (LINLI_LOG_FORMAT=json|text|auto; auto,
+# the default, is JSON unless standard error is a terminal), with the request id on every
+# record of a request and secrets (api_key, tokens, passwords, cookies, the field key)
+# redacted. One line a request on the logger linli.request; other loggers at LINLI_LOG_LEVEL.
+LINLI_LOG_FORMAT = log_format_from_environment()
+LOGGING = logging_config(log_format=LINLI_LOG_FORMAT, level=env_str("LINLI_LOG_LEVEL", "WARNING"))
+
+# Operations endpoints (linli.ops): /metrics and the details of /readyz answer callers on this
+# machine, or anyone sending `Authorization: Bearer <LINLI_METRICS_TOKEN>` (empty: nobody).
+LINLI_METRICS_TOKEN = env_str("LINLI_METRICS_TOKEN", "")
+# /readyz: how long the cache and broker may take to answer, and the free space under the var
+# directory (database, uploads, backups) below which the platform is not ready.
+LINLI_READYZ_TIMEOUT_SECONDS = env_int("LINLI_READYZ_TIMEOUT_SECONDS", 2)
+LINLI_READYZ_MIN_FREE_DISK_MB = env_int("LINLI_READYZ_MIN_FREE_DISK_MB", 500)

@@ -2,8 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from linli.api import api
+from linli.ops.views.health import healthz, readyz
+from linli.ops.views.metrics import metrics
 
 urlpatterns = [
+    # Operations (linli.ops): liveness, readiness, Prometheus metrics.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
@@ -17,5 +23,12 @@ urlpatterns = [
     path("activities/", include("linli.participation.urls")),
     path("emergency/", include("linli.emergency.urls")),
     path("resilience/", include("linli.resilience.urls")),
+    path("ops/", include("linli.ops.urls")),
     path("", include("linli.web.urls")),
 ]
+
+# Error pages in the site's layout, Chinese or English, with a way home (linli/web/errors.py).
+handler400 = "linli.web.errors.bad_request"
+handler403 = "linli.web.errors.permission_denied"
+handler404 = "linli.web.errors.page_not_found"
+handler500 = "linli.web.errors.server_error"

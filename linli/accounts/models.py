@@ -100,3 +100,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.object_type}:{self.object_id}"
+
+
+class FieldKeyFingerprint(models.Model):
+    """Which field key the ID numbers stored here need: an HMAC of a fixed label under the
+    key (linli.accounts.fieldkey), never the key itself. One row.
+
+    Written at migrate and whenever the configured key is proven to read the stored numbers;
+    the platform refuses to start with a key whose fingerprint differs while ID numbers are
+    stored, instead of answering every reveal with a 500 and storing duplicates on import."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    fingerprint = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("field key fingerprint")
+        verbose_name_plural = _("field key fingerprints")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="fieldkeyfingerprint_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return self.fingerprint[:16]

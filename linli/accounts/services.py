@@ -3,8 +3,8 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import ApiToken, AuditAction, AuditEntry, User
 
 
@@ -66,7 +66,7 @@ def token_user(*, key: str) -> User | None:
     )
     if token is None:
         return None
-    now = timezone.now()
+    now = clock.now()
     # Touch at most once a minute: a busy app should not write on every request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, conflict_or_raise, paginate
@@ -36,6 +37,7 @@ from linli.cases.services import (
 )
 from linli.grids.models import Building, Visit
 from linli.grids.selectors import scope_for, visit_get
+from linli.idempotency.decorators import idempotent
 
 router = Router(tags=["cases"])
 
@@ -266,7 +268,7 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
     visible = selectors.cases_visible(user=user) if user is not None else Case.objects.none()
     original = visible.filter(pk=case.duplicate_of_id).first() if case.duplicate_of_id else None
     return {
-        **_case(case, timezone.now()),
+        **_case(case, clock.now()),
         "title": case.title,
         "description": case.description,
         "events": [_event(event) for event in events],
@@ -550,11 +552,12 @@ def case_list(
         if filters.source:
             cases = cases.filter(source=filters.source)
     items, count = paginate(cases, page)
-    now = timezone.now()
+    now = clock.now()
     return {"items": [_case(case, now) for case in items], "count": count}
 
 
 @router.post("", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+@idempotent
 def case_file(request: HttpRequest, payload: CaseIn):
     user = request.auth
     category = _category(payload.category)
@@ -696,7 +699,9 @@ def _photos(case: Case) -> list[dict]:
     ]
 
 
-@router.post("/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+@router.post(
+    "/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, 503: ErrorOut, **ERRORS}
+)
 def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[UploadedFile]]):
     """Add photos to an open case as a timeline step of their own (reporter or staff)."""
     user = request.auth
@@ -705,7 +710,8 @@ def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[Upl
     return Status(201, _detail(_visible_case(user, case_id), user))
 
 
-@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, 503: ErrorOut, **ERRORS})
+@idempotent
 def case_file_with_photos(
     request: HttpRequest,
     payload: Form[CaseIn],
@@ -825,7 +831,7 @@ def case_metrics(request: HttpRequest, filters: Query[MetricsIn]) -> dict[str, A
     period = metrics.period_from_params(
         period=filters.period, day=filters.date, start=filters.start, end=filters.end
     )
-    now = timezone.now()
+    now = clock.now()
     breakdown = metrics.case_metrics_breakdown(user=user, unit=unit, period=period, now=now)
     trend = metrics.case_metrics_trend(user=user, unit=unit, period=period, now=now)
     return {

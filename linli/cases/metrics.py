@@ -49,6 +49,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases.models import OPEN_STATES, Case, CaseEvent, CaseState
@@ -195,7 +196,7 @@ def period_from_params(
     kind = period or "month"
     if kind not in PERIOD_KINDS:
         raise ValidationError({"period": _("Choose week, month, quarter or year.")})
-    return period_containing(kind, _date(day, "date") or today or timezone.localdate())
+    return period_containing(kind, _date(day, "date") or today or clock.localdate())
 
 
 # Conditions --------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def case_metrics_breakdown(
 ) -> Breakdown:
     """The unit's metrics and one row per child unit, in a constant number of queries."""
     _check_scope(user, unit)
-    now = now or timezone.now()
+    now = now or clock.now()
     by_path = _metrics_by_path(unit, period, now)
     children = list(GridUnit.objects.filter(parent=unit).order_by("sort_order", "code"))
     total = CaseMetrics()
@@ -424,7 +425,7 @@ def case_metrics_trend(
     """Closure and on-time rates for the `length` weeks (for a week) or months (otherwise)
     up to the one holding the end of `period` (or now, if earlier); one query."""
     _check_scope(user, unit)
-    now = now or timezone.now()
+    now = now or clock.now()
     kind = "week" if period.kind == "week" else "month"
     last_moment = min(period.end, now) - timedelta(microseconds=1)
     last = period_containing(kind, timezone.localdate(last_moment))
@@ -464,7 +465,7 @@ def metric_cases(
     """The cases behind one number: the same condition that counted them, in the unit's
     subtree (or, with `direct`, filed at the unit itself: the breakdown's own row)."""
     _check_scope(user, unit)
-    conditions = _conditions(period, now or timezone.now())
+    conditions = _conditions(period, now or clock.now())
     if metric not in conditions:
         raise Http404
     cases = Case.objects.filter(grid_path=unit.path) if direct else _subtree(unit)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from linli.accounts.fields import GridPathField
 from linli.grids.models import WithinPathQuerySet, path_index
 
@@ -289,7 +290,7 @@ class Case(models.Model):
         return self.state in OPEN_STATES
 
     def is_overdue(self, now=None) -> bool:
-        return self.state in ACTIVE_STATES and self.due_at < (now or timezone.now())
+        return self.state in ACTIVE_STATES and self.due_at < (now or clock.now())
 
 
 class CaseEvent(models.Model):
@@ -348,7 +349,7 @@ PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp
 def case_photo_upload_to(instance: "CasePhoto", filename: str) -> str:
     """cases/<yyyy>/<mm>/<uuid>.<ext>: never the uploaded name, which can carry a person's
     name or a room number, and is chosen by the client."""
-    now = timezone.now()
+    now = clock.now()
     extension = PHOTO_EXTENSIONS.get(instance.content_type, "bin")
     return f"cases/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.db.models import Case as When_
 from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission
 from linli.cases.models import (
@@ -78,7 +78,7 @@ def workbench(
     now: datetime | None = None,
 ) -> QuerySet[Case]:
     """A staff member's open queue within their subtree: overdue first, then by due time."""
-    now = now or timezone.now()
+    now = now or clock.now()
     cases = Case.objects.within(scope_for(user).paths_for(Permission.VIEW_REGISTRY))
     cases = cases.filter(state=state) if state else cases.open()
     if category is not None:
@@ -150,7 +150,7 @@ def duplicate_candidates(
 ) -> list[Case]:
     """Open cases of the same category filed in the last 7 days at the same building or
     within 50 m. Shown before filing and to staff, who may merge them."""
-    now = now or timezone.now()
+    now = now or clock.now()
     recent = Case.objects.filter(
         category=category, state__in=OPEN_STATES, created_at__gte=now - DUPLICATE_WINDOW
     )

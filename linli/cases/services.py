@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission, Role
 from linli.accounts.services import audit_record
@@ -143,7 +144,7 @@ def _event(*, case: Case, actor, action: str, from_state: str, note: str = "", d
         to_state=case.state,
         note=note,
         data=data or {},
-        created_at=at or timezone.now(),
+        created_at=at or clock.now(),
     )
 
 
@@ -258,7 +259,7 @@ def case_create(
         if home is None or community is None or not home.startswith(community.path):
             raise _deny(_("You may not file a case here."))
 
-    now = timezone.now()
+    now = clock.now()
     due = now + timedelta(hours=category.sla_hours)
     case_id = _reserve_case_id()
     case = Case.objects.create(
@@ -348,7 +349,7 @@ def case_transition(
     note = (note or "").strip()
     if action in NOTE_REQUIRED and not note:
         raise ValidationError({"note": NOTE_REQUIRED[action]})
-    now = timezone.now()
+    now = clock.now()
     before = case.state
     event_data = GUARDS[action](case, now, data) if action in GUARDS else {}
     case.state = TRANSITIONS[key]
@@ -535,12 +536,12 @@ def case_escalate(
         raise _deny(_("You may not escalate this case."))
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the case goes up a level.")})
-    return _escalate_locked(case=case, actor=actor, reason=reason.strip(), now=timezone.now())
+    return _escalate_locked(case=case, actor=actor, reason=reason.strip(), now=clock.now())
 
 
 def cases_escalate_overdue(*, now: datetime | None = None) -> int:
     """The scheduled sweep: every overdue case below the street goes up one level."""
-    now = now or timezone.now()
+    now = now or clock.now()
     count = 0
     ids = list(
         Case.objects.overdue(now)
@@ -886,6 +887,11 @@ from django.core.files.storage import default_storage  # noqa: E402
 from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: E402
 
 from linli.cases.models import PHOTO_MAX_BYTES, CasePhoto  # noqa: E402
+from linli.storage import (  # noqa: E402
+    STORAGE_UNAVAILABLE,
+    STORAGE_UNAVAILABLE_MESSAGE,
+    StorageUnavailable,
+)
 
 PHOTOS_PER_STEP = 3
 # Longest side kept: plenty to show a problem or a repair, and bounded storage per case.
@@ -1047,7 +1053,9 @@ def photos_store(*, prepared: list[PreparedPhoto], make_row) -> list:
     """Write checked photos, each as the unsaved row `make_row(photo)` returns (an image
     model with content_type, size, width and height, whose upload_to names the file). Call
     inside the caller's transaction: the rows roll back with it, and files already stored
-    are removed again if a row cannot be written."""
+    are removed again if a row cannot be written. A disk that refuses the write (full,
+    read-only) is a ValidationError on `photos` with code STORAGE_UNAVAILABLE: the caller's
+    transaction rolls back, the form shows it, and the API answers 503."""
     stored: list[str] = []
     rows = []
     try:
@@ -1056,13 +1064,18 @@ def photos_store(*, prepared: list[PreparedPhoto], make_row) -> list:
             row.content_type = photo.content_type
             row.size = len(photo.data)
             row.width, row.height = photo.width, photo.height
-            # upload_to names the file; the name given here is ignored.
+            # upload_to names the file; the name given here is ignored. The storage writes
+            # it whole or not at all (linli.storage).
             row.image.save("photo", ContentFile(photo.data), save=False)
             stored.append(row.image.name)
             row.save()
             rows.append(row)
-    except BaseException:
+    except BaseException as error:
         for name in stored:
             default_storage.delete(name)
+        if isinstance(error, StorageUnavailable):
+            raise ValidationError(
+                {"photos": ValidationError(STORAGE_UNAVAILABLE_MESSAGE, code=STORAGE_UNAVAILABLE)}
+            ) from error
         raise
     return rows

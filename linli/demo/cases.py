@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import F
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseEvent, CaseSource
@@ -167,7 +167,7 @@ def _backdate(rng: random.Random, case: Case, filed_at, late: bool) -> None:
     total = sla * rng.uniform(1.2, 2.5) if late else sla * rng.uniform(0.2, 0.9)
     moments = sorted(rng.random() for _ in events[1:])
     stamps = [filed_at] + [filed_at + total * moment for moment in moments]
-    now = timezone.now()
+    now = clock.now()
     stamps = [min(stamp, now) for stamp in stamps]
     for event, stamp in zip(events, stamps, strict=True):
         CaseEvent.objects.filter(pk=event.pk).update(created_at=stamp)
@@ -193,7 +193,7 @@ def demo_cases(*, community: GridUnit, seed: int) -> int:
     categories = {category.code: category for category in CaseCategory.objects.all()}
     codes = [code for code, _weight, _texts in PROBLEMS]
     weights = [weight for _code, weight, _texts in PROBLEMS]
-    now = timezone.now()
+    now = clock.now()
     filed: list[Case] = []
     for _ in range(CASE_COUNT):
         days_ago = rng.uniform(0, HISTORY_DAYS)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from django.utils import timezone
-
+from linli import clock
 from linli.accounts.roles import Role
 from linli.emergency.models import HELD_TASK_STATES, Hazard, Plan, Task
 from linli.emergency.plans import plans_create_defaults
@@ -54,7 +53,7 @@ def demo_emergency(*, community: GridUnit, seed: int) -> bool:
     rng = random.Random(seed + 6)
     secretary = _staff(community, Role.SECRETARY)
     typhoon = Plan.objects.get(grid_unit=street, hazard=Hazard.TYPHOON)
-    started = timezone.now() - timedelta(days=DRILL_DAYS_AGO, hours=-9)
+    started = clock.now() - timedelta(days=DRILL_DAYS_AGO, hours=-9)
     activation = activation_start(
         actor=secretary,
         plan=typhoon,
@@ -71,12 +70,12 @@ def demo_emergency(*, community: GridUnit, seed: int) -> bool:
             "assignee_id", "id"
         )
     )
-    clock: dict[int, timedelta] = {}
+    elapsed_by_assignee: dict[int, timedelta] = {}
     requests = []
     for task in tasks:
-        elapsed = clock.get(task.assignee_id, timedelta(minutes=rng.randint(3, 20)))
+        elapsed = elapsed_by_assignee.get(task.assignee_id, timedelta(minutes=rng.randint(3, 20)))
         elapsed += timedelta(minutes=rng.randint(4, 12))
-        clock[task.assignee_id] = elapsed
+        elapsed_by_assignee[task.assignee_id] = elapsed
         roll = rng.random()
         welfare = task.kind == "welfare_check"
         if welfare and roll < 0.08:

@@ -30,9 +30,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, is_password_usable, make_password
 from django.db import transaction
-from django.utils import timezone
 from faker import Faker
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.privacy import id_number_fields, id_number_hash
 from linli.accounts.roles import Role
@@ -1011,7 +1011,7 @@ def _demo_visits(plan: CommunityPlan, seed: int) -> int:
     if Visit.objects.filter(grid_path__startswith=community.path).exists():
         return 0
     rng, _ = _rng_for(seed, "visits")
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
     leaders = {
         assignment.grid_path: assignment.user
         for assignment in RoleAssignment.objects.filter(

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.grids.models import GridUnit, RoleAssignment
@@ -30,7 +31,7 @@ from linli.participation.surveys import survey_copy_template, survey_open
 
 def _next_weekday(weekday: int, hour: int) -> datetime:
     """The next given weekday (Monday 0) at `hour` in Shanghai time, at least a day away."""
-    today = timezone.localdate() + timedelta(days=1)
+    today = clock.localdate() + timedelta(days=1)
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
     return timezone.make_aware(datetime.combine(day, time(hour)))
 

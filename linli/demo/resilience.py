@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
-
+from linli import clock
 from linli.grids.models import GridUnit
 from linli.resilience.models import IndexSnapshot
 from linli.resilience.services import snapshot_take
@@ -19,7 +18,7 @@ def demo_resilience(*, street: GridUnit) -> bool:
     """Returns whether anything was added."""
     if IndexSnapshot.objects.filter(grid_unit=street).exists():
         return False
-    now = timezone.now()
+    now = clock.now()
     for back in range(WEEKS - 1, -1, -1):
         snapshot_take(root=street, end=now - timedelta(weeks=back))
     return True

@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from django.utils import timezone
-
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.grids.models import GridUnit, Resident, RoleAssignment, Visit
@@ -111,7 +110,7 @@ def _pick(rng: random.Random, weighted, count: int) -> list[str]:
 
 def _volunteers(rng: random.Random, community: GridUnit, secretary: User) -> int:
     # Adults under 75: the people a functional team can count on.
-    year = timezone.localdate().year
+    year = clock.localdate().year
     residents = list(
         Resident.objects.filter(
             grid_path__startswith=community.path, birth_year__range=(year - 75, year - 18)
@@ -153,7 +152,7 @@ def _volunteers(rng: random.Random, community: GridUnit, secretary: User) -> int
 
 
 def _partners(community: GridUnit, secretary: User) -> None:
-    today = timezone.localdate()
+    today = clock.localdate()
     login = User.objects.filter(username="partner").first()
     for index, (name, kind, offers, resources) in enumerate(PARTNERS):
         partner = partner_create(
@@ -212,7 +211,7 @@ def _supplies(community: GridUnit, secretary: User) -> None:
     place = stock_location_create(
         actor=secretary, grid_unit=community, name="共享客厅应急物资柜", address="中心花园门卫室旁"
     )
-    today = timezone.localdate()
+    today = clock.localdate()
     for name, category, unit, minimum, stock in SUPPLIES:
         supply_item_create(
             actor=secretary,

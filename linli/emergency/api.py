@@ -44,6 +44,7 @@ from linli.emergency.models import (
 )
 from linli.grids.models import Resident
 from linli.grids.selectors import building_get, grid_unit_get, household_get
+from linli.idempotency.decorators import idempotent
 from linli.partners.selectors import partner_get
 from linli.volunteers.models import Volunteer, decode_codes, encode_codes
 
@@ -687,6 +688,7 @@ def activation_unavailable(request: HttpRequest, activation_id: int, payload: Un
     response={201: DrawOut, **WRITE_ERRORS},
     summary="Draw supplies for the emergency (a stock movement, in the report)",
 )
+@idempotent
 def activation_draw(request: HttpRequest, activation_id: int, payload: DrawIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
@@ -863,6 +865,7 @@ def task_decline(request: HttpRequest, task_id: int, payload: DeclineIn):
 
 
 @router.post("/tasks/{task_id}/report", response={200: TaskReportOut, **WRITE_ERRORS})
+@idempotent
 def task_report(request: HttpRequest, task_id: int, payload: TaskReportIn):
     user = request.auth
     task = _actionable_task(user, task_id)
@@ -949,6 +952,7 @@ def help_request_list(
     response={201: HelpRequestOut, **WRITE_ERRORS},
     summary="Ask for help (a resident, or staff on their behalf)",
 )
+@idempotent
 def help_request_create(request: HttpRequest, payload: HelpRequestIn):
     user = request.auth
     try:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.http import Http404
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.emergency.models import (
@@ -296,7 +296,7 @@ def board_data(activation: Activation, user: User, *, now: datetime | None = Non
         activation=activation,
         paths=paths,
         whole_scope=paths == [activation.grid_path],
-        now=now or timezone.now(),
+        now=now or clock.now(),
     )
     tasks = Task.objects.filter(paths_condition(paths), activation=activation)
     _coverage(board, tasks)

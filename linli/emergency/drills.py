@@ -15,9 +15,9 @@ import dataclasses
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.emergency import assign as solver
@@ -45,9 +45,7 @@ def simulation_inputs(
     """Routes in walking order and the unassigned stops, as an activation now would make
     them; plus the figures of that assignment."""
     templates = _templates_at(plan, grade)
-    drafts = tasks_draft(
-        templates=templates, registry=registry_read(scope.path), now=timezone.now()
-    )
+    drafts = tasks_draft(templates=templates, registry=registry_read(scope.path), now=clock.now())
     workforce = workforce_read(
         path=scope.path, rule=plan.movement_rule, capacity=plan.volunteer_capacity
     )

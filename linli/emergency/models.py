@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli import clock
 from linli.accounts.fields import GridPathField
 from linli.grids.models import WithinPathQuerySet, path_ancestors, path_index
 
@@ -485,7 +486,7 @@ class Task(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.is_open and self.due_at < timezone.now()
+        return self.is_open and self.due_at < clock.now()
 
 
 class TaskReport(models.Model):

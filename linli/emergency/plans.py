@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
@@ -100,7 +100,7 @@ def _locked(plan: Plan) -> Plan:
 
 
 def _touch(plan: Plan) -> None:
-    Plan.objects.filter(pk=plan.pk).update(updated_at=timezone.now())
+    Plan.objects.filter(pk=plan.pk).update(updated_at=clock.now())
 
 
 def _audit(

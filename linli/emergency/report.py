@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from linli import clock
 from linli.emergency.models import (
     Activation,
     ActivationEvent,
@@ -302,11 +303,11 @@ def summary_compute(activation: Activation) -> dict:
             )
     reassignments["by_cause"] = dict(reassignments["by_cause"])
 
-    clock = end or timezone.now()
+    until = end or clock.now()
     return {
         "version": SUMMARY_VERSION,
         "live": end is None,
-        "computed_at": _iso(clock),
+        "computed_at": _iso(until),
         "activation_id": activation.pk,
         "is_drill": activation.is_drill,
         "hazard": activation.hazard,
@@ -314,7 +315,7 @@ def summary_compute(activation: Activation) -> dict:
         "scope_path": activation.grid_path,
         "activated_at": _iso(start),
         "stood_down_at": _iso(end),
-        "duration_minutes": _minutes(start, clock),
+        "duration_minutes": _minutes(start, until),
         **_coverage(activation, tasks),
         "tasks_total": len(tasks),
         "tasks_by_state": dict(by_state),

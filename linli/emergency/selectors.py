@@ -128,7 +128,9 @@ def active_activations_for(*, user: User) -> list[Activation]:
 
 # The live emergencies, kept in the cache so that the banner on every page costs no query:
 # services drop the entry whenever an activation starts, changes grade or stands down, and
-# it expires after LIVE_SECONDS anyway (web processes with a local cache catch up then).
+# it expires after LIVE_SECONDS anyway (a drop lost while the cache was unreachable is
+# corrected then). The cache fails soft (linli.ops.cache): while it is down, every page
+# reads the live emergencies from the database and activations proceed.
 LIVE_KEY = "emergency:live"
 LIVE_SECONDS = 30
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission, Role
 from linli.accounts.services import audit_record
@@ -515,7 +516,7 @@ def activation_preview(*, actor: User, plan: Plan, scope: GridUnit, grade) -> Pr
     _refuse_overlap(scope)
     templates = _templates_at(plan, grade)
     registry = registry_read(scope.path)
-    drafts = tasks_draft(templates=templates, registry=registry, now=timezone.now())
+    drafts = tasks_draft(templates=templates, registry=registry, now=clock.now())
     workforce = workforce_read(
         path=scope.path, rule=plan.movement_rule, capacity=plan.volunteer_capacity
     )
@@ -726,7 +727,7 @@ def activation_start(
         raise ValidationError({"note": _("Keep the note to 300 characters.")})
     _lock_street(scope)
     _refuse_overlap(scope)
-    now = now or timezone.now()
+    now = now or clock.now()
     templates = _templates_at(plan, grade)
     registry = registry_read(scope.path)
     drafts = tasks_draft(templates=templates, registry=registry, now=now)
@@ -833,7 +834,7 @@ def activation_regrade(
     grade = _check_plan_for_scope(activation.plan, activation.scope, grade)
     if grade == activation.grade:
         raise ValidationError({"grade": _("The emergency is already at this grade.")})
-    now = now or timezone.now()
+    now = now or clock.now()
     previous = activation.grade
     templates = list(activation.plan.templates.all())
     added = cancelled = 0
@@ -926,7 +927,7 @@ def activation_add_task(
     # A micro-grid lead adds tasks inside their own compound only.
     if not _may_command(actor, building.grid_path):
         raise _deny(_("You may not add tasks to this emergency."))
-    now = now or timezone.now()
+    now = now or clock.now()
     draft = TaskDraft(
         template=None,
         kind=kind,
@@ -984,7 +985,7 @@ def tasks_reassign_automatically(
     ones who declined them; runs inside the caller's transaction."""
     if not tasks:
         return {"assigned": 0, "unassigned": 0}
-    now = now or timezone.now()
+    now = now or clock.now()
     workforce = workforce_read(
         path=activation.grid_path,
         rule=activation.movement_rule,
@@ -1080,7 +1081,7 @@ def task_acknowledge(*, actor: User, task: Task, now: datetime | None = None) ->
     if task.state != TaskState.ASSIGNED:
         raise _conflict("task", _("This task has already been acknowledged or closed."))
     task.state = TaskState.ACKNOWLEDGED
-    task.acknowledged_at = now or timezone.now()
+    task.acknowledged_at = now or clock.now()
     task.version += 1
     task.save(update_fields=["state", "acknowledged_at", "version"])
     return task
@@ -1145,7 +1146,7 @@ def task_reassign(
         raise ValidationError(
             {"volunteer": _("%(name)s is marked unavailable.") % {"name": volunteer.name}}
         )
-    now = timezone.now()
+    now = clock.now()
     task.assignee = volunteer
     task.state = TaskState.ASSIGNED
     task.assigned_at = now
@@ -1223,7 +1224,7 @@ def volunteer_mark_unavailable(
 def tasks_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic sweep (Celery beat): tasks not acknowledged within the plan's time go
     to someone else. Each activation is handled in its own transaction."""
-    now = now or timezone.now()
+    now = now or clock.now()
     moved = 0
     for activation in Activation.objects.active():
         deadline = now - timedelta(minutes=activation.acknowledge_minutes)
@@ -1295,7 +1296,7 @@ def task_report(
         errors["note"] = _("Keep the note to 500 characters.")
     if errors:
         raise ValidationError(errors)
-    now = now or timezone.now()
+    now = now or clock.now()
     # Staff relaying a volunteer's phone call report for the volunteer who holds the task;
     # an escalated task is the micro-grid lead's own.
     relayed = task.assignee if task.state in HELD_TASK_STATES else None
@@ -1425,7 +1426,7 @@ def help_request_create(
         submitted_by=_user_or_none(actor),
         on_behalf=bool(on_behalf),
         source_task=source_task,
-        created_at=now or timezone.now(),
+        created_at=now or clock.now(),
     )
     leads = _micro_grid_leads(household.grid_path)
     secretaries = _post_holders(
@@ -1483,7 +1484,7 @@ def help_request_dispatch(
     request.partner = partner
     request.state = HelpState.DISPATCHED
     request.dispatched_by = _user_or_none(actor)
-    request.dispatched_at = now or timezone.now()
+    request.dispatched_at = now or clock.now()
     request.version += 1
     request.save()
     # The volunteer it went to, or the partner unit's liaisons.
@@ -1528,7 +1529,7 @@ def help_request_close(
         raise ValidationError({"resolution": _("Say what was done, in at most 500 characters.")})
     request.state = HelpState.CANCELLED if cancelled else HelpState.DONE
     request.resolution = resolution
-    request.done_at = now or timezone.now()
+    request.done_at = now or clock.now()
     request.version += 1
     request.save()
     return request
@@ -1643,7 +1644,7 @@ def activation_stand_down(
         errors["lessons"] = _("Keep the lessons to 5000 characters.")
     if errors:
         raise ValidationError(errors)
-    now = now or timezone.now()
+    now = now or clock.now()
     closed_tasks = Task.objects.filter(activation=activation, state__in=OPEN_TASK_STATES).update(
         state=TaskState.CANCELLED, completed_at=now, retry_at=None, version=F("version") + 1
     )

@@ -25,6 +25,7 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.grids.services import resident_reveal, visit_record
+from linli.idempotency.decorators import idempotent
 
 router = Router(tags=["grids"])
 # Schemas ------------------------------------------------------------------------------
@@ -377,6 +378,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> dict[str, Any]:
 
 
 @router.post("/visits", response={201: VisitOut, 400: ErrorOut, **ERRORS})
+@idempotent
 def visit_create(request: HttpRequest, payload: VisitIn):
     household = visible_or_404(
         selectors.household_get,

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
@@ -157,7 +158,7 @@ def residents_export(
         grid_path=grid_unit.path if grid_unit else (paths[0] if len(paths) == 1 else "/"),
         ip_address=ip_address,
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    stamp = clock.localtime().strftime("%Y%m%d-%H%M")
     return ExportFile(filename=f"residents-{stamp}.xlsx", content=content, count=count)
 
 

@@ -40,9 +40,10 @@ from typing import Any, BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, AuditEntry, User
 from linli.accounts.privacy import (
     encrypt_text,
@@ -753,8 +754,8 @@ class _Importer:
         self.report = report
         self.errors = report.errors
         self.writing = not report.dry_run
-        self.now = timezone.now()
-        self.max_year = timezone.localdate().year
+        self.now = clock.now()
+        self.max_year = clock.localdate().year
         writer_class = _PostgresWriter if connection.vendor == "postgresql" else _SqliteWriter
         self.writer = writer_class(self.now)
         # Existing keys of the importer's scope.

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli import clock
 from linli.accounts.fields import GridPathField
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Role
@@ -300,7 +301,7 @@ class Resident(models.Model):
 
     @property
     def age(self) -> int:
-        return timezone.localdate().year - self.birth_year
+        return clock.localdate().year - self.birth_year
 
     @staticmethod
     def encode_tags(tags: list[str]) -> str:

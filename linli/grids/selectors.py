@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import AuditEntry, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.grids.geo import distance_metres, point_in_geojson
@@ -146,7 +147,7 @@ def grid_unit_children_with_counts(*, user: User, grid_unit: GridUnit) -> list[d
 
 def registry_counts(*, user: User, path: str) -> dict[str, int]:
     """Counts inside one subtree, restricted to what the user may see."""
-    cutoff = timezone.now() - timezone.timedelta(days=30)
+    cutoff = clock.now() - timezone.timedelta(days=30)
     residents = residents_visible(user=user).filter(grid_path__startswith=path)
     resident_counts = residents.aggregate(
         residents=Count("id"), vulnerable=Count("id", filter=~Q(vulnerability_tags=""))

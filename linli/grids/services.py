@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import (
     decrypt_text,
@@ -179,8 +180,9 @@ def visit_record(
         errors["finding"] = _("The finding is limited to 2,000 characters.")
     if needs_follow_up and not finding:
         errors["finding"] = _("Say what needs following up.")
-    visited_at = visited_at or timezone.now()
-    if visited_at > timezone.now() + timezone.timedelta(minutes=5):
+    now = clock.now()
+    visited_at = visited_at or now
+    if visited_at > now + timezone.timedelta(minutes=5):
         errors["visited_at"] = _("A visit cannot be in the future.")
     if errors:
         raise ValidationError(errors)

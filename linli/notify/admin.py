@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from linli.notify.models import Notification, OutboxMessage
+from linli.notify.models import Notification, OutboxAttempt, OutboxMessage
 
 
 class OutboxMessageInline(admin.TabularInline):
@@ -27,6 +27,18 @@ class NotificationAdmin(admin.ModelAdmin):
     inlines = [OutboxMessageInline]
 
 
+class OutboxAttemptInline(admin.TabularInline):
+    """Every try at the message, an interrupted one (its worker died mid-send) included."""
+
+    model = OutboxAttempt
+    extra = 0
+    fields = readonly_fields = ["number", "started_at", "finished_at", "outcome", "error", "worker"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -40,3 +52,5 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     ]
     list_filter = ["channel", "status"]
     raw_id_fields = ["notification"]
+    readonly_fields = ["dedupe_key"]
+    inlines = [OutboxAttemptInline]

@@ -22,7 +22,7 @@ from http.client import HTTPException
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 
 from linli.notify.models import Channel, Notification, OutboxMessage
 
@@ -107,6 +107,12 @@ class ChannelSender(ABC):
     def __call__(self, message: OutboxMessage) -> None: ...
 
 
+def message_id_header(message: OutboxMessage) -> str:
+    """A Message-ID made from the outbox message's dedupe key, in the sender's domain."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
+    return f"<linli-outbox.{message.dedupe_key}@{domain}>"
+
+
 class EmailSender(ChannelSender):
     """Through Django's mail (EMAIL_* settings, from LINLI_EMAIL_*) to the user's address."""
 
@@ -120,13 +126,17 @@ class EmailSender(ChannelSender):
             raise UndeliverableError("recipient has no e-mail address")
         # A subject is one line: a newline in it is refused as header injection.
         subject = " ".join(notification.title.split())
+        mail = EmailMessage(
+            subject=subject,
+            body=notification_text(notification),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address],
+            # The same on every attempt: a resend after a lost answer is the same mail, which
+            # mail clients show once.
+            headers={"Message-ID": message_id_header(message)},
+        )
         try:
-            send_mail(
-                subject=subject,
-                message=notification_text(notification),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[address],
-            )
+            mail.send()
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _reply in error.recipients.values()]
             reason = f"mail server refused the recipient (SMTP {', '.join(map(str, codes))})"
@@ -140,7 +150,8 @@ class EmailSender(ChannelSender):
 class WeComSender(ChannelSender):
     """A WeCom group robot: one text message to the group per send (see GROUP_CHANNELS).
 
-    The post names nobody: the group sees what happened, each person their own inbox.
+    The post names nobody: the group sees what happened, each person their own inbox. The
+    robot takes no dedupe key: a post resent after a worker died mid-send may appear twice.
     """
 
     def is_configured(self) -> bool:
@@ -162,7 +173,12 @@ class WeComSender(ChannelSender):
 
 
 class SmsSender(ChannelSender):
-    """A generic HTTP SMS gateway: POST {"to": phone, "text": ...}, optional bearer token."""
+    """A generic HTTP SMS gateway: POST {"to": phone, "text": ..., "dedupe_key": ...},
+    optional bearer token.
+
+    The message's dedupe key goes in the body and as the `Idempotency-Key` header, the same
+    on every attempt: a gateway that honours either sends a resent message once.
+    """
 
     def is_configured(self) -> bool:
         return bool(settings.LINLI_SMS_GATEWAY_URL)
@@ -175,10 +191,15 @@ class SmsSender(ChannelSender):
         text = notification_text(notification)
         if len(text) > SMS_MAX_CHARACTERS:
             text = text[: SMS_MAX_CHARACTERS - 1] + "…"
-        headers = {}
+        dedupe_key = str(message.dedupe_key)
+        headers = {"Idempotency-Key": dedupe_key}
         if settings.LINLI_SMS_GATEWAY_TOKEN:
             headers["Authorization"] = f"Bearer {settings.LINLI_SMS_GATEWAY_TOKEN}"
-        post_json(settings.LINLI_SMS_GATEWAY_URL, {"to": phone, "text": text}, headers=headers)
+        post_json(
+            settings.LINLI_SMS_GATEWAY_URL,
+            {"to": phone, "text": text, "dedupe_key": dedupe_key},
+            headers=headers,
+        )
 
 
 def _send_inapp(message: OutboxMessage) -> None:

@@ -1,15 +1,18 @@
 """The in-app inbox and the delivery outbox.
 
-A Notification is what a person reads in their inbox; an OutboxMessage is one attempt to
-carry it over one channel. The outbox is a table (not a broker queue) so that a message
-written in the caller's transaction survives a broker outage and is retried by a sweep.
+A Notification is what a person reads in their inbox; an OutboxMessage carries it over one
+channel, and each OutboxAttempt is one try at that. The outbox is a table (not a broker
+queue) so that a message written in the caller's transaction survives a broker outage and is
+retried by a sweep. Delivery is at least once: see linli.notify.tasks.
 `notify` is called by anyone and imports no domain app.
 """
+
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -120,6 +123,11 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Sent with every attempt to a gateway that deduplicates (SMS: Idempotency-Key; e-mail:
+    # the Message-ID), so that a retry of a send whose answer was lost is recognised. Random,
+    # not the row id: two installations, or a database restored from a backup, must never
+    # share one with a gateway.
+    dedupe_key = models.UUIDField(_("dedupe key"), default=uuid.uuid4, unique=True, editable=False)
 
     objects = OutboxMessageQuerySet.as_manager()
 
@@ -145,3 +153,55 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}: {self.notification_id} ({self.status})"
+
+
+class AttemptOutcome(models.TextChoices):
+    # Claimed and handed to the channel; no answer recorded yet. One that stays so past
+    # LINLI_OUTBOX_ATTEMPT_TIMEOUT_SECONDS belonged to a worker that died during the send.
+    STARTED = "started", pgettext_lazy("delivery attempt", "Started")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, will be retried")
+    REFUSED = "refused", _("Refused, not retried")
+    # Found unfinished by the next attempt: the message may or may not have gone out.
+    INTERRUPTED = "interrupted", _("Interrupted, outcome unknown")
+
+
+class OutboxAttempt(models.Model):
+    """One try at delivering an outbox message, written (and committed) before the send, so
+    that a worker killed during a send leaves a trace and the count of tries is true."""
+
+    message = models.ForeignKey(
+        OutboxMessage,
+        on_delete=models.CASCADE,
+        related_name="delivery_attempts",
+        verbose_name=_("outbox message"),
+    )
+    # 1 for the first try of the message, and so on (OutboxMessage.attempts at the claim).
+    number = models.PositiveIntegerField(pgettext_lazy("delivery attempt", "number"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    outcome = models.CharField(
+        pgettext_lazy("delivery attempt", "outcome"),
+        max_length=16,
+        choices=AttemptOutcome.choices,
+        default=AttemptOutcome.STARTED,
+    )
+    error = models.TextField(_("error"), blank=True)
+    # Host and process id of the worker that made the attempt (which one died, if one did).
+    worker = models.CharField(
+        pgettext_lazy("delivery attempt", "worker"), max_length=100, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["message", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "number"], name="outbox_attempt_number"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=AttemptOutcome.values), name="outbox_attempt_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} #{self.number} ({self.outcome})"

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.notify.models import GROUP_CHANNELS, Channel, Notification, OutboxMessage
 from linli.notify.tasks import deliver_outbox_later
@@ -121,7 +122,7 @@ def notification_mark_read(*, user: User, notification: Notification) -> Notific
     """Mark one of the user's own notifications read; idempotent (the first read time stays)."""
     if not user.is_authenticated or notification.recipient_id != user.pk:
         raise _deny_not_recipient()
-    now = timezone.now()
+    now = clock.now()
     # A conditional update: two tabs marking at once keep the earliest read time.
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
     notification.refresh_from_db(fields=["read_at"])
@@ -133,4 +134,4 @@ def notifications_mark_all_read(*, user: User) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.for_user(user).unread().update(read_at=timezone.now())
+    return Notification.objects.for_user(user).unread().update(read_at=clock.now())

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Permission
@@ -124,7 +124,7 @@ def requests_search(
     if references:
         cases = cases.filter(reference__in=references)
     else:
-        now = now or timezone.now()
+        now = now or clock.now()
         if start is None and end is None:
             start, end = now - DEFAULT_WINDOW, now
         elif start is None:

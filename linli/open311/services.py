@@ -12,9 +12,9 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import ApiToken, AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
@@ -115,7 +115,7 @@ def open311_key_revoke(*, actor: User | None, key: Open311Key) -> Open311Key:
     _check_may_manage(actor, key.community)
     if key.revoked_at is not None:
         raise ValidationError(_("This key is already revoked."), code="already_revoked")
-    key.revoked_at = timezone.now()
+    key.revoked_at = clock.now()
     key.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
@@ -149,7 +149,7 @@ def open311_key_authenticate(*, raw: str) -> Open311Key:
 
 
 def open311_key_touch(*, key: Open311Key) -> None:
-    now = timezone.now()
+    now = clock.now()
     # At most once a minute: a busy client should not write on every request.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         Open311Key.objects.filter(pk=key.pk).update(last_used_at=now)

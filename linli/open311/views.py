@@ -5,6 +5,10 @@ The API answers in the spec's shapes: a list of services or of requests, and on 
 the spec's error list (`[{"code": 400, "description": "..."}]`, or `<errors><error>...`) with
 HTTP 400, 403 (key problems) or 404 (unknown ids). Reads go through
 `linli.open311.selectors`, writes through `linli.open311.services`.
+
+POST requests honour an `Idempotency-Key` header (linli.idempotency): a retry with the same
+key answers the first answer; a malformed key, or one already used for another request,
+answers 422 in the same error list, and one whose first request is unfinished 409.
 """
 
 import json
@@ -28,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from linli.accounts.roles import Permission
 from linli.cases.models import Case
 from linli.grids.selectors import scope_for
+from linli.idempotency.services import idempotent_response
 from linli.open311 import selectors, services
 from linli.open311.models import Open311Key, Open311Submission
 
@@ -331,17 +336,41 @@ def _request_create(request, fmt: str):
     try:
         params = _post_params(request)
         key = services.open311_key_authenticate(raw=params.get("api_key", ""))
-        case = services.open311_request_create(
-            key=key, **{name: params.get(name, "") for name in CREATE_PARAMS}
-        )
     except ValidationError as error:
         return _errors(fmt, error)
-    row = {
-        "service_request_id": case.reference,
-        "service_notice": selectors.service_notice(case.category),
-        "account_id": None,
-    }
-    return _render(fmt, [row], root="service_requests", item="request")
+
+    def file_request():
+        try:
+            case = services.open311_request_create(
+                key=key, **{name: params.get(name, "") for name in CREATE_PARAMS}
+            )
+        except ValidationError as error:
+            return _errors(fmt, error)
+        row = {
+            "service_request_id": case.reference,
+            "service_notice": selectors.service_notice(case.category),
+            "account_id": None,
+        }
+        return _render(fmt, [row], root="service_requests", item="request")
+
+    def refuse(message: str, status: int):
+        return _render(
+            fmt,
+            [{"code": status, "description": message}],
+            root="errors",
+            item="error",
+            status=status,
+        )
+
+    # A client retrying with the same Idempotency-Key gets the first answer (and the same
+    # service_request_id) instead of filing the case twice; keys are per api_key.
+    return idempotent_response(
+        request,
+        caller=f"open311:{key.pk}",
+        route="linli.open311.views.requests_endpoint",
+        respond=file_request,
+        refuse=refuse,
+    )
 
 
 @require_GET

@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, paginate
 from linli.grids.models import GridUnit
+from linli.idempotency.decorators import idempotent
 from linli.participation import selectors, services
 from linli.participation.models import Occurrence, SignUp
 
@@ -251,6 +252,7 @@ def occurrence_detail(request: HttpRequest, occurrence_id: int):
 
 
 @router.post("/{int:occurrence_id}/sign-up", response={201: SignUpOut, **WRITE_ERRORS})
+@idempotent
 def sign_up(request: HttpRequest, occurrence_id: int):
     found = _visible(request.auth, occurrence_id)
     return Status(201, _sign_up(services.signup_create(occurrence=found, user=request.auth)))

@@ -21,9 +21,9 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
 from linli.cases.models import Case, CaseState
@@ -237,7 +237,7 @@ def topic_transition(*, actor: User, topic: Topic, action: str) -> Topic:
         % {"state": TopicState(topic.state).label},
     )
     if action == "withdraw":
-        Round.objects.filter(topic=topic, closed_at__isnull=True).update(closed_at=timezone.now())
+        Round.objects.filter(topic=topic, closed_at__isnull=True).update(closed_at=clock.now())
     topic.state = target
     topic.save(update_fields=["state", "updated_at"])
     return topic
@@ -254,9 +254,7 @@ def round_open(*, actor: User, topic: Topic) -> Round:
     if Round.objects.filter(topic=topic, closed_at__isnull=True).exists():
         raise _error("round", _("A round is already open."), "round_open")
     number = Round.objects.filter(topic=topic).count() + 1
-    return Round.objects.create(
-        topic=topic, number=number, opened_at=timezone.now(), opened_by=actor
-    )
+    return Round.objects.create(topic=topic, number=number, opened_at=clock.now(), opened_by=actor)
 
 
 @transaction.atomic
@@ -266,7 +264,7 @@ def round_close(*, actor: User, topic: Topic) -> Round:
     current = Round.objects.filter(topic=topic, closed_at__isnull=True).first()
     if current is None:
         raise _error("round", _("No round is open."), "round_closed")
-    current.closed_at = timezone.now()
+    current.closed_at = clock.now()
     current.save(update_fields=["closed_at"])
     return current
 
@@ -354,7 +352,7 @@ def opinion_hide(*, actor: User, opinion: Opinion, reason: str) -> Opinion:
     opinion = Opinion.objects.select_for_update().get(pk=opinion.pk)
     if opinion.is_hidden:
         raise ValidationError({"opinion": _("This opinion is already hidden.")})
-    opinion.hidden_at = timezone.now()
+    opinion.hidden_at = clock.now()
     opinion.hidden_by = actor
     opinion.hidden_reason = reason
     opinion.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
@@ -414,7 +412,7 @@ def resolution_record(
         }
         if sum(counts.values()) == 0:
             raise ValidationError({"votes_for": _("A vote needs at least one vote cast.")})
-    Round.objects.filter(topic=topic, closed_at__isnull=True).update(closed_at=timezone.now())
+    Round.objects.filter(topic=topic, closed_at__isnull=True).update(closed_at=clock.now())
     resolution = Resolution.objects.create(
         topic=topic, kind=kind, text=text, recorded_by=actor, **counts
     )

@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from linli.accounts.fields import GridPathField
 from linli.cases.models import PHOTO_EXTENSIONS, PHOTO_MAX_BYTES
 from linli.grids.models import WithinPathQuerySet, path_index
@@ -138,7 +139,7 @@ class OccurrenceState(models.TextChoices):
 
 class OccurrenceQuerySet(WithinPathQuerySet):
     def upcoming(self, now=None) -> "OccurrenceQuerySet":
-        now = now or timezone.now()
+        now = now or clock.now()
         return self.filter(state=OccurrenceState.SCHEDULED, ends_at__gt=now)
 
 
@@ -198,14 +199,14 @@ class Occurrence(models.Model):
         return min(Decimal(seconds) / Decimal(3600), Decimal(24)).quantize(Decimal("0.01"))
 
     def check_in_open(self, now=None) -> bool:
-        now = now or timezone.now()
+        now = now or clock.now()
         return (
             self.state == OccurrenceState.SCHEDULED
             and self.starts_at - CHECK_IN_EARLY <= now <= self.ends_at + CHECK_IN_LATE
         )
 
     def has_ended(self, now=None) -> bool:
-        return (now or timezone.now()) >= self.ends_at
+        return (now or clock.now()) >= self.ends_at
 
 
 class SignUpStatus(models.TextChoices):
@@ -381,7 +382,7 @@ class Feedback(models.Model):
 
 def activity_photo_upload_to(instance: "ActivityPhoto", filename: str) -> str:
     """activities/<yyyy>/<mm>/<uuid>.<ext>: never the uploaded name (chosen by the client)."""
-    now = timezone.now()
+    now = clock.now()
     extension = PHOTO_EXTENSIONS.get(instance.content_type, "bin")
     return f"activities/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{extension}"
 

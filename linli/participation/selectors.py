@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit, RoleAssignment
@@ -161,7 +162,7 @@ def upcoming_for(*, user: User, now=None) -> QuerySet[Occurrence]:
 def occurrences_for_staff(*, user: User, upcoming_only: bool = True) -> QuerySet[Occurrence]:
     queryset = occurrences_managed(user=user)
     if upcoming_only:
-        queryset = queryset.filter(ends_at__gt=timezone.now() - timezone.timedelta(days=1))
+        queryset = queryset.filter(ends_at__gt=clock.now() - timezone.timedelta(days=1))
     return with_counts(queryset.order_by("starts_at", "id"), user=user)
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from linli import clock
 from linli.accounts.models import User
 from linli.cases.services import photos_prepare, photos_store
 from linli.grids.models import GridLevel, GridUnit
@@ -264,7 +265,7 @@ def activity_update(
         raise ValidationError({"invited_communities": _("Only communities can be invited.")})
     coming = list(
         Occurrence.objects.select_for_update()
-        .filter(activity=activity, state=OccurrenceState.SCHEDULED, ends_at__gt=timezone.now())
+        .filter(activity=activity, state=OccurrenceState.SCHEDULED, ends_at__gt=clock.now())
         .order_by("starts_at")
     )
     for occurrence in coming:
@@ -308,7 +309,7 @@ def _promote(occurrence: Occurrence) -> list[SignUp]:
         .filter(occurrence=occurrence, status=SignUpStatus.WAITLISTED)
         .order_by("created_at", "id")[:free]
     )
-    now = timezone.now()
+    now = clock.now()
     for sign_up in promoted:
         sign_up.status = SignUpStatus.CONFIRMED
         sign_up.promoted_at = now
@@ -374,7 +375,7 @@ def signup_cancel(*, sign_up: SignUp, actor: User) -> SignUp:
         raise ValidationError({"sign_up": _("This activity is already over.")})
     was_confirmed = sign_up.status == SignUpStatus.CONFIRMED
     sign_up.status = SignUpStatus.CANCELLED
-    sign_up.cancelled_at = timezone.now()
+    sign_up.cancelled_at = clock.now()
     sign_up.save(update_fields=["status", "cancelled_at"])
     if was_confirmed and occurrence.state == OccurrenceState.SCHEDULED:
         _promote(occurrence)
@@ -419,7 +420,7 @@ def occurrence_check_in(*, token: str, user: User) -> SignUp:
         raise ValidationError({"token": _("You are on the waitlist and have no place yet.")})
     elif sign_up.checked_in_at is not None:
         raise ValidationError({"token": _("You have already checked in.")})
-    sign_up.checked_in_at = timezone.now()
+    sign_up.checked_in_at = clock.now()
     sign_up.check_in_method = CheckInMethod.SCAN
     sign_up.checked_in_by = user
     sign_up.save(update_fields=["checked_in_at", "check_in_method", "checked_in_by"])
@@ -438,7 +439,7 @@ def signup_check_in(*, sign_up: SignUp, actor: User) -> SignUp:
         raise ValidationError({"sign_up": _("Only someone with a place can be checked in.")})
     if sign_up.checked_in_at is not None:
         raise ValidationError({"sign_up": _("Already checked in.")})
-    sign_up.checked_in_at = timezone.now()
+    sign_up.checked_in_at = clock.now()
     sign_up.check_in_method = CheckInMethod.ORGANISER
     sign_up.checked_in_by = actor
     sign_up.save(update_fields=["checked_in_at", "check_in_method", "checked_in_by"])
@@ -454,6 +455,7 @@ def _credit_hours(sign_up: SignUp, occurrence: Occurrence, actor: User | None) -
     if volunteer is None or not volunteer.is_serving:
         return False
     local = timezone.localtime(occurrence.starts_at)
+    now = clock.now()  # one reading: the day credited and the moment recorded agree at midnight
     service_hours_record(
         volunteer=volunteer,
         hours=occurrence.hours,
@@ -461,9 +463,9 @@ def _credit_hours(sign_up: SignUp, occurrence: Occurrence, actor: User | None) -
         source_id=occurrence.pk,
         note=f"{occurrence.activity.title} {local:%Y-%m-%d}"[:300],
         actor=actor,
-        occurred_on=min(local.date(), timezone.localdate()),
+        occurred_on=min(local.date(), timezone.localdate(now)),
     )
-    sign_up.hours_credited_at = timezone.now()
+    sign_up.hours_credited_at = now
     sign_up.save(update_fields=["hours_credited_at"])
     return True
 
@@ -479,7 +481,7 @@ def signup_check_out(*, sign_up: SignUp, actor: User) -> SignUp:
         raise ValidationError({"sign_up": _("Check in before checking out.")})
     if sign_up.checked_out_at is not None:
         raise ValidationError({"sign_up": _("Already checked out.")})
-    sign_up.checked_out_at = timezone.now()
+    sign_up.checked_out_at = clock.now()
     sign_up.save(update_fields=["checked_out_at"])
     _credit_hours(sign_up, occurrence, actor)
     return sign_up
@@ -493,7 +495,7 @@ def occurrence_close(*, occurrence: Occurrence, actor: User) -> int:
     occurrence = _locked_occurrence(occurrence)
     if occurrence.state == OccurrenceState.CANCELLED:
         raise ValidationError({"occurrence": _("This occurrence was cancelled.")})
-    if timezone.now() < occurrence.starts_at:
+    if clock.now() < occurrence.starts_at:
         raise ValidationError({"occurrence": _("The occurrence has not started yet.")})
     credited = 0
     for sign_up in SignUp.objects.select_for_update().filter(
@@ -505,7 +507,7 @@ def occurrence_close(*, occurrence: Occurrence, actor: User) -> int:
         credited += _credit_hours(sign_up, occurrence, actor)
     if occurrence.state != OccurrenceState.CLOSED:
         occurrence.state = OccurrenceState.CLOSED
-        occurrence.closed_at = timezone.now()
+        occurrence.closed_at = clock.now()
         occurrence.save(update_fields=["state", "closed_at"])
     return credited
 
@@ -648,7 +650,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
     """Remind everyone with a place of an occurrence starting within a day, once per
     sign-up: the conditional update that stamps `reminded_at` is the guard, so two sweeps
     at once cannot both send."""
-    now = now or timezone.now()
+    now = now or clock.now()
     due = SignUp.objects.filter(
         status=SignUpStatus.CONFIRMED,
         reminded_at__isnull=True,

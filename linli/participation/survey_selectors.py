@@ -10,12 +10,11 @@ Anything else is not found (404).
 """
 
 from collections import defaultdict
-from datetime import date
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit, Resident
@@ -108,7 +107,7 @@ def surveys_open_for(*, user: User) -> QuerySet[Survey]:
     if resident is None:
         return Survey.objects.none()
     ancestors = GridUnit(path=resident.grid_path).ancestor_paths()
-    now = timezone.now()
+    now = clock.now()
     return (
         Survey.objects.filter(is_template=False, state=SurveyState.OPEN, grid_path__in=ancestors)
         .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
@@ -202,7 +201,7 @@ def survey_results(*, user: User, survey: Survey) -> dict:
         }
 
     scores = {response_id: person_scores(response_id) for response_id in responses}
-    adult_birth_year = date.today().year - ADULT_AGE
+    adult_birth_year = clock.localdate().year - ADULT_AGE
     rows = []
     for unit in _units(paths):
         inside = [rid for rid, path in responses.items() if path.startswith(unit.path)]

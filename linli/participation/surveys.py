@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.grids.models import GridLevel, GridUnit
 from linli.participation import survey_selectors as selectors
@@ -109,7 +109,7 @@ def _apply_settings(survey, *, title, description, anonymous, free_text_prompt, 
     survey.description = _text(description, "description", "", 2000, required=False)
     survey.anonymous = bool(anonymous)
     survey.free_text_prompt = _text(free_text_prompt, "free_text_prompt", "", 300, False)
-    if closes_at is not None and closes_at <= timezone.now():
+    if closes_at is not None and closes_at <= clock.now():
         raise ValidationError({"closes_at": _("The closing time must be in the future.")})
     survey.closes_at = closes_at
 
@@ -222,7 +222,7 @@ def survey_open(*, actor: User, survey: Survey) -> Survey:
     _require_draft(survey)
     if not survey.items.exists():
         raise ValidationError({"items": _("Add at least one item before opening the survey.")})
-    now = timezone.now()
+    now = clock.now()
     if survey.closes_at is not None and survey.closes_at <= now:
         raise ValidationError({"closes_at": _("The closing time must be in the future.")})
     survey.state = SurveyState.OPEN
@@ -238,7 +238,7 @@ def survey_close(*, actor: User, survey: Survey) -> Survey:
     if survey.state != SurveyState.OPEN:
         raise ValidationError(_("Only an open survey can be closed."), code="not_open")
     survey.state = SurveyState.CLOSED
-    now = timezone.now()
+    now = clock.now()
     if survey.closes_at is None or survey.closes_at > now:
         survey.closes_at = max(now, survey.opens_at) if survey.opens_at else now
     survey.save(update_fields=["state", "closes_at"])
@@ -270,7 +270,7 @@ def survey_respond(
     """`answers` maps item id → 1..5; every item must be answered."""
     # The state as stored now, not as the caller loaded it (it may have closed since).
     survey = Survey.objects.get(pk=survey.pk)
-    now = timezone.now()
+    now = clock.now()
     if survey.state != SurveyState.OPEN or (survey.closes_at and survey.closes_at <= now):
         raise ValidationError(_("This survey is not open for answers."), code="not_open")
     resident = selectors.resident_of(actor)

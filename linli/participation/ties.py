@@ -25,9 +25,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import (
@@ -293,7 +293,7 @@ def ties_rebuild(
         raise ValidationError({"unit": _("Rebuild ties for a street, block or community.")})
     if window_days < 1:
         raise ValidationError({"window_days": _("The lookback is at least one day.")})
-    now = now or timezone.now()
+    now = now or clock.now()
     units, residents = subtree_rows(unit=unit)
     events, people = participation_rows(
         root_path=_ancestor_path(unit.path, 0), since=now - timedelta(days=window_days)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import (
@@ -32,6 +33,7 @@ from linli.api_shared import (
 from linli.cases.selectors import case_get
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
+from linli.idempotency.decorators import idempotent
 from linli.partners import selectors, services
 from linli.partners.models import Claim, Need, Partner, Project, Resource
 from linli.volunteers.models import Volunteer
@@ -400,12 +402,12 @@ def partner_list(request: HttpRequest, page: Query[PageIn]) -> dict:
     items, count = paginate(
         selectors.partners_visible(user=request.auth).order_by("name", "id"), page
     )
-    today = timezone.localdate()
+    today = clock.localdate()
     return {"items": [_partner(p, today) for p in items], "count": count}
 
 
 def _partner_detail(partner: Partner) -> dict:
-    today = timezone.localdate()
+    today = clock.localdate()
     history = selectors.partner_history(partner=partner)
     return {
         **_partner(partner, today),
@@ -574,6 +576,7 @@ def _provider_for(user, payload: ClaimIn) -> dict:
 
 
 @router.post("/needs/{need_id}/claims", response={201: ClaimDetailOut, **WRITE_ERRORS})
+@idempotent
 def need_claim(request: HttpRequest, need_id: int, payload: ClaimIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
@@ -586,6 +589,7 @@ def need_claim(request: HttpRequest, need_id: int, payload: ClaimIn):
 
 
 @router.post("/needs/{need_id}/claim-resource", response={201: ClaimDetailOut, **WRITE_ERRORS})
+@idempotent
 def need_claim_resource(request: HttpRequest, need_id: int, payload: ClaimResourceIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)

@@ -9,9 +9,9 @@ from datetime import date
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from linli.accounts.fields import GridPathField
 from linli.accounts.privacy import mask_phone
 from linli.grids.models import WithinPathQuerySet, path_index
@@ -164,7 +164,7 @@ class Partner(models.Model):
         return mask_phone(self.contact_phone)
 
     def valid_agreement(self, on: date | None = None) -> "Agreement | None":
-        on = on or timezone.localdate()
+        on = on or clock.localdate()
         return (
             self.agreements.filter(starts_on__lte=on, ends_on__gte=on).order_by("-ends_on").first()
         )

@@ -38,9 +38,9 @@ from django.db.models.functions import (
     Sqrt,
 )
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.geo import EARTH_RADIUS_METRES, distance_metres
@@ -399,7 +399,7 @@ def match_suggestions(*, need: Need, limit: int = 10, today: date | None = None)
     Reliability can add at most RELIABILITY_POINTS, so only rows whose base is within that
     of the `limit`-th best base can still reach the top.
     """
-    today = today or timezone.localdate()
+    today = today or clock.localdate()
     wanted = max(need.remaining, 1)
     ancestors = GridUnit(path=need.grid_path).ancestor_paths()
     community = next((p for p in ancestors if p.count("/") - 1 == 3), need.grid_path)
@@ -607,7 +607,7 @@ def redundancy(*, community: GridUnit, today: date | None = None) -> list[dict]:
     """For each critical category, the independent providers in the community and a flag:
     none, a single point of failure, or redundant. Partners count only while an agreement
     is valid; volunteers count by an offered resource or a matching skill."""
-    today = today or timezone.localdate()
+    today = today or clock.localdate()
     valid = Agreement.objects.filter(
         partner=OuterRef("partner_id"), starts_on__lte=today, ends_on__gte=today
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import Permission, Role
@@ -466,7 +467,7 @@ def resource_offer(
         raise ValidationError(errors)
     if partner is not None:
         agreement_check(
-            partner=partner, on=available_from or timezone.localdate(), until=available_until
+            partner=partner, on=available_from or clock.localdate(), until=available_until
         )
     latitude = longitude = None
     if partner is not None and partner.latitude is not None:
@@ -583,7 +584,7 @@ def claim_need(
     if partner is not None:
         if not partner.is_active:
             raise ValidationError({"partner": _("This partner unit is no longer active.")})
-        agreement_check(partner=partner, on=timezone.localdate())
+        agreement_check(partner=partner, on=clock.localdate())
     if volunteer is not None and not volunteer.is_serving:
         raise ValidationError({"volunteer": _("Only an approved volunteer can claim needs.")})
     need, quantity = _reserve(need, quantity)
@@ -617,7 +618,7 @@ def claim_resource(*, actor: User, need: Need, resource: Resource, quantity: int
         .select_related("partner")
         .get(pk=resource.pk)
     )
-    today = timezone.localdate()
+    today = clock.localdate()
     if not resource.is_available_on(today):
         raise ValidationError({"resource": _("This resource is not available now.")})
     if quantity > resource.remaining:
@@ -718,7 +719,7 @@ def claim_transition(
     if action in NOTE_REQUIRED and not note:
         field = "reason" if action == "cancel" else "note"
         raise ValidationError({field: NOTE_REQUIRED[action]})
-    now = timezone.now()
+    now = clock.now()
     before = claim.state
     if action == "deliver":
         claim.hours = _hours(hours)
@@ -761,7 +762,7 @@ def _credit_hours(*, claim: Claim, actor) -> None:
         source_id=claim.pk,
         note=str(claim.need.title)[:300],
         actor=actor,
-        occurred_on=timezone.localdate(claim.delivered_at or timezone.now()),
+        occurred_on=timezone.localdate(claim.delivered_at or clock.now()),
     )
 
 
@@ -830,7 +831,7 @@ def project_create(
         starts_on=starts_on,
         ends_on=ends_on,
         schedule=(schedule or "").strip()[:200],
-        state=ProjectState.ACTIVE if starts_on <= timezone.localdate() else ProjectState.PLANNED,
+        state=ProjectState.ACTIVE if starts_on <= clock.localdate() else ProjectState.PLANNED,
     )
     Milestone.objects.bulk_create(
         Milestone(project=project, title=label.strip()[:200], due_on=due)
@@ -850,7 +851,7 @@ def milestone_done(*, actor: User, milestone: Milestone, on: date | None = None)
         )
     ):
         raise _deny(_("You may not update this project."))
-    milestone.done_on = on or timezone.localdate()
+    milestone.done_on = on or clock.localdate()
     milestone.save(update_fields=["done_on"])
     if not project.milestones.filter(done_on__isnull=True).exists():
         project.state = ProjectState.COMPLETED

@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit, Household, Resident, Visit
@@ -85,7 +85,7 @@ def vulnerable_unvisited(
     """Households of the unit with a vulnerable resident and no visit in the last `days`
     days, oldest visit first. Only where the user may see vulnerability tags: counting
     them elsewhere would disclose the tags."""
-    now = now or timezone.now()
+    now = now or clock.now()
     since = now - timedelta(days=days)
     vulnerable = Resident.objects.filter(household=OuterRef("pk")).vulnerable()
     # Served by the visit_household_recent (household, -visited_at) index.
@@ -135,7 +135,7 @@ def providers_by_community(
     partners.selectors.redundancy counts them (a partner while an agreement is valid, a
     volunteer by an offered resource or a matching skill) but for all communities in two
     queries."""
-    today = today or timezone.localdate()
+    today = today or clock.localdate()
     critical = _critical_categories()
     paths = {community.path for community in communities}
     found: dict[str, dict[str, set[tuple[str, int]]]] = {
@@ -248,7 +248,7 @@ def supplies_below_minimum(*, user: User, unit: GridUnit) -> list[SupplyItem]:
 
 def alerts_for(*, user: User, unit: GridUnit, now: datetime | None = None) -> list[Alert]:
     """Every live alert of the unit for the user, each with the to-do items it implies."""
-    now = now or timezone.now()
+    now = now or clock.now()
     alerts: list[Alert] = []
 
     unvisited = vulnerable_unvisited(user=user, unit=unit, now=now).count()
@@ -280,7 +280,9 @@ def alerts_for(*, user: User, unit: GridUnit, now: datetime | None = None) -> li
             )
         )
 
-    for community, categories in single_provider(user=user, unit=unit, today=now.date()):
+    # Agreements run by the Shanghai calendar: `now.date()` (UTC) is yesterday before 08:00.
+    today = clock.localtime(now).date()
+    for community, categories in single_provider(user=user, unit=unit, today=today):
         labels = ", ".join(str(ServiceCategory(category).label) for category in categories)
         url = reverse("partners:community_resources", args=[community.pk])
         alerts.append(

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from linli import clock
 from linli.grids.models import GRID_LEVEL_ORDER, GridUnit, path_ancestors
 
 HIGHER = "higher"
@@ -74,7 +75,7 @@ def context_for(
 ) -> Context:
     """The subtree of `root` (all levels unless `levels` is given) for the `days` up to
     `end` (now by default)."""
-    end = end or timezone.now()
+    end = end or clock.now()
     units = GridUnit.objects.filter(path__startswith=root.path)
     if levels:
         units = units.filter(level__in=list(levels))

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases.models import OPEN_STATES, Case, CaseCategory
@@ -131,7 +131,7 @@ def map_geojson(*, user: User, unit: GridUnit, now: datetime | None = None) -> d
     scope = scope_for(user)
     if not scope.allows(Permission.VIEW_REGISTRY, unit.path):
         raise Http404
-    now = now or timezone.now()
+    now = now or clock.now()
     paths = scope.paths_for(Permission.VIEW_REGISTRY)
     root = unit.path
 
@@ -308,7 +308,7 @@ def building_counts(*, user: User, building_id: int, now: datetime | None = None
         building = Building.objects.within(paths).select_related("grid_unit").get(pk=building_id)
     except (Building.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    now = now or timezone.now()
+    now = now or clock.now()
     sensitive = scope.allows(Permission.VIEW_SENSITIVE, building.grid_path)
 
     households = Household.objects.filter(building=building)

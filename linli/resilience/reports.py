@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.emergency.models import Activation, ActivationState
 from linli.emergency.report import PDF_FONT, minutes_text, share_text
@@ -318,7 +319,7 @@ def report_data(
 ) -> ReportData:
     """The report's figures (see the module docstring). `user` limits the emergencies
     listed to those the person sees; the indicators are aggregates of the whole unit."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if period.start >= now:
         raise PeriodError(_("The period %(period)s has not begun yet.") % {"period": period.label})
     until = min(period.end, now)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from django.http import Http404
 from django.utils import timezone, translation
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit
@@ -198,7 +199,7 @@ def period_end_moment(period_end: date) -> datetime:
     closing = timezone.make_aware(
         datetime.combine(period_end + timedelta(days=1), datetime.min.time())
     )
-    return min(closing, timezone.now())
+    return min(closing, clock.now())
 
 
 def drilldown_context(*, unit: GridUnit, period_end: date) -> Context:

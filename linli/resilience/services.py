@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
@@ -122,7 +123,7 @@ def snapshot_store(computed: Computed, period_end: date) -> int:
         for code, by_path in computed.measures.items()
         for path, measure in by_path.items()
     ]
-    now = timezone.now()
+    now = clock.now()
     snapshots = [
         (
             unit.id,
@@ -154,7 +155,7 @@ def snapshot_store(computed: Computed, period_end: date) -> int:
 
 def _week(end: datetime | None) -> tuple[datetime, date]:
     """When to measure until, and the Sunday the snapshot is stored under."""
-    end = end or timezone.now()
+    end = end or clock.now()
     # An `end` exactly at Monday 00:00 closes the week before, not the one it opens.
     closing = week_end(timezone.localdate(end - timedelta(microseconds=1)))
     # A week still running is measured up to now and stored under its closing Sunday.
@@ -190,7 +191,7 @@ def snapshots_backfill(*, weeks: int, end: datetime | None = None) -> int:
     back-dated count in the week they say they happened)."""
     if weeks < 1 or weeks > 260:
         raise ValidationError({"weeks": _("Backfill between 1 and 260 weeks.")})
-    end = end or timezone.now()
+    end = end or clock.now()
     written = 0
     for back in range(weeks - 1, -1, -1):
         written += snapshots_take_all(end=end - timedelta(weeks=back))

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
 from linli.cases.models import Case, CaseEvent, CaseState, EscalationLevel
@@ -390,7 +391,7 @@ def _cases(context: Context) -> QuerySet[Case]:
 
 def _due_condition(context: Context) -> Q:
     """cases.metrics "due": the first time limit fell in the period and has passed."""
-    passed = min(context.end, timezone.now())
+    passed = min(context.end, clock.now())
     return Q(original_due_at__gte=context.start, original_due_at__lt=passed) & ~Q(
         state__in=NOT_COUNTED
     )

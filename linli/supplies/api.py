@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema, Status
 
 from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
 from linli.grids import selectors as grid_selectors
+from linli.idempotency.decorators import idempotent
 from linli.supplies import selectors, services
 from linli.supplies.models import StockLocation, StockMovement, SupplyItem
 
@@ -186,6 +187,7 @@ def movement_list(request: HttpRequest, item_id: int, page: Query[PageIn]) -> di
 
 
 @router.post("/items/{item_id}/movements", response={201: MovementOut, **WRITE_ERRORS})
+@idempotent
 def movement_add(request: HttpRequest, item_id: int, payload: MovementIn):
     item = visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
     try:

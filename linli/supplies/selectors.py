@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.selectors import scope_for
@@ -69,7 +69,7 @@ def supply_alerts(
 ) -> list[dict]:
     """Items below their minimum level or expiring within `days` (expired ones included),
     each with the reasons; most pressing first (expired, then below minimum, then soonest)."""
-    today = today or timezone.localdate()
+    today = today or clock.localdate()
     horizon = today + timedelta(days=days)
     items = items_visible(user=user).filter(
         Q(quantity__lt=F("minimum_level")) | Q(expires_on__lte=horizon)

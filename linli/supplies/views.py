@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from linli.accounts.roles import Permission
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel
+from linli.idempotency.web import once_per_form
 from linli.supplies import selectors, services
 from linli.supplies.models import MovementDirection, SupplyCategory
 
@@ -125,6 +126,7 @@ def item_detail(request, item_id: int):
 
 @login_required
 @require_POST
+@once_per_form
 def item_move(request, item_id: int):
     user = request.user
     item = selectors.item_get(user=user, item_id=item_id)

@@ -29,6 +29,7 @@ from linli.api_shared import (
 )
 from linli.grids.models import Building, GridUnit
 from linli.grids.selectors import resident_get
+from linli.idempotency.decorators import idempotent
 from linli.volunteers import selectors, services
 from linli.volunteers.exporting import hours_export
 from linli.volunteers.models import ServiceHoursEntry, Team, TeamRecommendation, Volunteer
@@ -595,6 +596,7 @@ def hours_list(
 
 
 @router.post("/hours", response={201: HoursOut, **WRITE_ERRORS}, summary="Record hours by hand")
+@idempotent
 def hours_add(request: HttpRequest, payload: HoursIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
@@ -609,6 +611,7 @@ def hours_add(request: HttpRequest, payload: HoursIn):
 
 
 @router.post("/hours/corrections", response={201: HoursOut, **WRITE_ERRORS})
+@idempotent
 def hours_correct(request: HttpRequest, payload: CorrectionIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)

@@ -11,9 +11,9 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
 from linli.grids.selectors import scope_for
@@ -96,7 +96,7 @@ def hours_export(
         grid_path=(paths[0] if len(paths) == 1 else "/") if paths else own.grid_path,
         ip_address=ip_address,
     )
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    stamp = clock.localtime().strftime("%Y%m%d-%H%M")
     return ExportFile(
         filename=f"service-hours-{stamp}.xlsx", content=buffer.getvalue(), count=count
     )

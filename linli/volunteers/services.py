@@ -15,9 +15,9 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import Permission
@@ -272,7 +272,7 @@ def volunteer_review(
     volunteer.status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
     volunteer.review_note = note[:300]
     volunteer.reviewed_by = actor
-    volunteer.reviewed_at = timezone.now()
+    volunteer.reviewed_at = clock.now()
     volunteer.save(
         update_fields=["status", "review_note", "reviewed_by", "reviewed_at", "updated_at"]
     )
@@ -292,7 +292,7 @@ def volunteer_set_active(*, actor: User, volunteer: Volunteer, active: bool) -> 
     volunteer.status = VolunteerStatus.ACTIVE if active else VolunteerStatus.INACTIVE
     volunteer.save(update_fields=["status", "updated_at"])
     if not active:
-        TeamMembership.objects.current().filter(volunteer=volunteer).update(ended_at=timezone.now())
+        TeamMembership.objects.current().filter(volunteer=volunteer).update(ended_at=clock.now())
         Team.objects.filter(lead=volunteer).update(lead=None)
     return volunteer
 
@@ -478,7 +478,7 @@ def team_update(
 def _join(*, team: Team, volunteer: Volunteer, actor: User | None, source: str) -> TeamMembership:
     """Move `volunteer` into `team` (ending any other current membership). The caller holds
     the team's row lock and checks capacity."""
-    now = timezone.now()
+    now = clock.now()
     TeamMembership.objects.current().filter(volunteer=volunteer).exclude(team=team).update(
         ended_at=now
     )
@@ -532,7 +532,7 @@ def team_member_remove(*, actor: User, team: Team, volunteer: Volunteer) -> None
     ended = (
         TeamMembership.objects.current()
         .filter(team=team, volunteer=volunteer)
-        .update(ended_at=timezone.now())
+        .update(ended_at=clock.now())
     )
     if not ended:
         raise ValidationError({"volunteer": _("Not a member of this team.")})
@@ -687,7 +687,7 @@ def recommendation_accept(*, actor: User, recommendation: TeamRecommendation) ->
         left_out = [row["volunteer_id"] for row in recommendation.assignments if not row["team_id"]]
         TeamMembership.objects.current().filter(
             team__community_id=recommendation.community_id, volunteer_id__in=left_out
-        ).update(ended_at=timezone.now())
+        ).update(ended_at=clock.now())
     for row in rows:
         team = teams.get(row["team_id"])
         volunteer = volunteers.get(row["volunteer_id"])
@@ -708,7 +708,7 @@ def recommendation_accept(*, actor: User, recommendation: TeamRecommendation) ->
             )
     recommendation.status = RecommendationStatus.ACCEPTED
     recommendation.decided_by = actor
-    recommendation.decided_at = timezone.now()
+    recommendation.decided_at = clock.now()
     recommendation.save(update_fields=["status", "decided_by", "decided_at"])
     return len(rows)
 
@@ -718,7 +718,7 @@ def recommendation_discard(*, actor: User, recommendation: TeamRecommendation) -
     recommendation = _proposed(recommendation, actor)
     recommendation.status = RecommendationStatus.DISCARDED
     recommendation.decided_by = actor
-    recommendation.decided_at = timezone.now()
+    recommendation.decided_at = clock.now()
     recommendation.save(update_fields=["status", "decided_by", "decided_at"])
 
 
@@ -771,7 +771,7 @@ def service_hours_record(
         raise ValidationError({"hours": _("Only a correction can take hours away.")})
     elif hours > MAX_ENTRY_HOURS:
         raise ValidationError({"hours": _("One entry is at most 24 hours.")})
-    today = timezone.localdate()
+    today = clock.localdate()
     occurred_on = occurred_on or today
     if occurred_on > today:
         raise ValidationError({"occurred_on": _("The date cannot be in the future.")})

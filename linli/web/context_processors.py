@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from linli.accounts.roles import Permission
+from linli.accounts.roles import Permission, Role
 from linli.grids.selectors import scope_for
 from linli.web.selectors import posts_of_user
 
@@ -25,6 +25,8 @@ def navigation(request):
             or scope.allows_anywhere(Permission.PARTNERS_VIEW),
             "volunteers": scope.allows_anywhere(Permission.VOLUNTEERS_VIEW),
             "activities_manage": scope.allows_anywhere(Permission.ACTIVITIES_MANAGE),
+            # The scheduled jobs page (linli.ops): street administrators and superusers.
+            "jobs": scope.unrestricted or Role.STREET_ADMIN in scope.roles,
             # The posts are only read when a page shows the top bar.
             "posts": SimpleLazyObject(lambda: posts_of_user(user=user) if user else []),
         }

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids import selectors
@@ -34,7 +35,7 @@ def counts_by_path(*, user: User) -> dict[str, dict[str, int]]:
     instead of five per unit.
     """
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_KEYS, 0))
-    cutoff = timezone.now() - timezone.timedelta(days=30)
+    cutoff = clock.now() - timezone.timedelta(days=30)
     grouped = [
         (
             selectors.buildings_visible(user=user)

@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import render
 
 from linli.accounts.roles import Permission
@@ -76,7 +75,3 @@ def home(request):
         )
     context["nothing_in_registry"] = not (context["overviews"] or context["own_households"])
     return render(request, "web/home.html", context)
-
-
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")

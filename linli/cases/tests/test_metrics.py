@@ -22,10 +22,10 @@ made and moved through the real services with the clock set (`at`); SAF-01 (це╝щ
 
 from contextlib import contextmanager
 from datetime import date, datetime
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
@@ -53,8 +53,8 @@ NOW = t(11, 10, 12)
 
 @contextmanager
 def at(moment: datetime):
-    """Set the clock every service reads (timezone.now) to `moment`."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Stop the clock at `moment`: every reader (linli.clock, model defaults) sees it."""
+    with time_machine.travel(moment, tick=False):
         yield
 
 

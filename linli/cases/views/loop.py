@@ -19,11 +19,11 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli import clock
 from linli.accounts.roles import Permission
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory, CaseSource, CaseState
@@ -31,6 +31,7 @@ from linli.cases.views import handling
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
+from linli.idempotency.web import once_per_form
 from linli.web.forms import form_add_errors
 
 PAGE_SIZE = 50
@@ -255,6 +256,7 @@ def _map_data(*, user, buildings) -> dict:
 
 
 @login_required
+@once_per_form
 def case_new(request):
     user = request.user
     staff, resident = _is_staff(user), _is_resident(user)
@@ -351,7 +353,7 @@ def _actions_for(*, user, case) -> list[dict]:
     """The step buttons the user may press now: allowed by the table in this state, by
     their posts, and by the step's own guard (a spent extension or reopen window hides
     the button rather than offering a refusal)."""
-    now = timezone.now()
+    now = clock.now()
     finished = max(filter(None, [case.resolved_at, case.closed_at]), default=None)
     hidden = {
         "rate": True,

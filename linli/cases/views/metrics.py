@@ -14,9 +14,9 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.roles import Permission
 from linli.cases import metrics
 from linli.grids.models import GridUnit
@@ -98,7 +98,7 @@ def dashboard(request):
     user = request.user
     unit = metrics.metrics_unit(user=user, unit_id=_int(request.GET.get("unit")))
     period = _period(request)
-    now = timezone.now()
+    now = clock.now()
     breakdown = metrics.case_metrics_breakdown(user=user, unit=unit, period=period, now=now)
     trend = metrics.case_metrics_trend(user=user, unit=unit, period=period, now=now)
     parent_path = unit.ancestor_paths()[-2] if unit.parent_id else None

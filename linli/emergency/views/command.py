@@ -33,6 +33,7 @@ from linli.emergency.models import (
 )
 from linli.grids.models import GRID_LEVEL_ORDER, Building, GridLevel, GridUnit, Household
 from linli.grids.selectors import scope_for
+from linli.idempotency.web import once_per_form
 from linli.supplies.models import SupplyItem
 from linli.volunteers.models import ServiceKind, Volunteer
 from linli.web.forms import form_add_errors
@@ -414,6 +415,7 @@ def _grade_name(value) -> str:
 
 
 @login_required
+@once_per_form
 def activation_detail(request, activation_id: int):
     user = request.user
     activation = selectors.activation_get(user=user, activation_id=activation_id)
@@ -600,6 +602,7 @@ class OutcomeForm(forms.Form):
 
 
 @login_required
+@once_per_form
 def task_detail(request, task_id: int):
     user = request.user
     task = selectors.task_get(user=user, task_id=task_id)

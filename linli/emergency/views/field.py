@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from linli import clock
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.emergency import selectors, services
@@ -42,6 +43,7 @@ from linli.emergency.models import (
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import Building, Household, Resident
 from linli.grids.selectors import scope_for
+from linli.idempotency.web import once_per_form
 from linli.partners.models import Partner
 from linli.partners.selectors import mask_name, partners_visible
 from linli.volunteers.models import Volunteer
@@ -145,7 +147,7 @@ def task_residents(tasks: list[Task]) -> dict[int, list[Resident]]:
 
 
 def _start_of_today() -> datetime:
-    now = timezone.localtime()
+    now = clock.localtime()
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -178,7 +180,7 @@ def _my_tasks_context(request, *, failed_task: int | None = None, errors=None) -
     volunteer = selectors.own_volunteer(user=user)
     if volunteer is None:
         return {"volunteer": None}
-    now = timezone.now()
+    now = clock.now()
     tasks = selectors.my_tasks(user=user)
     home = (
         Building.objects.filter(pk=volunteer.home_building_id).first()
@@ -283,6 +285,7 @@ def _report_message(task: Task) -> str:
 
 @login_required
 @require_POST
+@once_per_form
 def my_task_report(request, task_id: int):
     """An outcome from the field: safe, needs help (files a help request in the same step),
     no answer or not home (tried again later, then escalated), or done."""
@@ -427,6 +430,7 @@ def _staff_household(user, form: HelpRequestForm, buildings: list[Building]) -> 
 
 
 @login_required
+@once_per_form
 def help_new(request):
     """求助: a resident asks for their own household; staff (EMERGENCY_HELP) choose the
     household by building and room and the request is marked as filed on their behalf."""
@@ -517,7 +521,7 @@ def help_list(request):
             ],
             "is_staff": is_staff,
             "volunteer": selectors.own_volunteer(user=user),
-            "now": timezone.now(),
+            "now": clock.now(),
         },
     )
 

@@ -62,9 +62,10 @@ def test_building_group_leader_records_a_visit_on_a_phone(
 ):
     base = live_server.url
     log_in(phone, base, Role.BUILDING_GROUP_LEADER)
-    # The session cookie is Secure (DEBUG is off); Chromium keeps it on http://localhost.
+    # Served over plain http with LINLI_HTTPS off: the session cookie is not Secure (see
+    # linli/web/tests/test_cookies.py), and HttpOnly always.
     cookies = {cookie["name"]: cookie for cookie in phone.context.cookies()}
-    assert cookies["sessionid"]["secure"] is True
+    assert (cookies["sessionid"]["secure"], cookies["sessionid"]["httpOnly"]) == (False, True)
 
     phone.click("[data-testid=record-visit]")
     phone.wait_for_url(f"{base}/registry/visits/new")

@@ -47,7 +47,7 @@ def url(name: str, *args_from_world: str, query: str = "") -> Callable[[World], 
 PAGES: dict[str, tuple[Callable[[World], str], tuple[int, ...]]] = {
     "home": (url("web:home"), (302, 200, 200, 200, 200, 200, 200, 200)),
     "login": (url("web:login"), (200, 302, 302, 302, 302, 302, 302, 302)),
-    "healthz": (url("web:healthz"), (200, 200, 200, 200, 200, 200, 200, 200)),
+    "healthz": (url("healthz"), (200, 200, 200, 200, 200, 200, 200, 200)),
     "grid tree": (url("grids:grid_tree"), (302, 404, 404, 404, 200, 200, 200, 200)),
     "street": (
         url("grids:grid_detail", "street.id"),

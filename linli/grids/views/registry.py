@@ -36,6 +36,7 @@ from linli.grids.models import (
     VisitMethod,
     VulnerabilityTag,
 )
+from linli.idempotency.web import once_per_form
 from linli.web import selectors as web_selectors
 from linli.web.forms import form_add_errors
 
@@ -404,6 +405,7 @@ class VisitForm(forms.Form):
 
 
 @login_required
+@once_per_form
 def visit_new(request):
     user = request.user
     web_selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)

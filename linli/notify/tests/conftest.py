@@ -9,6 +9,7 @@ import socketserver
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,6 +38,8 @@ class Gateway:
     default_answer: tuple[int, bytes] = (200, b'{"errcode": 0, "errmsg": "ok"}')
     # Seconds to wait before answering (a hung gateway).
     delay_seconds: float = 0
+    # Called with each request as it arrives, before the answer (in the server's thread).
+    on_request: Callable[[ReceivedRequest], None] | None = None
 
     def answer_with(self, *answers: tuple[int, bytes | dict]) -> None:
         for status, body in answers:
@@ -55,14 +58,15 @@ def gateway(monkeypatch):
         def do_POST(self):  # noqa: N802 - the http.server API
             length = int(self.headers.get("Content-Length", "0"))
             endpoint = state["gateway"]
-            endpoint.requests.append(
-                ReceivedRequest(
-                    method="POST",
-                    path=self.path,
-                    headers={name.lower(): value for name, value in self.headers.items()},
-                    body=self.rfile.read(length),
-                )
+            received = ReceivedRequest(
+                method="POST",
+                path=self.path,
+                headers={name.lower(): value for name, value in self.headers.items()},
+                body=self.rfile.read(length),
             )
+            endpoint.requests.append(received)
+            if endpoint.on_request is not None:
+                endpoint.on_request(received)
             time.sleep(endpoint.delay_seconds)
             status, body = (
                 endpoint.answers.popleft() if endpoint.answers else endpoint.default_answer

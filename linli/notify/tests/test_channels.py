@@ -8,9 +8,11 @@ Delivery times are injected (`now=`), so back-off deltas are asserted exactly.
 import email
 import email.policy
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 
 from linli.conftest import make_user
@@ -21,6 +23,14 @@ from linli.notify.tasks import NO_TRANSPORT, outbox_deliver, outbox_retry_pendin
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 ROBOT_KEY = "robot-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_t0():
+    # Deliveries the on-commit hook makes read the clock, and the tests then inject times
+    # relative to T0 (`now=`): both must be on the same clock, whatever today's date is.
+    with time_machine.travel(T0, tick=True):
+        yield
 
 
 @pytest.fixture
@@ -184,7 +194,14 @@ def test_sms_posts_phone_and_text_with_the_bearer_token(
     assert (request.method, request.path) == ("POST", "/sms/send")
     assert request.headers["authorization"] == "Bearer gateway-token"
     assert request.headers["content-type"] == "application/json; charset=utf-8"
-    assert request.json() == {"to": "13800138000", "text": "Case 7 escalated to you\nOverdue"}
+    # The message's dedupe key, in the body and as the Idempotency-Key header.
+    key = str(OutboxMessage.objects.get(pk=message.pk).dedupe_key)
+    assert request.headers["idempotency-key"] == key
+    assert request.json() == {
+        "to": "13800138000",
+        "text": "Case 7 escalated to you\nOverdue",
+        "dedupe_key": key,
+    }
 
 
 def test_sms_without_a_token_sends_no_authorization_header(
@@ -330,6 +347,51 @@ def test_email_through_an_smtp_server(lead, smtp, django_capture_on_commit_callb
     parsed = email.message_from_bytes(received.data, policy=email.policy.default)
     assert (parsed["Subject"], parsed["To"]) == ("7号事项已上报", "lead@example.org")
     assert parsed.get_content() == "7号事项已上报\r\n超期\r\n"
+    # Made from the message's dedupe key: a resend is the same mail to the reader's client.
+    key = OutboxMessage.objects.get(pk=message.pk).dedupe_key
+    assert parsed["Message-ID"] == f"<linli-outbox.{key}@example.org>"
+
+
+def test_every_attempt_at_an_email_carries_the_same_message_id(
+    lead, smtp, django_capture_on_commit_callbacks
+):
+    smtp.recipient_reply = "450 4.2.1 try later"
+    [message] = send([lead], Channel.EMAIL, django_capture_on_commit_callbacks)
+    assert state(message)[:2] == (OutboxStatus.PENDING, 1)
+    smtp.recipient_reply = "250 OK"
+
+    assert outbox_deliver(message_ids=[message.pk], now=T0 + timedelta(hours=1)) == 1
+
+    [received] = smtp.mails
+    parsed = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert parsed["Message-ID"] == f"<linli-outbox.{message.dedupe_key}@example.org>"
+    assert list(message.delivery_attempts.values_list("number", "outcome")) == [
+        (1, "failed"),
+        (2, "sent"),
+    ]
+
+
+def test_a_hung_mail_server_times_out_and_is_retried(
+    lead, settings, django_capture_on_commit_callbacks
+):
+    # A server that accepts the connection and never says a word (a hung process).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_TIMEOUT = 1  # what LINLI_NOTIFY_TIMEOUT_SECONDS=1 sets
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()[:2]
+
+        started = time.monotonic()
+        [message] = send([lead], Channel.EMAIL, django_capture_on_commit_callbacks)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 3
+    assert state(message) == (
+        OutboxStatus.PENDING,
+        1,
+        "mail server: Connection unexpectedly closed: timed out",
+    )
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,7 @@ def test_delivery_is_not_lost_when_the_broker_is_down(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.deliver_outbox, "delay", broker_down)
+    monkeypatch.setattr(tasks.deliver_outbox, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         send([world.users[Role.MICRO_GRID_LEAD]])
 

@@ -486,7 +486,7 @@ def test_a_round_table_keeps_minutes_and_decisions(world, occurrence):
 def test_the_beat_schedule_runs_the_reminder_task(world, settings):
     from linli.participation.tasks import remind_upcoming
 
-    entry = settings.CELERY_BEAT_SCHEDULE["participation-remind-upcoming"]
+    entry = settings.LINLI_JOBS["participation-remind-upcoming"]
     assert (entry["task"], entry["schedule"]) == ("participation.remind_upcoming", 3600.0)
     occurrence = make_activity(world, starts_in=timedelta(hours=2)).occurrences.get()
     signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])

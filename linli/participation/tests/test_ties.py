@@ -294,7 +294,7 @@ def test_the_rebuild_command_for_one_community_and_every_street(world, example):
 
 
 def test_the_nightly_task_rebuilds_every_street(world, example, settings):
-    assert settings.CELERY_BEAT_SCHEDULE["participation-rebuild-ties"]["task"] == (
+    assert settings.LINLI_JOBS["participation-rebuild-ties"]["task"] == (
         "participation.rebuild_ties"
     )
     assert rebuild_ties.delay().get() == 8

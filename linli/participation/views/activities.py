@@ -19,12 +19,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli import clock
 from linli.grids.models import GridLevel, GridUnit
+from linli.idempotency.web import once_per_form
 from linli.participation import selectors, services
 from linli.participation.models import (
     ActivityKind,
@@ -92,6 +93,7 @@ def detail(request, occurrence_id: int):
 
 @login_required
 @require_POST
+@once_per_form
 def sign_up(request, occurrence_id: int):
     occurrence = selectors.occurrence_get(user=request.user, occurrence_id=occurrence_id)
     try:
@@ -116,7 +118,7 @@ def mine(request):
     return render(
         request,
         "participation/mine.html",
-        {"sign_ups": selectors.my_sign_ups(user=request.user)[:200], "now": timezone.now()},
+        {"sign_ups": selectors.my_sign_ups(user=request.user)[:200], "now": clock.now()},
     )
 
 

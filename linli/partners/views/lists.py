@@ -14,17 +14,18 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
 from linli.cases.selectors import case_get
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import Household
 from linli.grids.selectors import scope_for
+from linli.idempotency.web import once_per_form
 from linli.partners import selectors, services
 from linli.partners.models import (
     ClaimState,
@@ -289,6 +290,7 @@ def resource_withdraw(request, resource_id: int):
 
 @login_required
 @require_POST
+@once_per_form
 def need_claim(request, need_id: int):
     user = request.user
     need = selectors.need_get(user=user, need_id=need_id)
@@ -308,6 +310,7 @@ def need_claim(request, need_id: int):
 
 @login_required
 @require_POST
+@once_per_form
 def need_claim_resource(request, need_id: int):
     user = request.user
     need = selectors.need_get(user=user, need_id=need_id)
@@ -510,7 +513,7 @@ def project_new(request):
             "resources": resources,
             "errors": errors,
             "values": request.POST if request.method == "POST" else {},
-            "today": timezone.localdate(),
+            "today": clock.localdate(),
         },
     )
 

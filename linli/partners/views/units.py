@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids import selectors as grid_selectors
@@ -55,7 +55,7 @@ def partner_list(request):
         else:
             messages.success(request, _("Partner unit registered."))
             return redirect("partners:partner_detail", partner.pk)
-    today = timezone.localdate()
+    today = clock.localdate()
     partners = [
         {"partner": p, "valid": p.valid_agreement(today)}
         for p in selectors.partners_visible(user=user).prefetch_related("agreements")
@@ -106,7 +106,7 @@ def partner_detail(request, partner_id: int):
         else:
             messages.success(request, _("Saved."))
             return redirect("partners:partner_detail", partner.pk)
-    today = timezone.localdate()
+    today = clock.localdate()
     return render(
         request,
         "partners/partner_detail.html",

@@ -1,9 +1,11 @@
 """Live alerts of the resilience dashboard: exact counts and rows, scope, the to-do list, and
 agreement with the partners app's redundancy check."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -150,6 +152,22 @@ def test_single_provider_categories_match_the_partners_redundancy_check(provider
         row["category"] for row in redundancy(community=world.community) if row["flag"] == "single"
     ]
     assert found[0][1] == singles
+
+
+def test_an_agreement_that_ended_yesterday_no_longer_counts_just_after_midnight(world):
+    # 00:30 on 1 October in Shanghai is still 30 September in UTC, the day the hospital's
+    # agreement ended: by the site's calendar it has lapsed, so the doctor is the only one.
+    moment = datetime(2027, 10, 1, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(moment, tick=False):
+        lapsed = _partner(world.community, "旧医院", valid=False)
+        _resource(lapsed, "medical")
+        _volunteer(world.community, "医生志愿者", skills=("medical",))
+
+        found = alerts.alerts_for(user=world.users[Role.SECRETARY], unit=world.community)
+
+    assert [(alert.kind, alert.count) for alert in found if alert.kind == "single_provider"] == [
+        ("single_provider", 1)
+    ]
 
 
 def test_single_provider_of_a_street_covers_each_community(providers):

@@ -32,10 +32,10 @@ Cases:
 
 from contextlib import contextmanager
 from datetime import datetime
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils.translation import gettext
 
@@ -73,8 +73,8 @@ DAYS = 31
 
 @contextmanager
 def at(moment: datetime):
-    """Set the clock every service reads (timezone.now) to `moment`."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    """Stop the clock at `moment`: every reader (linli.clock, model defaults) sees it."""
+    with time_machine.travel(moment, tick=False):
         yield
 
 

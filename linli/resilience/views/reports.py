@@ -10,8 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
 
+from linli import clock
 from linli.accounts.roles import Permission
 from linli.emergency.models import Activation, ActivationState
 from linli.emergency.report import minutes_text, share_text
@@ -46,8 +46,8 @@ def report_list(request):
         unit = roots[0]
     else:
         raise Http404
-    today = timezone.localdate()
-    now = timezone.now()
+    today = clock.localdate()
+    now = clock.now()
     periods = {
         kind: [
             {"period": period, "running": period.is_running(now)}

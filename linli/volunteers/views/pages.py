@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.services import client_address
 from linli.grids.models import GridUnit, PartyMembership
+from linli.idempotency.web import once_per_form
 from linli.volunteers import selectors, services
 from linli.volunteers.exporting import hours_export
 from linli.volunteers.models import (
@@ -499,6 +500,7 @@ def hours(request):
 
 @login_required
 @require_POST
+@once_per_form
 def hours_add(request):
     user = request.user
     volunteer = selectors.volunteer_get(

@@ -89,7 +89,7 @@ def test_serve_answers_through_gunicorn_with_static_files(tmp_path):
                 if time.monotonic() > deadline:
                     pytest.fail("linli serve did not answer /healthz within 60 s")
                 time.sleep(0.2)
-        assert (status, body) == (200, b"ok")
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
         assert headers["Server"].startswith("gunicorn")
 
         status, headers, body = get(f"{base}/login/", **{"Accept-Language": "en"})
@@ -109,6 +109,7 @@ def test_serve_answers_through_gunicorn_with_static_files(tmp_path):
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0
     assert f"Linli at http://127.0.0.1:{port}/" in output
-    # The access log goes to standard output.
-    assert '"GET /healthz HTTP/1.1" 200' in output
-    assert f'"GET /static/{hashed} HTTP/1.1" 200' in output
+    # The request log (linli.ops.middleware): one JSON line a request, static files included.
+    logged = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    routes = {entry["route"] for entry in logged if entry["logger"] == "linli.request"}
+    assert {"healthz", "web:login", "static"} <= routes

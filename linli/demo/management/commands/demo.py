@@ -18,22 +18,39 @@ from linli.grids.models import Post
 from linli.web.management.commands.serve import unapplied_migrations
 
 
-def _width(text: str) -> int:
-    # Chinese characters take two columns in a terminal.
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+def display_width(text: str) -> int:
+    """The columns `text` takes in a terminal. Chinese characters and full-width punctuation
+    （，：） take two; combining marks and invisible format characters none; everything else
+    one. Ambiguous-width characters ('·', '—') count one, as nearly every terminal draws them
+    outside legacy CJK settings; the table itself adds none (see `role_with_post`)."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) == "Cf":
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+    return width
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         padded = [
-            cell + " " * (width - _width(cell)) for cell, width in zip(cells, widths, strict=True)
+            cell + " " * (width - display_width(cell))
+            for cell, width in zip(cells, widths, strict=True)
         ]
         return "  ".join(padded).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def role_with_post(role: str, post: str) -> str:
+    """ "Micro-grid lead (Branch secretary)", "微网格负责人（党支部书记）": brackets, never '·',
+    whose width terminals disagree on."""
+    if not post or post == role:
+        return role
+    return _("%(role)s (%(post)s)") % {"role": role, "post": post}
 
 
 class Command(BaseCommand):
@@ -85,9 +102,7 @@ class Command(BaseCommand):
         roles, posts = dict(Role.choices), dict(Post.choices)
         rows = []
         for login in result.logins:
-            role, post = str(roles[login.role]), str(posts.get(login.post, ""))
-            if post and post != role:
-                role = f"{role} · {post}"
+            role = role_with_post(str(roles[login.role]), str(posts.get(login.post, "")))
             rows.append([login.username, role, login.scope, login.display_name, result.password])
         self.stdout.write("")
         header = [_("Username"), _("Role"), _("Scope"), _("Display name"), _("Password")]
