@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # PostgreSQL for the second run of the suite (CI and this machine: trust auth, user postgres).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/linli
 PYTEST_WORKERS ?= 2
+# Extra pytest arguments for every run, e.g. `make test PYTEST_ARGS=linli/cases`.
+PYTEST_ARGS ?=
 # The third run: the whole suite on SQLite with the clock moved (LINLI_TEST_CLOCK, see
 # linli/conftest.py) to ten minutes before the end of next year, in Asia/Shanghai: always in
 # the future and across a year end, so a test that leans on today's date fails today.
@@ -66,15 +68,15 @@ test: install-test chromium
 	@$(SUITE) summary
 
 test-sqlite: install-test
-	@env -u DATABASE_URL -u LINLI_TEST_CLOCK $(SUITE) run sqlite -- $(BIN)/pytest -n $(PYTEST_WORKERS)
+	@env -u DATABASE_URL -u LINLI_TEST_CLOCK $(SUITE) run sqlite -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # PostgreSQL not answering is said loudly and skipped; it fails the run when CI or
 # LINLI_REQUIRE_POSTGRES is set (.ci/suite.py).
 test-postgres: install-test
-	@env -u LINLI_TEST_CLOCK $(SUITE) run postgres --postgres $(TEST_POSTGRES_URL) -- $(BIN)/pytest -n $(PYTEST_WORKERS)
+	@env -u LINLI_TEST_CLOCK $(SUITE) run postgres --postgres $(TEST_POSTGRES_URL) -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-shifted: install-test
-	@env -u DATABASE_URL LINLI_TEST_CLOCK=$(TEST_CLOCK) $(SUITE) run shifted -- $(BIN)/pytest -n $(PYTEST_WORKERS)
+	@env -u DATABASE_URL LINLI_TEST_CLOCK=$(TEST_CLOCK) $(SUITE) run shifted -- $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install-test
 	$(BIN)/python bench/run.py

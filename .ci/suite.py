@@ -31,7 +31,9 @@ RUNS = Path(__file__).resolve().parent.parent / "var" / "test-runs"
 ROWS = RUNS / "runs.jsonl"
 COUNTED = ("passed", "failed", "errors", "skipped")
 # pytest's last line, e.g. "==== 2 failed, 2384 passed, 20 skipped in 327.33s (0:05:27) ====".
-SUMMARY_LINE = re.compile(r"\b\d+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed)\b")
+SUMMARY_LINE = re.compile(
+    r"\b(\d+ (passed|failed|errors?|skipped|deselected|xfailed|xpassed)|no tests ran)\b"
+)
 
 
 def truthy(name: str) -> bool:
@@ -73,7 +75,7 @@ def run(name: str, command: list[str], postgres_url: str | None) -> int:
         environment["DATABASE_URL"] = postgres_url
     database = database_label(environment.get("DATABASE_URL"))
     row = {"name": name, "database": database, "clock": clock_label()}
-    if name == "lint":
+    if name == "lint":  # ruff and the migrations check: no test database, no clock
         row.update(database="-", clock="-")
 
     if postgres_url is not None and not postgres_answers(postgres_url):
@@ -99,7 +101,7 @@ def run(name: str, command: list[str], postgres_url: str | None) -> int:
 
     RUNS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    print(f"\n=== {name}: {database}, clock {row['clock']} ===", flush=True)
+    print(f"\n=== {name}: {row['database']}, clock {row['clock']} ===", flush=True)
     with (RUNS / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(
             command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -117,7 +119,7 @@ def run(name: str, command: list[str], postgres_url: str | None) -> int:
     result = "passed" if status == 0 else "failed"
     record({**row, "result": result, "summary": summary, "seconds": seconds, **counts})
     print(
-        f"=== {name} {result.upper()} on {database}, clock {row['clock']}: "
+        f"=== {name} {result.upper()} on {row['database']}, clock {row['clock']}: "
         f"{summary or f'exit status {status}'} ===",
         flush=True,
     )

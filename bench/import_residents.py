@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import database_drop, database_recreate, isolate_environment
+from _common import database_drop, database_recreate, isolate_environment, log_to_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("LINLI_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
@@ -174,6 +174,7 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    log_to_file()
 
 
 def build_grid(rows: int) -> int:

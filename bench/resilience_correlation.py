@@ -43,7 +43,7 @@ import warnings
 from datetime import timedelta
 from pathlib import Path
 
-from _common import ensure_database, isolate_environment
+from _common import ensure_database, isolate_environment, log_to_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -78,6 +78,7 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+    log_to_file()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

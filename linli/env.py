@@ -4,6 +4,7 @@ Settings read everything from the environment; a value that cannot be parsed sto
 process with the variable's name rather than silently falling back.
 """
 
+import hashlib
 import os
 import secrets
 import tempfile
@@ -55,11 +56,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def secret_from_env_or_file(name: str, path: Path, nbytes: int = 32) -> str:
+def generated_record(path: Path) -> Path:
+    """Beside a secret file Linli generated: the SHA-256 of the content it generated (never
+    the secret). A file whose content still matches was not set by the operator."""
+    return path.with_name(f"{path.name}.generated")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def was_generated(path: Path) -> bool:
+    """Whether the secret in `path` is one Linli generated (in this process, or recorded
+    beside it by an earlier one) and not since replaced."""
+    if path in GENERATED_SECRET_FILES:
+        return True
+    try:
+        return generated_record(path).read_text().strip() == _digest(path.read_text().strip())
+    except OSError:
+        return False
+
+
+def forget_generated(path: Path) -> None:
+    """`path` no longer holds a generated secret (removed, or replaced by a real one)."""
+    GENERATED_SECRET_FILES.discard(path)
+    generated_record(path).unlink(missing_ok=True)
+
+
+def secret_from_env_or_file(
+    name: str, path: Path, nbytes: int = 32, *, record_generated: bool = False
+) -> str:
     """Return the secret in `name`, or one generated once into `path` (embedded default).
 
     The embedded default must survive restarts (sessions, encrypted ID numbers), so the
-    generated value is written with owner-only permissions and reused.
+    generated value is written with owner-only permissions and reused. With
+    `record_generated`, a generated secret is recorded as such (generated_record), so that a
+    later process can tell it from one the operator put there.
     """
     value = os.environ.get(name)
     if value:
@@ -83,4 +115,8 @@ def secret_from_env_or_file(name: str, path: Path, nbytes: int = 32) -> str:
     finally:
         os.unlink(temporary)
     GENERATED_SECRET_FILES.add(path)
+    if record_generated:
+        descriptor = os.open(generated_record(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(_digest(generated))
     return generated

@@ -26,7 +26,10 @@ SECRET_KEY = secret_from_env_or_file("LINLI_SECRET_KEY", SECRET_KEY_FILE, nbytes
 # keeps the key's fingerprint (never the key): the platform refuses to start with a key that
 # cannot read the ID numbers stored (linli.accounts.fieldkey).
 FIELD_KEY_FILE = VAR_DIR / "field_key"
-FIELD_ENCRYPTION_KEY = secret_from_env_or_file("LINLI_FIELD_KEY", FIELD_KEY_FILE)
+# Recorded when generated: `linli restore` may replace a generated key that protects nothing.
+FIELD_ENCRYPTION_KEY = secret_from_env_or_file(
+    "LINLI_FIELD_KEY", FIELD_KEY_FILE, record_generated=True
+)
 # `linli backup` writes its archives here (keep a copy on another machine).
 LINLI_BACKUP_DIR = Path(env_str("LINLI_BACKUP_DIR", str(VAR_DIR / "backups")))
 

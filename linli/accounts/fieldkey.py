@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from linli import clock
 from linli.accounts.privacy import ENCRYPTED_COLUMNS, decrypt_text, key_fingerprint
-from linli.env import GENERATED_SECRET_FILES
+from linli.env import GENERATED_SECRET_FILES, forget_generated
 
 logger = logging.getLogger(__name__)
 
@@ -195,15 +195,18 @@ def _take_back_generated_key() -> Path | None:
             path.unlink()
     except OSError:
         return None
-    GENERATED_SECRET_FILES.discard(path)
+    forget_generated(path)
     return path
 
 
-def key_location() -> str:
-    """Where this server reads its field key, for messages."""
+def key_source(*, generated: bool) -> str:
+    """Where this server's field key came from, as a phrase that completes "this server's
+    key (…)"."""
+    if generated:
+        return _("generated just now, as none was configured")
     if os.environ.get(FIELD_KEY_VARIABLE):
-        return _("the environment variable %(name)s") % {"name": FIELD_KEY_VARIABLE}
-    return str(settings.FIELD_KEY_FILE)
+        return _("set in the environment variable %(name)s") % {"name": FIELD_KEY_VARIABLE}
+    return _("read from %(path)s") % {"path": settings.FIELD_KEY_FILE}
 
 
 def refusal_message(state: FieldKeyState, *, generated: Path | None) -> str:
@@ -217,13 +220,13 @@ def refusal_message(state: FieldKeyState, *, generated: Path | None) -> str:
     if state.stored:
         lines.append(
             _(
-                "They need the key with fingerprint %(stored)s; this server's key (from "
-                "%(location)s) has fingerprint %(current)s."
+                "They need the key with fingerprint %(stored)s; this server's key "
+                "(%(source)s) has fingerprint %(current)s."
             )
             % {
                 "stored": state.stored[:16],
                 "current": state.current[:16],
-                "location": key_location() if generated is None else _("generated just now"),
+                "source": key_source(generated=generated is not None),
             }
         )
     if generated is not None:

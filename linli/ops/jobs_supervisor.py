@@ -58,11 +58,13 @@ class Supervisor:
         self.children = children
         self.out = out or sys.stdout
         self.stopping = False
+        self.stop_reason = ""  # the signal that asked to stop: SIGINT (Ctrl+C), SIGTERM
         self.exit_status = 0
 
     def say(self, message: str) -> None:
-        self.out.write(f"[linli serve] {message}\n")
-        self.out.flush()
+        from linli.ops.logging import say
+
+        say("linli.serve", message, out=self.out, prefix="[linli serve] ")
 
     def start(self, child: Child) -> None:
         child.process = subprocess.Popen(
@@ -74,6 +76,10 @@ class Supervisor:
         self.say(f"{child.name} started, pid {child.process.pid}")
 
     def request_stop(self, signum, frame) -> None:
+        # Said at once: stopping may take gunicorn's graceful timeout, and a second Ctrl+C
+        # in the meantime should not look necessary.
+        if not self.stopping:
+            self.stop_reason = signal.Signals(signum).name
         self.stopping = True
 
     def check(self, child: Child) -> None:
@@ -92,7 +98,9 @@ class Supervisor:
         child.quick_failures = 0 if ran >= HEALTHY_AFTER_SECONDS else child.quick_failures + 1
         delay = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** max(0, child.quick_failures - 1))
         how = f"exit status {code}" if code >= 0 else f"killed by signal {-code}"
-        self.say(f"{child.name} stopped ({how}) after {ran:.0f} s; restarting in {delay:g} s")
+        self.say(
+            f"{child.name} stopped ({how}) after it ran for {ran:.0f} s; restarting in {delay:g} s"
+        )
         child.restart_at = time.monotonic() + delay
 
     def run(self) -> int:
@@ -108,6 +116,10 @@ class Supervisor:
                 if child.restart_at is not None and time.monotonic() >= child.restart_at:
                     self.start(child)
             time.sleep(0.2)
+        if self.stop_reason:
+            names = [child.name for child in self.children]
+            listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+            self.say(f"{self.stop_reason} received: stopping the {listed} …")
         self.stop_all()
         return self.exit_status
 
@@ -123,7 +135,7 @@ class Supervisor:
             for child in list(pending):
                 if child.process.poll() is not None:
                     pending.remove(child)
-                    self.say(f"{child.name} stopped after {time.monotonic() - began:.1f} s")
+                    self.say(f"{child.name} stopped in {time.monotonic() - began:.1f} s")
             time.sleep(0.1)
         for child in pending:
             self.say(f"{child.name} did not stop within {STOP_TIMEOUT_SECONDS:g} s; killed")

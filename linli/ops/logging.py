@@ -13,6 +13,7 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 from gunicorn import glogging
 
@@ -101,6 +102,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DisallowedHostHint(logging.Filter):
+    """A request for a host name not in LINLI_ALLOWED_HOSTS: Django logs an ERROR with a
+    traceback each time (any scanner on the internet sends such requests). One WARNING line
+    instead, naming the setting to change here, not Django's ALLOWED_HOSTS."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = re.sub(
+            r"(?<!LINLI_)\bALLOWED_HOSTS\b", "LINLI_ALLOWED_HOSTS", record.getMessage()
+        )
+        record.args = None
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 class AddRequestId(logging.Filter):
     """Gives every record logged while a request is served that request's id."""
 
@@ -158,7 +174,13 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        name = record.name
+        # Gunicorn logs everything, "Starting gunicorn" included, on "gunicorn.error".
+        record.name = "gunicorn" if name == "gunicorn.error" else name
+        try:
+            line = super().format(record)
+        finally:
+            record.name = name
         extras = {key: value for key, value in record_extras(record).items() if value is not None}
         if record.name == "linli.request":
             # The message already says method, route, status and duration.
@@ -194,6 +216,7 @@ def logging_config(*, log_format: str, level: str) -> dict:
         "filters": {
             "request_id": {"()": "linli.ops.logging.AddRequestId"},
             "redact_secrets": {"()": "linli.ops.logging.RedactSecrets"},
+            "disallowed_host_hint": {"()": "linli.ops.logging.DisallowedHostHint"},
         },
         "formatters": {
             "json": {"()": "linli.ops.logging.JsonFormatter"},
@@ -217,8 +240,27 @@ def logging_config(*, log_format: str, level: str) -> dict:
             # `runserver`'s access log has full query strings: through the redacting handler.
             "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "linli.request": {"level": "INFO"},
+            "django.security.DisallowedHost": {"filters": ["disallowed_host_hint"]},
+            # What `linli serve`, `linli scheduler` and `linli worker` say about themselves
+            # (started, stopping, restarted): see `say`.
+            "linli.serve": {"level": "INFO"},
+            "linli.scheduler": {"level": "INFO"},
+            "linli.worker": {"level": "INFO"},
         },
     }
+
+
+def say(logger_name: str, message: str, *, out: TextIO, prefix: str = "") -> None:
+    """A process's word about itself: under LINLI_LOG_FORMAT=json a log record (INFO) on
+    `logger_name`, so that every line a log collector reads is a JSON object; for a person at
+    a terminal (text), a plain line on `out` as before."""
+    from django.conf import settings
+
+    if getattr(settings, "LINLI_LOG_FORMAT", "text") == "json":
+        logging.getLogger(logger_name).info(message)
+        return
+    out.write(f"{prefix}{message}\n")
+    out.flush()
 
 
 def formatter_for(log_format: str) -> logging.Formatter:

@@ -93,11 +93,17 @@ def test_a_key_generated_just_now_on_a_database_with_id_numbers_is_removed_again
     monkeypatch.delenv("LINLI_FIELD_KEY", raising=False)
     key_file = tmp_path / "field_key"
     settings.FIELD_KEY_FILE = key_file
-    settings.FIELD_ENCRYPTION_KEY = secret_from_env_or_file("LINLI_FIELD_KEY", key_file)
+    settings.FIELD_ENCRYPTION_KEY = secret_from_env_or_file(
+        "LINLI_FIELD_KEY", key_file, record_generated=True
+    )
     assert key_file in GENERATED_SECRET_FILES
-    problem = field_key_verify()
+    assert (tmp_path / "field_key.generated").exists()
+    with translation.override("en"):
+        problem = field_key_verify()
+    assert "this server's key (generated just now, as none was configured) has" in problem
     assert "generated just now was removed again" in problem
     assert not key_file.exists()
+    assert not (tmp_path / "field_key.generated").exists()
     assert key_file not in GENERATED_SECRET_FILES
 
 

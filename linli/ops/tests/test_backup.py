@@ -220,6 +220,69 @@ def test_an_archive_with_its_key_restores_on_a_server_without_one(source, target
     assert reveal(configured_by_file) == ID_NUMBERS[0]
 
 
+def _restored_at(archive: Path) -> str:
+    """The archive's time as `linli restore` shows it: the site's time zone, to the minute."""
+    from zoneinfo import ZoneInfo
+
+    created = datetime.fromisoformat(archive_manifest(archive)["created_at"])
+    return created.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
+def test_after_a_wrong_passphrase_the_right_one_restores(source, target):
+    """A refused restore takes back the key it generated: the next attempt (on the database
+    file the first one left behind) installs the archive's key as a first one would."""
+    archive = str(source["archive_with_key"])
+    key_file = target.var / "field_key"
+    for refused in (
+        target.linli("restore", archive, LINLI_FIELD_KEY=None, LINLI_BACKUP_PASSPHRASE=None),
+        target.linli(
+            "restore", archive, LINLI_FIELD_KEY=None, LINLI_BACKUP_PASSPHRASE="the wrong one!"
+        ),
+    ):
+        assert refused.returncode != 0
+        assert not key_file.exists()
+        assert not (target.var / "field_key.generated").exists()
+    result = ok(
+        target.linli("restore", archive, LINLI_FIELD_KEY=None, LINLI_BACKUP_PASSPHRASE=PASSPHRASE)
+    )
+    assert key_file.read_text() == FIELD_KEY
+    assert not (target.var / "field_key.from-backup").exists()
+    assert _restored_at(source["archive_with_key"]) in result.stdout
+    assert archive_manifest(source["archive_with_key"])["created_at"] not in result.stdout
+    assert reveal(Installation(target.root, None, target.database_name)) == ID_NUMBERS[0]
+    ok(target.linli("check", LINLI_FIELD_KEY=None))
+
+
+@pytest.mark.parametrize("operator_changed_it", [False, True], ids=["generated", "operators"])
+def test_a_key_generated_by_an_earlier_command_is_replaced_only_if_still_generated(
+    source, target, operator_changed_it
+):
+    """`linli migrate` on a new server generated var/field_key (and recorded so): on the
+    still empty database it protects nothing, so the archive's key replaces it. A key the
+    operator wrote there since is theirs: set aside with instructions instead."""
+    key_file = target.var / "field_key"
+    ok(target.linli("migrate", "-v0", LINLI_FIELD_KEY=None))
+    assert key_file.exists() and (target.var / "field_key.generated").exists()
+    if operator_changed_it:
+        key_file.write_text("a key the operator put here")
+    result = target.linli(
+        "restore",
+        str(source["archive_with_key"]),
+        LINLI_FIELD_KEY=None,
+        LINLI_BACKUP_PASSPHRASE=PASSPHRASE,
+    )
+    if operator_changed_it:
+        assert result.returncode != 0
+        assert key_file.read_text() == "a key the operator put here"
+        assert (target.var / "field_key.from-backup").read_text() == FIELD_KEY
+        assert not target.media.exists()
+        return
+    ok(result)
+    assert key_file.read_text() == FIELD_KEY
+    assert not (target.var / "field_key.generated").exists()
+    assert reveal(Installation(target.root, None, target.database_name)) == ID_NUMBERS[0]
+
+
 def test_a_wrong_passphrase_writes_nothing(source, target):
     result = target.linli(
         "restore",

@@ -116,7 +116,7 @@ def test_the_page_shows_each_job_and_raises_an_alert_for_a_failing_one(world: Wo
 
 
 @pytest.mark.django_db
-def test_a_late_job_and_a_stopped_scheduler_are_alerts(world: World, test_jobs, settings):
+def test_a_late_job_is_an_alert_while_the_scheduler_runs(world: World, test_jobs, settings):
     settings.LINLI_JOBS = {"count-every-minute": TEST_JOBS["count-every-minute"]}
     admin = world.users[Role.STREET_ADMIN]
     with time_machine.travel(SUNDAY_NOON, tick=False):
@@ -124,13 +124,74 @@ def test_a_late_job_and_a_stopped_scheduler_are_alerts(world: World, test_jobs, 
         page = client_for(admin).get(URL).content.decode()
     assert 'data-testid="jobs-all-well"' in page
     assert 'data-testid="job-alerts"' not in page
-    with time_machine.travel(SUNDAY_NOON + timedelta(minutes=10), tick=False):
+    later = SUNDAY_NOON + timedelta(minutes=10)
+    # A scheduler beats but does not run the job (stuck on something else): the job is late.
+    SchedulerHeartbeat.objects.update(beat_at=later, stopped_at=None)
+    with time_machine.travel(later, tick=False):
         page = client_for(admin).get(URL).content.decode()
     assert 'data-job="count-every-minute" data-status="late"' in page
     assert "“Send" not in page  # the test job has no title of its own: its name is shown
-    assert "“count-every-minute” is late" in page
+    assert "<p>“count-every-minute” is late: it was due and has not run.</p>" in page
+    assert "Scheduler running" in page
+
+
+def job_card(page: str, name: str) -> str:
+    start = page.index(f'data-job="{name}"')
+    return page[start : page.index("</section>", start)]
+
+
+@pytest.mark.django_db
+def test_with_the_scheduler_stopped_every_job_says_it_waits_for_one(
+    world: World, test_jobs, settings
+):
+    settings.LINLI_JOBS = {"count-every-minute": TEST_JOBS["count-every-minute"]}
+    admin = world.users[Role.STREET_ADMIN]
+    with time_machine.travel(SUNDAY_NOON, tick=False):
+        Scheduler().run_due_once(then_stop=False)
+    # 70 s on, the scheduler (tick 10 s) is silent and the job due (12:01) but not yet late.
+    with time_machine.travel(SUNDAY_NOON + timedelta(seconds=70), tick=False):
+        english = client_for(admin).get(URL).content.decode()
+        chinese = client_for(admin, "zh-hans").get(URL).content.decode()
+    card = job_card(english, "count-every-minute")
+    assert 'data-status="waiting"' in card
+    assert '<span class="tag" data-testid="job-status">Waiting: no scheduler running</span>' in card
+    assert (
+        '<span class="muted" data-testid="next-run-waiting">waiting: no scheduler running</span>'
+        in card
+    )
+    assert "On time" not in card and "due now" not in card
+    assert (
+        "<p>The scheduler last reported 70 seconds ago: periodic jobs are not running. "
+        "Restart <code>linli serve</code>, or the <code>linli scheduler</code> service in "
+        "production.</p>"
+    ) in english
+    assert "`" not in english
+    card = job_card(chinese, "count-every-minute")
+    assert '<span class="tag" data-testid="job-status">等待：调度器未运行</span>' in card
+    assert '<span class="muted" data-testid="next-run-waiting">等待：调度器未运行</span>' in card
+    assert (
+        "<p>调度器最近一次报告在70 秒前，定时任务没有运行。请重启 <code>linli serve</code>；"
+        "生产环境请重启 <code>linli scheduler</code> 服务。</p>"
+    ) in chinese
+    assert "`" not in chinese and "按时</span>" not in card and "已到期" not in card
+    # Ten minutes on, the job is past its allowance, but the one alert is the scheduler's.
+    with time_machine.travel(SUNDAY_NOON + timedelta(minutes=10), tick=False):
+        page = client_for(admin).get(URL).content.decode()
+    assert 'data-job="count-every-minute" data-status="waiting"' in page
+    assert "is late" not in page
     assert "The scheduler last reported 10 minutes ago" in page
     assert "Scheduler stopped" in page
+
+
+@pytest.mark.django_db
+def test_before_any_scheduler_ran_the_alert_names_the_commands(world: World, test_jobs):
+    with time_machine.travel(SUNDAY_NOON, tick=False):
+        page = client_for(world.users[Role.STREET_ADMIN]).get(URL).content.decode()
+    assert (
+        "<p>No scheduler has run yet, so no periodic job runs. <code>linli serve</code> starts "
+        "one; in production, start the <code>linli scheduler</code> service.</p>"
+    ) in page
+    assert page.count('data-status="waiting"') == len(test_jobs)
 
 
 @pytest.mark.django_db

@@ -3,7 +3,9 @@ SQLite file of the test's own: an overdue case escalates within seconds, a notif
 by another process is delivered by the worker (never inline), and a killed scheduler is
 started again."""
 
+import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -11,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,7 +139,13 @@ def served(migrated_var_dir):  # noqa: F811
     finally:
         status = server.stop()
         assert status == 0, server.output()
-        assert "[linli serve] stopped" in server.output()
+        output = server.output()
+        assert (
+            "[linli serve] SIGTERM received: stopping the web server, worker and scheduler …"
+            in output
+        )
+        assert re.search(r"\[linli serve\] web server stopped in \d+\.\d s", output), output
+        assert "[linli serve] stopped" in output
 
 
 def level_of_every_case(server: Served) -> list[str]:
@@ -213,7 +223,11 @@ def test_serve_starts_a_killed_scheduler_again(served):
         lambda: served.pid_of("scheduler", after=1), timeout=30, what="a new scheduler"
     )
     assert second != first
-    assert "[linli serve] scheduler stopped (killed by signal 9)" in served.output()
+    assert re.search(
+        r"\[linli serve\] scheduler stopped \(killed by signal 9\) after it ran for \d+ s; "
+        r"restarting in 1 s",
+        served.output(),
+    ), served.output()
     assert "restarting in 1 s" in served.output()
     beat = wait_until(
         lambda: served.query(
@@ -244,7 +258,10 @@ def test_serve_stops_when_the_web_server_cannot_start(migrated_var_dir):  # noqa
     assert result.returncode == 1
     assert "[linli serve] web server could not start (exit status 1); stopping" in result.stdout
     assert "[linli serve] stopped" in result.stdout
-    assert "The web server could not start" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"CommandError: The web server could not start: port {port} on 127.0.0.1 is in use "
+        "(another `linli serve`?). Stop it, or choose another port with --port (or LINLI_PORT)."
+    )
     # The worker and the scheduler it had started are gone with it.
     for child in ("worker", "scheduler"):
         marker = f"[linli serve] {child} started, pid "
@@ -253,3 +270,67 @@ def test_serve_stops_when_the_web_server_cannot_start(migrated_var_dir):  # noqa
         ]
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def refused_request(port: int) -> bool:
+    """A request for an unknown host, as any scanner sends: answered 400."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/healthz", headers={"Host": "scanner.invalid"}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as error:
+        return error.code == 400
+    except OSError:
+        return False
+    return False
+
+
+def test_in_json_mode_every_line_on_standard_error_is_a_json_object(migrated_var_dir):  # noqa: F811
+    env = child_environment(migrated_var_dir, LINLI_SCHEDULER_TICK_SECONDS="1")
+    env["LINLI_LOG_FORMAT"] = "json"
+    port = free_port()
+    process = subprocess.Popen(
+        linli("serve", "--port", str(port), "--workers", "1", "--threads", "2"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        wait_until(
+            lambda: any("jobs, up to" in line for line in lines),
+            timeout=120,
+            what="the scheduler to start",
+        )
+        # A request for an unknown host, as any scanner sends: one warning, no traceback.
+        wait_until(lambda: refused_request(port), timeout=60, what="the web server to answer")
+        # The worker's shutdown message comes only once it has set up its signal handlers.
+        time.sleep(5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, _rest = process.communicate(timeout=60)
+        reader.join(10)
+    assert process.returncode == 0
+    entries = [json.loads(line) for line in lines if line.strip()]
+    assert all(isinstance(entry, dict) for entry in entries)
+    assert len(entries) == len(lines), "an empty line on standard error"
+    said = {(entry["logger"], entry["message"]) for entry in entries}
+    assert (
+        "linli.serve",
+        "SIGTERM received: stopping the web server, worker and scheduler …",
+    ) in said
+    assert ("linli.worker", "worker: Warm shutdown (MainProcess)") in said
+    assert ("linli.serve", "stopped") in said
+    assert any(logger == "linli.scheduler" and "jobs, up to" in message for logger, message in said)
+    assert any(logger == "gunicorn.error" for logger, _message in said)
+    (refused,) = [entry for entry in entries if entry["logger"] == "django.security.DisallowedHost"]
+    assert refused["level"] == "WARNING" and "exception" not in refused
+    assert "LINLI_ALLOWED_HOSTS" in refused["message"]
+    # Standard output holds only what the command says to the person who started it.
+    assert [line for line in stdout.splitlines() if line.strip()] == [
+        line for line in stdout.splitlines() if line.startswith(("Linli at ", "Note: "))
+    ]

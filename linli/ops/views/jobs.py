@@ -12,6 +12,8 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.cache import never_cache
@@ -53,6 +55,17 @@ def age_text(seconds: float) -> str:
     return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}
 
 
+def with_commands(text: str, **values: str) -> SafeString:
+    """A translated alert with the command names in <code>: the translation is escaped, then
+    %(serve)s and %(scheduler)s become `linli serve` and `linli scheduler` in code type."""
+    commands = {
+        "serve": format_html("<code>{}</code>", "linli serve"),
+        "scheduler": format_html("<code>{}</code>", "linli scheduler"),
+    }
+    escaped = {name: conditional_escape(value) for name, value in values.items()}
+    return mark_safe(conditional_escape(text) % {**commands, **escaped})
+
+
 @dataclass
 class RunRow:
     started_at: datetime
@@ -68,7 +81,7 @@ class JobRow:
     name: str
     title: str
     schedule: str
-    status: str  # ok, running, late, failing, new
+    status: str  # ok, running, late, failing, new, waiting (no scheduler is running)
     status_label: str
     last_started_at: datetime | None
     last_duration: str
@@ -76,19 +89,24 @@ class JobRow:
     last_error: str
     next_run_at: datetime | None
     due_now: bool
+    scheduler_alive: bool
     runs: int
     failures: int
     recent: list[RunRow]
 
 
-def _job_row(status: JobStatus, now: datetime) -> JobRow:
+def _job_row(status: JobStatus, now: datetime, *, scheduler_alive: bool) -> JobRow:
     job, state = status.job, status.state
     if status.failing:
         code, label = "failing", pgettext("job status", "Failing")
-    elif status.late:
+    elif status.late and scheduler_alive:
         code, label = "late", pgettext("job status", "Late")
     elif status.running:
+        # A worker may still be finishing a run that a scheduler, since stopped, started.
         code, label = "running", pgettext("job status", "Running")
+    elif not scheduler_alive:
+        # Nothing will start the job however due it is: "on time" or "late" would mislead.
+        code, label = "waiting", pgettext("job status", "Waiting: no scheduler running")
     elif state is None or state.last_started_at is None:
         code, label = "new", pgettext("job status", "Not run yet")
     else:
@@ -105,6 +123,7 @@ def _job_row(status: JobStatus, now: datetime) -> JobRow:
         last_error=state.last_error if state and status.failing else "",
         next_run_at=state.next_run_at if state else None,
         due_now=bool(state and state.next_run_at and state.next_run_at <= now),
+        scheduler_alive=scheduler_alive,
         runs=state.run_count if state else 0,
         failures=state.failure_count if state else 0,
         recent=[
@@ -129,22 +148,26 @@ def job_list(request):
     now = clock.now()
     statuses = job_statuses(recent=RECENT_RUNS, now=now)
     heartbeat = heartbeat_status(now)
-    rows = [_job_row(status, now) for status in statuses]
-    alerts = []
+    rows = [_job_row(status, now, scheduler_alive=heartbeat.alive) for status in statuses]
+    alerts: list[str] = []
     if heartbeat.age_seconds is None:
         alerts.append(
-            _(
-                "No scheduler has run yet, so no periodic job runs. `linli serve` starts one; "
-                "in production, start the `linli scheduler` service."
+            with_commands(
+                _(
+                    "No scheduler has run yet, so no periodic job runs. %(serve)s starts one; "
+                    "in production, start the %(scheduler)s service."
+                )
             )
         )
     elif not heartbeat.alive:
         alerts.append(
-            _(
-                "The scheduler last reported %(age)s: periodic jobs are not running. "
-                "Restart `linli serve`, or the `linli scheduler` service in production."
+            with_commands(
+                _(
+                    "The scheduler last reported %(age)s: periodic jobs are not running. "
+                    "Restart %(serve)s, or the %(scheduler)s service in production."
+                ),
+                age=age_text(heartbeat.age_seconds),
             )
-            % {"age": age_text(heartbeat.age_seconds)}
         )
     for row in rows:
         if row.status == "failing":

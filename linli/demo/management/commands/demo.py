@@ -13,7 +13,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from linli.accounts.roles import Role
-from linli.demo.generator import DEFAULT_RESIDENTS, DEFAULT_SEED, DemoConflict, demo_generate
+from linli.demo.generator import (
+    DEFAULT_RESIDENTS,
+    DEFAULT_SEED,
+    DemoConflict,
+    DemoLogin,
+    demo_generate,
+)
+from linli.env import env_int, env_str
 from linli.grids.models import Post
 from linli.web.management.commands.serve import unapplied_migrations
 
@@ -47,10 +54,34 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 def role_with_post(role: str, post: str) -> str:
     """ "Micro-grid lead (Branch secretary)", "微网格负责人（党支部书记）": brackets, never '·',
-    whose width terminals disagree on."""
+    whose width terminals disagree on. A post the role's name already names is the role
+    made precise: "社区党总支书记 / 居委会社工" held as 社区党总支书记 is shown as the post alone."""
     if not post or post == role:
         return role
+    if post in role:
+        return post
     return _("%(role)s (%(post)s)") % {"role": role, "post": post}
+
+
+def logins_table(logins: list[DemoLogin], *, password: str) -> str:
+    """One row a login, then the password they share (a column of the same word would
+    widen the table past a terminal's 80 columns)."""
+    roles, posts = dict(Role.choices), dict(Post.choices)
+    rows = [
+        [
+            login.username,
+            role_with_post(str(roles[login.role]), str(posts.get(login.post, ""))),
+            login.scope,
+            login.display_name,
+        ]
+        for login in logins
+    ]
+    header = [str(cell) for cell in (_("Username"), _("Role"), _("Scope"), _("Display name"))]
+    return (
+        format_table(header, rows)
+        + "\n"
+        + _("Password of every login: %(password)s") % {"password": password}
+    )
 
 
 class Command(BaseCommand):
@@ -68,8 +99,9 @@ class Command(BaseCommand):
             "communities of A社区's shape, for benchmarks",
         )
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        # The defaults of `linli serve`, which it hands them to.
+        parser.add_argument("--host", default=env_str("LINLI_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env_int("LINLI_PORT", 8000))
         parser.add_argument("--workers", type=int, default=2)
 
     def handle(self, *args, **options):
@@ -99,14 +131,8 @@ class Command(BaseCommand):
             f"({added['residents']:,} residents, {result.visits_added:,} visits and "
             f"{result.cases_added:,} cases new in this run)."
         )
-        roles, posts = dict(Role.choices), dict(Post.choices)
-        rows = []
-        for login in result.logins:
-            role = role_with_post(str(roles[login.role]), str(posts.get(login.post, "")))
-            rows.append([login.username, role, login.scope, login.display_name, result.password])
         self.stdout.write("")
-        header = [_("Username"), _("Role"), _("Scope"), _("Display name"), _("Password")]
-        self.stdout.write(format_table([str(cell) for cell in header], rows))
+        self.stdout.write(logins_table(result.logins, password=result.password))
         self.stdout.write("")
         if not options["no_serve"]:
             call_command(

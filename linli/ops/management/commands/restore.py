@@ -1,13 +1,27 @@
 """`linli restore ARCHIVE [--key-only]`: the database and media files of a `linli backup`
 archive, into an empty database and media directory (linli.ops.backup)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.ops.backup import BackupError, passphrase_from_environment_or_prompt, restore
+
+
+def _local_minute(moment: str) -> str:
+    """The manifest's ISO timestamp (UTC) as the site's local time to the minute, e.g.
+    "2026-12-05 19:48"; left as written if it is not a timestamp."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except (TypeError, ValueError):
+        return str(moment)
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
 
 
 class Command(BaseCommand):
@@ -69,7 +83,7 @@ class Command(BaseCommand):
                 "with this server's key — %(counts)s) and %(media)d media files, in %(seconds).1f s."
             )
             % {
-                "created": result.manifest["created_at"],
+                "created": _local_minute(result.manifest["created_at"]),
                 "counts": counts or "-",
                 "media": result.media_files,
                 "seconds": result.seconds,

@@ -9,6 +9,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.ops.logging import say
 from linli.ops.scheduler import Scheduler, tick_seconds, unapplied_migrations
 
 
@@ -50,9 +51,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        self.stdout.write(
+        say(
+            "linli.scheduler",
             f"Scheduler {scheduler.owner}: {len(scheduler.jobs)} jobs, up to "
-            f"{scheduler.threads} at once, wakes at least every {tick_seconds():g} s."
+            f"{scheduler.threads} at once, wakes at least every {tick_seconds():g} s.",
+            out=self.stdout,
         )
-        self.stdout.flush()
         scheduler.serve_forever(stop)

@@ -6,12 +6,19 @@ on Redis (LINLI_CELERY_BROKER_URL=redis://…). Periodic jobs are not its busine
 in `linli scheduler`.
 """
 
+import sys
 import warnings
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from linli.ops.jobs_broker import SCHEME
+from linli.ops.logging import say
+
+
+def worker_says(message: str, out=None) -> None:
+    """Celery's `safe_say`, which writes "\\nmessage\\n" to the terminal: one line instead."""
+    say("linli.worker", message.strip(), out=out or sys.__stderr__)
 
 
 def uses_file_broker() -> bool:
@@ -47,6 +54,11 @@ class Command(BaseCommand):
         # Log through the project's logging (one JSON line a record, secrets redacted), not
         # Celery's own handlers.
         app.conf.worker_hijack_root_logger = False
+        # Celery writes a few words straight to the terminal ("worker: Warm shutdown
+        # (MainProcess)"), past logging: they go through `say` too, a JSON record in JSON mode.
+        import celery.apps.worker
+
+        celery.apps.worker.safe_say = worker_says
         if uses_file_broker():
             # Remote control, gossip and mingle talk to other workers through broadcast
             # queues; a folder of files keeps those forever for workers long gone.

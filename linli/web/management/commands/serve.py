@@ -12,6 +12,8 @@ unapplied migrations stop it with the command to run instead.
 """
 
 import argparse
+import errno
+import socket
 
 from django.conf import settings
 from django.core.management import call_command
@@ -65,6 +67,32 @@ def gunicorn_run(*, host: str, port: int, workers: int, threads: int, timeout: i
     # Workers are forked: none of them may inherit the parent's database connection.
     connections.close_all()
     LinliServer().run()
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on `port` at `host`, as gunicorn would bind it."""
+    try:
+        addresses = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    for family, kind, protocol, _name, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def could_not_start(*, host: str, shown: str, port: int, status: int) -> CommandError:
+    if port_in_use(host, port):
+        return CommandError(
+            f"The web server could not start: port {port} on {shown} is in use (another "
+            f"`linli serve`?). Stop it, or choose another port with --port (or LINLI_PORT)."
+        )
+    return CommandError(f"The web server could not start (exit status {status}).")
 
 
 class Command(BaseCommand):
@@ -134,13 +162,21 @@ class Command(BaseCommand):
             )
         self.stdout.flush()
         if not beside:
-            gunicorn_run(
-                host=shown,
-                port=port,
-                workers=options["workers"],
-                threads=options["threads"],
-                timeout=options["timeout"],
-            )
+            try:
+                gunicorn_run(
+                    host=shown,
+                    port=port,
+                    workers=options["workers"],
+                    threads=options["threads"],
+                    timeout=options["timeout"],
+                )
+            except SystemExit as stopped:  # gunicorn gives up on a port it cannot bind
+                if stopped.code:
+                    status = stopped.code if isinstance(stopped.code, int) else 1
+                    raise could_not_start(
+                        host=host, shown=shown, port=port, status=status
+                    ) from None
+                raise
             return
         web = [
             "serve",
@@ -165,4 +201,4 @@ class Command(BaseCommand):
         connections.close_all()
         status = Supervisor(children, out=self.stdout).run()
         if status:
-            raise CommandError(f"The web server could not start (exit status {status}).")
+            raise could_not_start(host=host, shown=shown, port=port, status=status)
