@@ -8,12 +8,7 @@ delivered exactly once.
 
 import importlib.util
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections import Counter
-from collections.abc import Callable
 
 import kombu.pools
 import pytest
@@ -26,8 +21,7 @@ from linli.conftest import make_user
 from linli.notify import tasks
 from linli.notify.models import Channel, OutboxMessage, OutboxStatus
 from linli.notify.services import notification_send
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+from linli.ops.tests.services import REDIS_SERVER, RedisServer, wait_until
 
 pytestmark = [
     pytest.mark.skipif(
@@ -39,76 +33,6 @@ pytestmark = [
         reason="the redis client library is not installed (pip install 'celery[redis]')",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class RedisServer:
-    """One private redis-server process that the test stops and starts again (same port)."""
-
-    def __init__(self, directory) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        assert self.process is None, "already running"
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                # Nothing on disk: a restart starts empty, so only the outbox table remembers.
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: answers_ping(self.port), timeout=10, what="redis-server to start")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-        wait_until(lambda: not answers_ping(self.port), timeout=10, what="redis-server to stop")
 
 
 def reset_broker_connections() -> None:

@@ -16,6 +16,10 @@ from linli.ops.tests.jobs_processes import (  # noqa: F401 - fixtures
     migrated_var_dir,
 )
 
+# Real processes for tens of seconds; they read the real clock, so the shifted-clock run
+# (`make test-shifted`) leaves them out.
+pytestmark = pytest.mark.slow
+
 PROCESSES = 3
 
 

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# Real processes for tens of seconds; they read the real clock, so the shifted-clock run
+# (`make test-shifted`) leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def free_port() -> int:
     with socket.socket() as probe:
