@@ -2,6 +2,9 @@
 
 Tests pin it with time-machine (`time_machine.travel`), which moves every reader at once;
 keeping one entry point makes "what time does this code think it is" a single question.
+Model fields keep `default=timezone.now`: pointing them here would rewrite every app's
+migrations for nothing, since time-machine moves `timezone.now` too. Durations inside one
+process (timeouts, back-off of a supervisor) use `time.monotonic()`, which is not a date.
 """
 
 from datetime import date, datetime
