@@ -147,6 +147,9 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
+# API bearer tokens answer for this many days after they are issued (linli.accounts).
+LINLI_API_TOKEN_DAYS = env_int("LINLI_API_TOKEN_DAYS", 30)
+
 # Login throttling: after LINLI_LOGIN_FAILURE_LIMIT failures for one username from one
 # address, that pair is locked for LINLI_LOGIN_LOCKOUT_MINUTES.
 AXES_FAILURE_LIMIT = env_int("LINLI_LOGIN_FAILURE_LIMIT", 5)

@@ -24,17 +24,47 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
+class TokenRevocation(models.TextChoices):
+    """Why a bearer token stopped answering before it expired."""
+
+    BY_OWNER = "by_owner", _("Revoked by its owner")
+    BY_ADMINISTRATOR = "by_administrator", _("Revoked by an administrator")
+    LOGOUT = "logout", _("Logged out")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    DEACTIVATED = "deactivated", _("Account deactivated")
+    ROLE_REMOVED = "role_removed", _("Role removed")
+
+
 class ApiToken(models.Model):
-    """A bearer token for apps. Only its SHA-256 is stored; the token is shown once."""
+    """A bearer token for apps. Only its SHA-256 is stored; the token is shown once.
+
+    A token answers until `expires_at` or until it is revoked (`revoked_at`, with the reason);
+    revoked and expired rows are kept for the owner's list and the audit trail."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
+    # The first characters of the token, so that its owner can tell their tokens apart.
+    key_prefix = models.CharField(_("token begins with"), max_length=8, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
     last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_reason = models.CharField(
+        _("why revoked"), max_length=20, choices=TokenRevocation.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apitoken_user_revoked")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True, revoked_reason="")
+                | (models.Q(revoked_at__isnull=False) & ~models.Q(revoked_reason="")),
+                name="apitoken_revocation_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.created_at:%Y-%m-%d}"
@@ -55,6 +85,17 @@ class AuditAction(models.TextChoices):
     REVEAL = "reveal", _("Revealed")
     IMPORT = "import", _("Imported")
     EXPORT = "export", _("Exported")
+    # An import checked without writing (dry run): it reads ID numbers against the register.
+    IMPORT_CHECK = "import_check", _("Checked an import")
+    LINK = "link", _("Linked a login")
+    UNLINK = "unlink", _("Unlinked a login")
+    ROLE_GRANT = "role_grant", _("Granted a role")
+    ROLE_REVOKE = "role_revoke", _("Removed a role")
+    TOKEN_REVOKE = "token_revoke", _("Revoked an API token")
+    TWO_FACTOR = "two_factor", _("Changed two-factor sign-in")
+    ANONYMISE = "anonymise", _("Anonymised")
+    CORRECT = "correct", _("Corrected on request")
+    CONSENT = "consent", _("Accepted the privacy notice")
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -80,6 +121,9 @@ class AuditEntry(models.Model):
     field = models.CharField(max_length=50, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+    # For reveals: the purpose picked from a short list (linli.accounts.reveals), beside the
+    # free text in `reason`.
+    reason_code = models.CharField(max_length=30, blank=True)
     grid_path = GridPathField(blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,5 +1,7 @@
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
@@ -54,14 +56,24 @@ def token_create(*, request: HttpRequest, username: str, password: str) -> tuple
     if user is None or not user.is_active:
         return None
     key = ApiToken.new_key()
-    ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key))
+    ApiToken.objects.create(
+        user=user,
+        key_hash=ApiToken.hash_key(key),
+        key_prefix=key[:8],
+        expires_at=clock.now() + timedelta(days=settings.LINLI_API_TOKEN_DAYS),
+    )
     return user, key
 
 
 def token_user(*, key: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=ApiToken.hash_key(key), user__is_active=True)
+        .filter(
+            key_hash=ApiToken.hash_key(key),
+            user__is_active=True,
+            revoked_at__isnull=True,
+            expires_at__gt=clock.now(),
+        )
         .first()
     )
     if token is None:
