@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils import translation
 
 from linli.notify.models import Channel, Notification, OutboxMessage
 
@@ -47,6 +48,15 @@ class UndeliverableError(DeliveryError):
 def notification_text(notification: Notification) -> str:
     """What a message outside the site carries: the title, then the body."""
     return "\n".join(part for part in (notification.title, notification.body.strip()) if part)
+
+
+def group_text(notification: Notification) -> str:
+    """What a group channel carries: the notification's group title, never its title or body
+    (they may name a household, its address or a health need: DESIGN §5), then where to read
+    the rest. Rendered in the site's language, since a group has no single reader."""
+    with translation.override(settings.LANGUAGE_CODE):
+        headline = notification.group_title or translation.gettext("There is news in Linli.")
+        return "\n".join([headline, translation.gettext("Log in to Linli to read it.")])
 
 
 def _truncate_utf8(text: str, max_bytes: int) -> str:
@@ -150,7 +160,8 @@ class EmailSender(ChannelSender):
 class WeComSender(ChannelSender):
     """A WeCom group robot: one text message to the group per send (see GROUP_CHANNELS).
 
-    The post names nobody: the group sees what happened, each person their own inbox. The
+    The post names nobody and no household (`group_text`): the group sees that something
+    happened, each person the detail in their own inbox, behind login. The
     robot takes no dedupe key: a post resent after a worker died mid-send may appear twice.
     """
 
@@ -158,7 +169,7 @@ class WeComSender(ChannelSender):
         return bool(settings.LINLI_WECOM_WEBHOOK_URL)
 
     def __call__(self, message: OutboxMessage) -> None:
-        content = _truncate_utf8(notification_text(message.notification), WECOM_MAX_BYTES)
+        content = _truncate_utf8(group_text(message.notification), WECOM_MAX_BYTES)
         url = settings.LINLI_WECOM_WEBHOOK_URL
         answer = post_json(url, {"msgtype": "text", "text": {"content": content}})
         # WeCom answers HTTP 200 also when it refuses: the verdict is in errcode.

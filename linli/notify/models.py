@@ -41,6 +41,10 @@ class Notification(models.Model):
     title_template = models.CharField(max_length=200, blank=True)
     title_params = models.JSONField(default=dict, blank=True)
     body = models.TextField(_("body"), blank=True)
+    # What a group channel (a WeCom group) may carry, in the site's language: no address, no
+    # name, no health data; the detail stays behind login. Empty: the group gets only a
+    # sentence saying there is news in Linli (linli.notify.channels.group_text).
+    group_title = models.CharField(_("group message"), max_length=200, blank=True)
     # A path inside the site (e.g. "/cases/42/"), never an external URL.
     link = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

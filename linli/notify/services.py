@@ -64,12 +64,19 @@ def notification_send(
     link: str = "",
     channels: tuple[str, ...] = (Channel.INAPP,),
     title_params: dict | None = None,
+    group_title: str = "",
+    group_title_params: dict | None = None,
 ) -> list[Notification]:
     """One notification per distinct recipient, one outbox row per channel (per send for
     a group channel such as WeCom, which posts to one group whoever the recipients are).
 
     With `title_params`, `title` is a message id (mark it with gettext_noop): the inbox
     renders it in each reader's language, and the stored `title` is the site language's.
+
+    A group channel (WeCom) never carries the title or the body, which may hold an address
+    or a health need: it carries `group_title` (a message id rendered with
+    `group_title_params` in the site's language when those are given), written so that it
+    names nobody and no household, or else only a sentence saying there is news in Linli.
 
     Runs inside the caller's transaction (atomic nests as a savepoint) and schedules delivery
     for after the outermost commit.
@@ -78,7 +85,16 @@ def notification_send(
     title_template = ""
     if title_params is not None:
         title_template, title = title, _render_title(title, title_params)
+    if group_title:
+        group_title = _render_title(group_title, group_title_params or {})
     _validate(kind=kind, title=title, link=link, channels=channels)
+    if len(group_title) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "group_title": _("Give a title of at most %(max)d characters.")
+                % {"max": TITLE_MAX_LENGTH}
+            }
+        )
     # A person listed twice (e.g. owner and member of the new owner unit) is told once.
     unique = {user.pk: user for user in recipients if user is not None}
     if not unique:
@@ -92,6 +108,7 @@ def notification_send(
                 title_template=title_template,
                 title_params=title_params or {},
                 body=body,
+                group_title=group_title,
                 link=link,
             )
             for user in unique.values()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from linli.conftest import make_user
 from linli.notify import tasks
@@ -78,11 +79,16 @@ def closed_port() -> int:
 # WeCom group robot -----------------------------------------------------------------------
 
 
-def test_wecom_posts_the_title_and_body_as_a_text_message(
+def test_wecom_posts_the_group_title_never_the_title_or_body(
     lead, wecom, django_capture_on_commit_callbacks
 ):
     [message] = send(
-        [lead], Channel.WECOM, django_capture_on_commit_callbacks, body="Overdue by 2 days"
+        [lead],
+        Channel.WECOM,
+        django_capture_on_commit_callbacks,
+        title="求助：1号楼 101，医疗",
+        body="沈阿姨 13812345678 需要胰岛素",
+        group_title="A help request has come in",
     )
 
     assert state(message) == (OutboxStatus.SENT, 1, "")
@@ -91,8 +97,22 @@ def test_wecom_posts_the_title_and_body_as_a_text_message(
     assert request.headers["content-type"] == "application/json; charset=utf-8"
     assert request.json() == {
         "msgtype": "text",
-        "text": {"content": "Case 7 escalated to you\nOverdue by 2 days"},
+        "text": {"content": "收到一条求助\n请登录邻里查看详情。"},
     }
+
+
+def test_wecom_without_a_group_title_says_only_that_there_is_news(
+    lead, wecom, django_capture_on_commit_callbacks
+):
+    send(
+        [lead],
+        Channel.WECOM,
+        django_capture_on_commit_callbacks,
+        title="求助：1号楼 101，医疗",
+        body="Overdue by 2 days",
+    )
+
+    assert wecom.requests[0].json()["text"]["content"] == "邻里有新消息。\n请登录邻里查看详情。"
 
 
 def test_wecom_posts_once_per_send_whatever_the_number_of_recipients(
@@ -104,6 +124,7 @@ def test_wecom_posts_once_per_send_whatever_the_number_of_recipients(
             recipients=[lead, *others],
             kind="case_escalated",
             title="Case 7 escalated",
+            group_title="A help request has come in",
             channels=(Channel.INAPP, Channel.WECOM),
         )
 
@@ -115,19 +136,23 @@ def test_wecom_posts_once_per_send_whatever_the_number_of_recipients(
         ("second", "inapp", "sent"),
         ("third", "inapp", "sent"),
     ]
-    assert [request.json()["text"]["content"] for request in wecom.requests] == ["Case 7 escalated"]
+    assert [request.json()["text"]["content"] for request in wecom.requests] == [
+        "收到一条求助\n请登录邻里查看详情。"
+    ]
 
 
-def test_wecom_content_is_cut_to_the_robots_byte_limit(
-    lead, wecom, django_capture_on_commit_callbacks
-):
-    [message] = send([lead], Channel.WECOM, django_capture_on_commit_callbacks, body="紧急" * 2000)
+def test_a_group_title_longer_than_a_title_is_refused_and_nothing_is_sent(lead, wecom):
+    with pytest.raises(ValidationError) as refused:
+        notification_send(
+            recipients=[lead],
+            kind="case_escalated",
+            title="Case 7 escalated",
+            group_title="紧急" * 101,
+            channels=(Channel.WECOM,),
+        )
 
-    assert state(message)[0] == OutboxStatus.SENT
-    content = wecom.requests[0].json()["text"]["content"]
-    assert len(content.encode()) <= 2048
-    assert content.startswith("Case 7 escalated to you\n紧急")
-    assert content.endswith("…")
+    assert list(refused.value.message_dict) == ["group_title"]
+    assert OutboxMessage.objects.count() == 0
 
 
 def test_wecom_refusal_in_errcode_is_retried_with_the_reason(
