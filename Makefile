@@ -42,8 +42,12 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 # `linli demo` migrates the embedded database itself, generates, prints the logins and serves.
+# Staff log in with their password alone here, so that anyone can look around in a minute;
+# production asks them for an authenticator code too. `make demo LINLI_STAFF_TWO_FACTOR=1`
+# shows that.
+LINLI_STAFF_TWO_FACTOR ?= 0
 demo: install
-	$(BIN)/linli demo
+	LINLI_STAFF_TWO_FACTOR=$(LINLI_STAFF_TWO_FACTOR) $(BIN)/linli demo
 
 serve: install
 	$(BIN)/linli serve

@@ -30,6 +30,7 @@ from linli.resilience.api_dashboard import router as resilience_dashboard_router
 from linli.resilience.api_map import router as resilience_map_router
 from linli.storage import STORAGE_UNAVAILABLE
 from linli.supplies.api import router as supplies_router
+from linli.uploads import RATE_LIMITED
 from linli.volunteers.api import router as volunteers_router
 
 api = NinjaAPI(
@@ -68,6 +69,9 @@ def _refusal_status(codes: set) -> int:
     # worth retrying once the IT staff have made room.
     if STORAGE_UNAVAILABLE in codes:
         return 503
+    # Over a per-user quota (linli.uploads): try again later.
+    if RATE_LIMITED in codes:
+        return 429
     return 400
 
 

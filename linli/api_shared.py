@@ -5,15 +5,35 @@ Kept outside the domain apps so that any router (including `notify`, which impor
 domain app) uses the one definition.
 """
 
-from typing import Any
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Field, Schema, Status
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# Far past any list's end, far below what a database's OFFSET overflows at.
+MAX_OFFSET = 1_000_000
+
+# The bounds of every date and moment the API accepts: nothing Linli records (visits,
+# activities, hours, expiry, agreements) happened before 2000 or is planned past 2100, and a
+# year such as 0001 or 9999 would overflow once moved to UTC or stepped by a period.
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+DATE_BOUNDS = f"between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31"
+
+# Free text kept in a TextField (notes, descriptions, reasons): the one limit the API
+# states and enforces, so nothing is cut silently.
+TEXT_MAX_LENGTH = 5000
+# The largest integer a PostgreSQL `integer` column holds: counts, quantities, minutes.
+MAX_INT = 2_147_483_647
 
 
 class ErrorOut(Schema):
@@ -24,9 +44,50 @@ class ErrorOut(Schema):
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
+def _within_years(value: date) -> date:
+    # Checked on the moment as sent and in UTC: 2100-12-31T23:00:00-14:00 is 2101 in UTC.
+    moments = [value]
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            moments.append(value.astimezone(UTC))
+        except OverflowError:
+            moments.append(datetime.min)
+    if any(not MIN_YEAR <= moment.year <= MAX_YEAR for moment in moments):
+        raise PydanticCustomError(
+            "date_out_of_range",
+            _("Enter a date between %(min)s-01-01 and %(max)s-12-31.")
+            % {"min": MIN_YEAR, "max": MAX_YEAR},
+        )
+    return value
+
+
+# A day or a moment within MIN_YEAR..MAX_YEAR (a moment also once moved to UTC); the bound
+# is stated in the OpenAPI document.
+BoundedDate = Annotated[
+    date,
+    AfterValidator(_within_years),
+    Field(description=f"A day {DATE_BOUNDS}", json_schema_extra={"x-bounds": DATE_BOUNDS}),
+]
+BoundedDateTime = Annotated[
+    datetime,
+    AfterValidator(_within_years),
+    Field(description=f"A moment {DATE_BOUNDS}", json_schema_extra={"x-bounds": DATE_BOUNDS}),
+]
+# Volunteer service hours: what a DecimalField(max_digits=6, decimal_places=2) holds, at
+# most a day at a time. `6e240` or `inf` is refused, not rounded into a 500.
+Hours = Annotated[Decimal, Field(gt=0, le=24, max_digits=6, decimal_places=2, allow_inf_nan=False)]
+# A correction takes hours away or adds them, up to what the ledger's column holds.
+CorrectionHours = Annotated[
+    Decimal, Field(ge=-9999.99, le=9999.99, max_digits=6, decimal_places=2, allow_inf_nan=False)
+]
+Latitude = Annotated[Decimal, Field(ge=-90, le=90, max_digits=9, decimal_places=6)]
+Longitude = Annotated[Decimal, Field(ge=-180, le=180, max_digits=9, decimal_places=6)]
+LongText = Annotated[str, Field(max_length=TEXT_MAX_LENGTH)]
+
+
 class PageIn(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def paginate(queryset: QuerySet, page: PageIn) -> tuple[list, int]:

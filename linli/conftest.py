@@ -304,9 +304,43 @@ def _no_live_emergency():
 
 
 @pytest.fixture(autouse=True)
+def _browser_fails_on_csp_violations(request, monkeypatch):
+    """A browser test fails when a page breaks the Content-Security-Policy (inline script,
+    eval, an injected style element): Chromium reports each refusal on the console."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    from playwright.sync_api import Browser
+
+    refused: list[str] = []
+    new_context = Browser.new_context
+
+    def watched_context(self, *args, **kwargs):
+        context = new_context(self, *args, **kwargs)
+        context.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_context)
+    yield
+    assert refused == []
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness protects real passwords; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _staff_two_factor_off(settings):
+    # Production asks staff for a code after the password (LINLI_STAFF_TWO_FACTOR); tests log
+    # staff in with force_login. linli/accounts/tests/test_two_factor.py turns it on.
+    settings.LINLI_STAFF_TWO_FACTOR = False
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,14 @@ from celery.schedules import crontab
 
 from linli.env import env_bool, env_int, env_list, env_str, secret_from_env_or_file
 from linli.ops.logging import log_format_from_environment, logging_config
+from linli.ops.private import tighten
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LINLI_VAR_DIR", str(BASE_DIR / "var")))
 # Keys, uploads and the embedded database: private to the service user when first made.
 VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# One made by an older version (or by hand) loses what other users could do with it.
+tighten(VAR_DIR)
 
 DEBUG = env_bool("LINLI_DEBUG", False)
 SECRET_KEY_FILE = VAR_DIR / "secret_key"
@@ -45,6 +48,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Two-factor sign-in for staff (linli.accounts.two_factor): authenticator apps (TOTP)
+    # and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Listed so that /api/v1/docs serves ninja's bundled Swagger UI, not a CDN copy.
     "ninja",
     "linli.accounts",
@@ -59,6 +67,7 @@ INSTALLED_APPS = [
     "linli.participation",
     "linli.emergency",
     "linli.resilience",
+    "linli.privacy",
     "linli.ops",
     "linli.web",
     "linli.demo",
@@ -77,6 +86,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session verified by a second factor; then staff who need one and have not
+    # entered it reach only the two-factor pages (linli.accounts.two_factor).
+    "django_otp.middleware.OTPMiddleware",
+    "linli.accounts.two_factor.TwoFactorMiddleware",
+    # Content-Security-Policy on every answer, no-store on personal data: after
+    # authentication, so that it knows whether a user is signed in.
+    "linli.ops.security_headers.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication (login throttling).
@@ -129,6 +145,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if _database_file.is_absolute() and _database_file.parent.is_dir():
         if not _database_file.exists():
             _database_file.touch(mode=0o600)
+        for _path in (_database_file, Path(f"{_database_file}-wal"), Path(f"{_database_file}-shm")):
+            tighten(_path)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -142,6 +160,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Not a rule: revokes the account's API tokens whenever its password changes.
+    {"NAME": "linli.accounts.passwords.RevokeApiTokensOnPasswordChange"},
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -150,11 +170,40 @@ LOGOUT_REDIRECT_URL = "web:login"
 # API bearer tokens answer for this many days after they are issued (linli.accounts).
 LINLI_API_TOKEN_DAYS = env_int("LINLI_API_TOKEN_DAYS", 30)
 
+# Full phone and ID numbers (linli.accounts.reveals): each person sees at most
+# LINLI_REVEAL_DAILY_QUOTA a day (the count restarts at midnight, Asia/Shanghai), and their
+# community's secretary is told once a day when they pass LINLI_REVEAL_ALERT_AT.
+LINLI_REVEAL_DAILY_QUOTA = env_int("LINLI_REVEAL_DAILY_QUOTA", 30)
+LINLI_REVEAL_ALERT_AT = env_int("LINLI_REVEAL_ALERT_AT", 20)
+
+# Service hours of one claim above this many (linli.partners) wait, after the beneficiary
+# confirms, for staff whose post covers the need to approve them before they are credited.
+LINLI_HOURS_APPROVAL_ABOVE = env_int("LINLI_HOURS_APPROVAL_ABOVE", 4)
+
+# Two-factor sign-in (linli.accounts.two_factor): whoever may reveal, export or import
+# (street administrators, secretaries, micro-grid leads, superusers) enters a code from an
+# authenticator app after their password, on the web and for an API token. On unless debug
+# mode is on; `linli check --deploy` warns when it is off (linli.W013).
+LINLI_STAFF_TWO_FACTOR = env_bool("LINLI_STAFF_TWO_FACTOR", not DEBUG)
+# The name the authenticator app shows beside the account.
+OTP_TOTP_ISSUER = env_str("LINLI_TWO_FACTOR_ISSUER", "邻里 Linli")
+# Wrong codes wait 1, 2, 4, 8 … seconds between attempts (django-otp's throttle).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows an authenticator's secret or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # Login throttling: after LINLI_LOGIN_FAILURE_LIMIT failures for one username from one
 # address, that pair is locked for LINLI_LOGIN_LOCKOUT_MINUTES.
 AXES_FAILURE_LIMIT = env_int("LINLI_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("LINLI_LOGIN_LOCKOUT_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying: an address whose failures over all usernames reach this many within the
+# cool-off window is locked for every username (linli.accounts.throttle).
+LINLI_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LINLI_LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+AXES_HANDLER = "linli.accounts.throttle.LinliAxesHandler"
+# The client's address, X-Forwarded-For only behind LINLI_TRUSTED_PROXY (accounts.addresses).
+AXES_CLIENT_IP_CALLABLE = "linli.accounts.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
@@ -188,6 +237,24 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# A photo's size is read from its header before it is decoded: over this many pixels it is
+# refused (a small PNG can unpack to gigabytes). 24 megapixels: any phone camera's photo.
+LINLI_UPLOAD_MAX_PIXELS = env_int("LINLI_UPLOAD_MAX_PIXELS", 24_000_000)
+# Photos one user may send in a clock hour (counted in the shared cache), good or refused.
+LINLI_UPLOADS_PER_HOUR = env_int("LINLI_UPLOADS_PER_HOUR", 60)
+# Registry imports through the web (linli.grids.import_limits): an upload over
+# LINLI_IMPORT_MAX_FILE_BYTES, an .xlsx unpacking to more than
+# LINLI_IMPORT_MAX_UNCOMPRESSED_BYTES, a sheet over LINLI_IMPORT_MAX_ROWS data rows or a cell
+# over LINLI_IMPORT_MAX_CELL_CHARS characters is refused before it is parsed; from
+# LINLI_IMPORT_BACKGROUND_ROWS rows on, the import runs in `linli worker` with a progress page.
+# The command line (`linli import`) caps no rows.
+LINLI_IMPORT_MAX_FILE_BYTES = env_int("LINLI_IMPORT_MAX_FILE_BYTES", 20 * 1024 * 1024)
+LINLI_IMPORT_MAX_UNCOMPRESSED_BYTES = env_int(
+    "LINLI_IMPORT_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024
+)
+LINLI_IMPORT_MAX_ROWS = env_int("LINLI_IMPORT_MAX_ROWS", 20_000)
+LINLI_IMPORT_MAX_CELL_CHARS = env_int("LINLI_IMPORT_MAX_CELL_CHARS", 2_000)
+LINLI_IMPORT_BACKGROUND_ROWS = env_int("LINLI_IMPORT_BACKGROUND_ROWS", 2_000)
 # Map tiles: empty by default, so that nothing is fetched from outside on a closed network
 # (maps then draw the grid boundaries and buildings only). E.g. an in-house tile server:
 # https://tiles.example.org/{z}/{x}/{y}.png
@@ -204,6 +271,10 @@ LINLI_HTTPS = env_bool("LINLI_HTTPS", False)
 # A reverse proxy in front that sets X-Forwarded-Proto (overwriting any a client sent): only
 # then may Django believe the header about which requests came over https.
 LINLI_TRUSTED_PROXY = env_bool("LINLI_TRUSTED_PROXY", LINLI_HTTPS)
+# Behind it, the client's address is the rightmost of X-Forwarded-For (the one the proxy
+# appended); further proxies of ours in a chain (e.g. a load balancer) are listed here and
+# skipped from the right (linli.accounts.addresses).
+LINLI_TRUSTED_PROXY_ADDRESSES = env_list("LINLI_TRUSTED_PROXY_ADDRESSES", [])
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("LINLI_SESSION_HOURS", 12) * 3600
@@ -285,7 +356,16 @@ LINLI_JOBS = {
     },
     # Stored answers to Idempotency-Key writes expire after LINLI_IDEMPOTENCY_HOURS.
     "idempotency-purge-expired": {"task": "idempotency.purge_expired", "schedule": 3600.0},
+    # What is past its retention period is anonymised nightly at 03:30 (linli.privacy).
+    "privacy-retention": {"task": "privacy.retention_run", "schedule": crontab(hour=3, minute=30)},
 }
+# Retention (linli.privacy.retention): how long personal details are kept before the
+# nightly run anonymises them; 0 turns a rule off. Aggregates and the audit trail stay.
+LINLI_RETENTION_DEPARTED_DAYS = env_int("LINLI_RETENTION_DEPARTED_DAYS", 180)
+LINLI_RETENTION_CASE_REPORTER_YEARS = env_int("LINLI_RETENTION_CASE_REPORTER_YEARS", 3)
+LINLI_RETENTION_VISIT_FINDING_YEARS = env_int("LINLI_RETENTION_VISIT_FINDING_YEARS", 3)
+LINLI_RETENTION_HELP_REQUEST_YEARS = env_int("LINLI_RETENTION_HELP_REQUEST_YEARS", 3)
+
 # The scheduler wakes at least this often (heartbeat, lease renewal); it counts as stopped
 # after three ticks without one. It runs at most LINLI_SCHEDULER_THREADS jobs at once; a
 # job's lease lasts LINLI_JOB_LEASE_SECONDS unless renewed (a dead scheduler's jobs wait

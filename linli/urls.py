@@ -12,6 +12,8 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("account/two-factor/", include("linli.accounts.two_factor_urls")),
+    path("account/tokens/", include("linli.accounts.token_urls")),
     path("api/v1/", api.urls),
     path("registry/", include("linli.grids.urls")),
     path("inbox/", include("linli.notify.urls")),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("activities/", include("linli.participation.urls")),
     path("emergency/", include("linli.emergency.urls")),
     path("resilience/", include("linli.resilience.urls")),
+    path("privacy/", include("linli.privacy.views")),
     path("ops/", include("linli.ops.urls")),
     path("", include("linli.web.urls")),
 ]

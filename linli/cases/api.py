@@ -22,7 +22,19 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, conflict_or_raise, paginate
+from linli.api_shared import (
+    ERRORS,
+    BoundedDate,
+    BoundedDateTime,
+    ErrorOut,
+    Latitude,
+    Longitude,
+    LongText,
+    NotVisible,
+    PageIn,
+    conflict_or_raise,
+    paginate,
+)
 from linli.cases import selectors
 from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, CaseSource
 from linli.cases.services import (
@@ -145,14 +157,14 @@ class CaseDetailOut(CaseOut):
 
 class CaseIn(Schema):
     category: str = Field(description="Category code or id (a minor class)")
-    description: str
+    description: str = Field(max_length=2000)
     building_id: int | None = None
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     source: str | None = Field(
         None, description="Defaults to staff for staff, else resident_report"
     )
-    hotline_reference: str = ""
+    hotline_reference: str = Field("", max_length=50)
     priority: str = CasePriority.NORMAL
     visit_id: int | None = Field(
         None,
@@ -163,13 +175,15 @@ class CaseIn(Schema):
 
 class ActionIn(Schema):
     action: str
-    note: str = ""
+    note: LongText = ""
     expected_version: int
     owner_user_id: int | None = None
-    handler_text: str = Field("", description="dispatch/reassign: the team or partner unit")
+    handler_text: str = Field(
+        "", max_length=100, description="dispatch/reassign: the team or partner unit"
+    )
     duplicate_of_id: int | None = None
     satisfaction: int | None = None
-    comment: str = ""
+    comment: str = Field("", max_length=500)
 
 
 class EscalateIn(Schema):
@@ -178,12 +192,12 @@ class EscalateIn(Schema):
 
 
 class CoordinationIn(Schema):
-    held_at: datetime
+    held_at: BoundedDateTime
     participants: str
     partner_units: str = ""
     decision: str
     units_assigned: str = ""
-    due_at: datetime
+    due_at: BoundedDateTime
 
 
 class AssigneeOut(Schema):
@@ -263,8 +277,10 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
     `photos` are read from the database unless the caller already knows them."""
     # The timeline in order; the actor is joined so each row needs no further query.
     if events is None:
-        events = case.events.select_related("actor").order_by("created_at", "id")
-    staff = user is not None and _is_staff(user)
+        events = selectors.case_timeline(user=user, case=case)
+    # Staff rights on this case come from a post covering it, not from any post: a reporter
+    # who is secretary of another community reads their case as a resident.
+    staff = user is not None and selectors.covers_case(user=user, case=case)
     visible = selectors.cases_visible(user=user) if user is not None else Case.objects.none()
     original = visible.filter(pk=case.duplicate_of_id).first() if case.duplicate_of_id else None
     return {
@@ -293,7 +309,9 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
                 "units_assigned": meeting.units_assigned,
                 "due_at": timezone.localtime(meeting.due_at),
             }
-            for meeting in (case.coordinations.all() if staff else [])
+            for meeting in (
+                selectors.coordinations_visible(user=user, case=case) if staff else []
+            )
         ],
     }
 
@@ -505,6 +523,7 @@ def duplicate_list(request: HttpRequest, filters: Query[DuplicateFilters]) -> li
     if latitude is None and building is not None and building.latitude is not None:
         latitude, longitude = building.latitude, building.longitude
     found = selectors.duplicate_candidates(
+        user=request.auth,
         category=category, building=building, latitude=latitude, longitude=longitude
     )
     return [
@@ -700,7 +719,7 @@ def _photos(case: Case) -> list[dict]:
 
 
 @router.post(
-    "/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, 503: ErrorOut, **ERRORS}
+    "/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS}
 )
 def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[UploadedFile]]):
     """Add photos to an open case as a timeline step of their own (reporter or staff)."""
@@ -710,7 +729,7 @@ def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[Upl
     return Status(201, _detail(_visible_case(user, case_id), user))
 
 
-@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, 503: ErrorOut, **ERRORS})
+@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS})
 @idempotent
 def case_file_with_photos(
     request: HttpRequest,
@@ -720,7 +739,7 @@ def case_file_with_photos(
     """File a case (the fields of `POST /cases`, as form fields) with up to 3 photos in one
     request; a bad photo files nothing."""
     user = request.auth
-    prepared = photos_prepare(files=photos or [])
+    prepared = photos_prepare(files=photos or [], actor=user)
     with transaction.atomic():
         filed = case_file(request, payload).value
         if prepared:
@@ -740,9 +759,9 @@ from linli.cases import metrics  # noqa: E402
 class MetricsIn(Schema):
     unit_id: int | None = Field(None, description="Default: the highest unit of your posts")
     period: str | None = Field(None, description="week, month (default), quarter or year")
-    date: str | None = Field(None, description="Any day in the period, YYYY-MM-DD (today)")
-    start: str | None = Field(None, description="Instead of period: first day, YYYY-MM-DD")
-    end: str | None = Field(None, description="With start: the day after the last (exclusive)")
+    date: BoundedDate | None = Field(None, description="Any day in the period (today)")
+    start: BoundedDate | None = Field(None, description="Instead of period: the first day")
+    end: BoundedDate | None = Field(None, description="With start: the day after the last")
 
 
 class MetricsUnitOut(Schema):
@@ -793,7 +812,7 @@ class MetricsChildOut(Schema):
     metrics: MetricsValuesOut
 
 
-class TrendPointOut(Schema):
+class CaseTrendPointOut(Schema):
     period: MetricsPeriodOut
     filed: int
     closed: int
@@ -809,7 +828,7 @@ class MetricsOut(Schema):
     as_of: datetime
     metrics: MetricsValuesOut
     children: list[MetricsChildOut]
-    trend: list[TrendPointOut]
+    trend: list[CaseTrendPointOut]
 
 
 def _metrics_unit(unit) -> dict:

@@ -37,6 +37,36 @@ def cases_visible(*, user: User | None) -> QuerySet[Case]:
     )
 
 
+def covers_case(*, user: User | None, case: Case) -> bool:
+    """Does one of the user's posts cover the case's place? Staff rights on a case (the
+    person in charge, the 会商 records, the timeline's actors) come from such a post, never
+    from a post held somewhere else by its reporter."""
+    return scope_for(user).allows(Permission.VIEW_REGISTRY, case.grid_path)
+
+
+def coordinations_visible(*, user: User | None, case: Case) -> list:
+    """The 会商 records of `case` that `user` may read: all of them for staff whose post
+    covers the case, none for anyone else (they may name the other party of a dispute)."""
+    if not covers_case(user=user, case=case):
+        return []
+    return list(case.coordinations.all())
+
+
+# Timeline steps whose note is a staff record (the 会商 decision may name the other party
+# of a dispute): the step shows to the reporter, its note only to staff covering the case.
+STAFF_NOTE_ACTIONS = frozenset({"coordinate"})
+
+
+def case_timeline(*, user: User | None, case: Case) -> list:
+    """The case's events in order, as `user` may read them."""
+    events = list(case.events.select_related("actor").order_by("created_at", "id"))
+    if not covers_case(user=user, case=case):
+        for event in events:
+            if event.action in STAFF_NOTE_ACTIONS:
+                event.note = ""
+    return events
+
+
 def case_get(*, user: User | None, case_id: int) -> Case:
     try:
         return cases_visible(user=user).get(pk=case_id)
@@ -140,8 +170,25 @@ def public_board(*, community: GridUnit) -> list[dict]:
     )
 
 
+def cases_for_duplicates(*, user: User | None) -> QuerySet[Case]:
+    """The cases that may be offered to `user` as suspected duplicates: those they may open
+    (cases_visible: their staff subtrees and their own filings) and, in the communities they
+    live or work in, the cases anyone may read on the public board (public categories).
+    A dispute (a non-public category) of a neighbour is never among them."""
+    if user is None or not user.is_authenticated:
+        return Case.objects.none()
+    condition = Q(reporter=user)
+    for path in scope_for(user).paths_for(Permission.VIEW_REGISTRY):
+        condition |= Q(grid_path__startswith=path)
+    public = Q(pk__in=[])
+    for community in board_communities(user=user):
+        public |= Q(grid_path__startswith=community.path)
+    return Case.objects.filter(condition | (public & Q(category__is_public=True)))
+
+
 def duplicate_candidates(
     *,
+    user: User | None,
     category: CaseCategory,
     building: Building | None = None,
     latitude: Decimal | float | None = None,
@@ -149,9 +196,10 @@ def duplicate_candidates(
     now: datetime | None = None,
 ) -> list[Case]:
     """Open cases of the same category filed in the last 7 days at the same building or
-    within 50 m. Shown before filing and to staff, who may merge them."""
+    within 50 m, among those `user` may be shown (cases_for_duplicates). Shown before filing
+    and to staff, who may merge them."""
     now = now or clock.now()
-    recent = Case.objects.filter(
+    recent = cases_for_duplicates(user=user).filter(
         category=category, state__in=OPEN_STATES, created_at__gte=now - DUPLICATE_WINDOW
     )
     if latitude is None and building is not None and building.latitude is not None:
@@ -167,7 +215,11 @@ def duplicate_candidates(
             latitude__range=(lat - box, lat + box), longitude__range=(lon - box, lon + box)
         )
     found = []
-    for case in recent.filter(condition).order_by("-created_at", "-id"):
+    for case in (
+        recent.filter(condition)
+        .select_related("building", "category")
+        .order_by("-created_at", "-id")
+    ):
         same_building = building is not None and case.building_id == building.pk
         near = (
             latitude is not None

@@ -258,6 +258,15 @@ def case_create(
         ).first()
         if home is None or community is None or not home.startswith(community.path):
             raise _deny(_("You may not file a case here."))
+    if priority != CasePriority.NORMAL and (
+        channel_community is not None
+        or not scope_for(reporter).allows(Permission.CASE_FILE, grid_unit.path)
+    ):
+        # Urgency is staff's judgement, from a post covering the place: a resident (or a
+        # reporter holding a post elsewhere) cannot jump the queue.
+        raise ValidationError(
+            {"priority": _("Only staff whose post covers this place may set a priority.")}
+        )
 
     now = clock.now()
     due = now + timedelta(hours=category.sla_hours)
@@ -892,12 +901,11 @@ from linli.storage import (  # noqa: E402
     STORAGE_UNAVAILABLE_MESSAGE,
     StorageUnavailable,
 )
+from linli.uploads import pixels_refusal, upload_quota_take  # noqa: E402
 
 PHOTOS_PER_STEP = 3
 # Longest side kept: plenty to show a problem or a repair, and bounded storage per case.
 PHOTO_MAX_SIDE = 2560
-# Refuse decompression bombs before decoding (a small file that unpacks to gigabytes).
-PHOTO_MAX_PIXELS = 50_000_000
 # Pillow's format name -> (stored format, content type). HEIF appears only when a plugin
 # (pillow-heif) is installed; it is stored as JPEG, which every browser shows.
 PHOTO_FORMATS = {
@@ -932,8 +940,6 @@ def _reencode(upload) -> PreparedPhoto | None:
         with Image.open(upload) as probe:
             if probe.format not in PHOTO_FORMATS:
                 return None
-            if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                return None
             probe.verify()
         # verify() leaves the image unusable: open it again to decode it fully.
         upload.seek(0)
@@ -962,9 +968,11 @@ def _reencode(upload) -> PreparedPhoto | None:
         return None
 
 
-def photos_prepare(*, files) -> list[PreparedPhoto]:
+def photos_prepare(*, files, actor: User | None) -> list[PreparedPhoto]:
     """Check and re-encode uploaded photos; a ValidationError on `photos` names every bad
-    file by position and name. Writes nothing."""
+    file by position and name. Writes nothing. The files count against the actor's hourly
+    upload quota, and an image whose header says it is too large is refused before it is
+    decoded (linli.uploads)."""
     files = [upload for upload in (files or []) if upload]
     errors: list[str] = []
     if len(files) > PHOTOS_PER_STEP:
@@ -973,6 +981,10 @@ def photos_prepare(*, files) -> list[PreparedPhoto]:
             % {"count": PHOTOS_PER_STEP, "given": len(files)}
         )
         raise ValidationError({"photos": errors})
+    # Files already checked (PreparedPhoto) were counted when they were.
+    upload_quota_take(
+        user=actor, count=sum(not isinstance(upload, PreparedPhoto) for upload in files)
+    )
     prepared: list[PreparedPhoto] = []
     for position, upload in enumerate(files, start=1):
         if isinstance(upload, PreparedPhoto):
@@ -982,6 +994,10 @@ def photos_prepare(*, files) -> list[PreparedPhoto]:
             errors.append(
                 _("%(photo)s is larger than 10 MB.") % {"photo": _photo_label(position, upload)}
             )
+            continue
+        refusal = pixels_refusal(upload, label=_photo_label(position, upload))
+        if refusal is not None:
+            errors.append(refusal)
             continue
         photo = _reencode(upload)
         if photo is None:
@@ -1026,7 +1042,7 @@ def case_photos_add(
         raise ValidationError({"event": _("This step belongs to another case.")})
     if event is None and not case.is_open:
         raise ValidationError({"photos": _("Photos can be added while the case is open.")})
-    prepared = photos_prepare(files=files)
+    prepared = photos_prepare(files=files, actor=actor)
     if not prepared:
         raise ValidationError({"photos": _("Choose at least one photo.")})
     if event is not None:

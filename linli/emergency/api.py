@@ -10,15 +10,23 @@ emergency.services. Phones leave masked; the full number only through the audite
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.privacy import mask_phone
+from linli.accounts.reveals import (
+    PURPOSE_DESCRIPTION,
+    REASON_DESCRIPTION,
+    REASON_MAX_LENGTH,
+    REASON_MIN_LENGTH,
+    RevealPurpose,
+    RevealQuotaExceeded,
+)
 from linli.accounts.services import client_address
 from linli.api_shared import (
     ERRORS,
@@ -269,11 +277,17 @@ class ReassignIn(Schema):
     volunteer_id: int | None = Field(None, description="Null: the solver chooses")
 
 
-class RevealIn(Schema):
+class TaskPhoneRevealIn(Schema):
     resident_id: int
+    purpose: Literal[tuple(RevealPurpose.values)] = Field(  # type: ignore[valid-type]
+        description=PURPOSE_DESCRIPTION
+    )
+    reason: str = Field(
+        min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH, description=REASON_DESCRIPTION
+    )
 
 
-class RevealOut(Schema):
+class TaskPhoneRevealOut(Schema):
     resident_id: int
     phone: str
 
@@ -907,10 +921,18 @@ def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn):
 
 @router.post(
     "/tasks/{task_id}/reveal",
-    response={200: RevealOut, **WRITE_ERRORS},
+    response={200: TaskPhoneRevealOut, 429: ErrorOut, **WRITE_ERRORS},
     summary="The full phone of a resident of the task's household (audited)",
+    description=(
+        "Needs a purpose (usually emergency_contact) and a reason; the task is recorded with "
+        "it. Each person sees at most LINLI_REVEAL_DAILY_QUOTA full numbers a day (default "
+        "30; the count restarts at midnight, Beijing time): over it the answer is 429 with a "
+        "Retry-After header and nothing is shown."
+    ),
 )
-def task_reveal(request: HttpRequest, task_id: int, payload: RevealIn):
+def task_reveal(
+    request: HttpRequest, response: HttpResponse, task_id: int, payload: TaskPhoneRevealIn
+):
     user = request.auth
     task = _actionable_task(user, task_id)
     resident = (
@@ -922,8 +944,16 @@ def task_reveal(request: HttpRequest, task_id: int, payload: RevealIn):
         raise NotVisible("resident_id")
     try:
         phone = services.task_phone_reveal(
-            actor=user, task=task, resident=resident, ip_address=client_address(request)
+            actor=user,
+            task=task,
+            resident=resident,
+            purpose=payload.purpose,
+            reason=payload.reason,
+            ip_address=client_address(request),
         )
+    except RevealQuotaExceeded as refusal:
+        response["Retry-After"] = str(refusal.retry_after_seconds)
+        return Status(429, {"message": refusal.message, "field": None})
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
     return {"resident_id": resident.pk, "phone": phone}

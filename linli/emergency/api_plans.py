@@ -61,7 +61,7 @@ class TemplateOut(Schema):
     sort_order: int
 
 
-class SupplyMinimumOut(Schema):
+class PlanSupplyMinimumOut(Schema):
     id: int
     category: str
     minimum_quantity: int
@@ -77,7 +77,7 @@ class ContactOut(Schema):
 class PlanDetailOut(PlanOut):
     description: str
     templates: list[TemplateOut]
-    supply_minimums: list[SupplyMinimumOut]
+    supply_minimums: list[PlanSupplyMinimumOut]
     contacts: list[ContactOut]
     # Static problems of the plan as written (linli.emergency.plans.plan_check).
     problems: list[str]
@@ -301,7 +301,7 @@ def template_remove(request: HttpRequest, plan_id: int, template_id: int):
 
 
 @router.put(
-    "/plans/{plan_id}/supplies/{category}", response={200: SupplyMinimumOut, **WRITE_ERRORS}
+    "/plans/{plan_id}/supplies/{category}", response={200: PlanSupplyMinimumOut, **WRITE_ERRORS}
 )
 def supply_minimum_put(request: HttpRequest, plan_id: int, category: str, payload: SupplyMinimumIn):
     plan = _get(request, plan_id)

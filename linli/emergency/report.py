@@ -20,7 +20,7 @@ from html import escape
 from io import BytesIO
 from statistics import median
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from linli import clock
+from linli.emergency.board import paths_condition
 from linli.emergency.models import (
     Activation,
     ActivationEvent,
@@ -54,6 +55,13 @@ SUMMARY_VERSION = 1
 MILESTONES = (50, 90, 100)
 NO_ANSWER_OUTCOMES = (Outcome.NO_ANSWER, Outcome.NOT_HOME)
 PDF_FONT = "STSong-Light"
+
+
+def PART_NOTE() -> str:  # noqa: N802 - a message, read in the active language
+    return _(
+        "This report covers only your part of the emergency: its tasks, help requests, "
+        "volunteers and supplies."
+    )
 
 
 def _minutes(start: datetime, moment: datetime | None) -> float | None:
@@ -120,9 +128,12 @@ def _coverage(activation: Activation, tasks: list[tuple]) -> dict:
     }
 
 
-def _help_requests(activation: Activation) -> dict:
+def _help_requests(activation: Activation, part: Q | None = None) -> dict:
+    requests = HelpRequest.objects.filter(activation=activation)
+    if part is not None:
+        requests = requests.filter(part)
     rows = list(
-        HelpRequest.objects.filter(activation=activation).values_list(
+        requests.values_list(
             "kind", "urgency", "state", "created_at", "dispatched_at", "done_at"
         )
     )
@@ -160,11 +171,12 @@ def _help_requests(activation: Activation) -> dict:
     }
 
 
-def _supplies(activation: Activation) -> list[dict]:
+def _supplies(activation: Activation, part: Q | None = None) -> list[dict]:
     drawn: dict[int, dict] = {}
-    for item_id, name, unit, quantity, direction in SupplyDraw.objects.filter(
-        activation=activation
-    ).values_list(
+    draws = SupplyDraw.objects.filter(activation=activation)
+    if part is not None:
+        draws = draws.filter(part)
+    for item_id, name, unit, quantity, direction in draws.values_list(
         "movement__item_id",
         "movement__item__name",
         "movement__item__unit",
@@ -180,14 +192,30 @@ def _supplies(activation: Activation) -> list[dict]:
     return sorted(drawn.values(), key=lambda entry: (-entry["quantity"], entry["item"]))
 
 
-def summary_compute(activation: Activation) -> dict:
+def is_part(activation: Activation, paths: list[str] | None) -> bool:
+    """Do `paths` (emergency.board.board_paths) name only a part of the activation's scope?"""
+    return paths is not None and paths != [activation.grid_path]
+
+
+def summary_compute(activation: Activation, paths: list[str] | None = None) -> dict:
     """The after-action figures of `activation` as JSON-serialisable data (see the module
     docstring). Six queries whatever the size; call it inside the stand-down transaction
-    after the open tasks are closed and the hours credited, or on a live activation."""
+    after the open tasks are closed and the hours credited, or on a live activation.
+
+    `paths` (from emergency.board.board_paths) narrows the figures to a reader's part of
+    the scope, like the live board: the tasks, reports, help requests and supply draws of
+    their subtrees, and only the volunteers who held or reported those tasks. The figures
+    kept at stand-down are always the whole scope's."""
     start = activation.activated_at
     end = activation.stood_down_at
+    part = is_part(activation, paths)
+    task_rows = Task.objects.filter(activation=activation)
+    report_rows = TaskReport.objects.filter(task__activation=activation)
+    if part:
+        task_rows = task_rows.filter(paths_condition(paths))
+        report_rows = report_rows.filter(paths_condition(paths, "task__grid_path"))
     tasks = list(
-        Task.objects.filter(activation=activation).values_list(
+        task_rows.values_list(
             "kind",
             "state",
             "household_id",
@@ -201,7 +229,7 @@ def summary_compute(activation: Activation) -> dict:
         )
     )
     reports = list(
-        TaskReport.objects.filter(task__activation=activation).values_list(
+        report_rows.values_list(
             "task__pk", "volunteer_id", "volunteer__name", "outcome", "created_at"
         )
     )
@@ -210,6 +238,7 @@ def summary_compute(activation: Activation) -> dict:
             activation=activation, kind__in=[EventKind.REASSIGNED, EventKind.GRADE_CHANGED]
         ).values_list("kind", "detail", "created_at")
     )
+    part_task_ids = set(task_rows.values_list("pk", flat=True)) if part else None
     hours = {
         row["volunteer_id"]: row["hours"]
         for row in ServiceHoursEntry.objects.filter(
@@ -276,6 +305,9 @@ def summary_compute(activation: Activation) -> dict:
     for volunteer_id, (first, last) in spans.items():
         load[volunteer_id]["first_report_at"] = _iso(first)
         load[volunteer_id]["last_report_at"] = _iso(last)
+    if part:
+        # A part names only the volunteers who served in it.
+        hours = {key: value for key, value in hours.items() if key in load}
     for volunteer_id, credited in hours.items():
         if volunteer_id in load:
             load[volunteer_id]["hours"] = float(credited)
@@ -288,7 +320,12 @@ def summary_compute(activation: Activation) -> dict:
     grade_changes = []
     for kind, detail, created_at in events:
         if kind == EventKind.REASSIGNED:
-            moved = len(detail.get("tasks", []))
+            moved_ids = detail.get("tasks", [])
+            if part:
+                moved_ids = [task_id for task_id in moved_ids if task_id in part_task_ids]
+                if not moved_ids:
+                    continue
+            moved = len(moved_ids)
             reassignments["events"] += 1
             reassignments["tasks"] += moved
             reassignments["by_cause"][detail.get("cause", "")] += moved
@@ -313,6 +350,7 @@ def summary_compute(activation: Activation) -> dict:
         "hazard": activation.hazard,
         "grade": activation.grade,
         "scope_path": activation.grid_path,
+        "part_paths": list(paths) if part else [],
         "activated_at": _iso(start),
         "stood_down_at": _iso(end),
         "duration_minutes": _minutes(start, until),
@@ -325,10 +363,12 @@ def summary_compute(activation: Activation) -> dict:
         "unassigned": {"total": sum(unassigned.values()), "by_reason": dict(unassigned)},
         "escalated": max(escalated, escalated_now),
         "reassignments": reassignments,
-        "help_requests": _help_requests(activation),
+        "help_requests": _help_requests(activation, paths_condition(paths) if part else None),
         "volunteers": volunteers,
         "volunteers_reporting": len(spans),
-        "supplies": _supplies(activation),
+        "supplies": _supplies(
+            activation, paths_condition(paths, "movement__item__grid_path") if part else None
+        ),
         "hours_credited": float(sum(hours.values(), 0)),
         "volunteers_credited": len(hours),
         "grade_changes": grade_changes,
@@ -465,9 +505,33 @@ def _label(choices, code, fallback: str = "") -> str:
         return str(code or fallback)
 
 
-def _timeline(activation: Activation, summary: dict) -> list[dict]:
-    """The events in order, with the coverage milestones placed among them."""
+def _event_in_part(event: ActivationEvent, summary: dict, task_ids: set[int]) -> bool:
+    """For a reader of a part: the activation-wide steps (activated, grade, tasks added,
+    notes, stand-down) and those touching their part's tasks, volunteers and supplies."""
+    detail = event.detail or {}
+    if event.kind == EventKind.REASSIGNED:
+        return any(task_id in task_ids for task_id in detail.get("tasks", []))
+    if event.kind == EventKind.VOLUNTEER_UNAVAILABLE:
+        return detail.get("volunteer") in {
+            entry["volunteer_id"] for entry in summary.get("volunteers") or []
+        }
+    if event.kind == EventKind.SUPPLIES_DRAWN:
+        return detail.get("item") in {entry["item"] for entry in summary.get("supplies") or []}
+    return True
+
+
+def _timeline(activation: Activation, summary: dict, paths: list[str] | None = None) -> list[dict]:
+    """The events in order, with the coverage milestones placed among them (for a part of
+    the scope, the events of that part: `_event_in_part`)."""
     start = activation.activated_at
+    events = ActivationEvent.objects.filter(activation=activation).select_related("actor")
+    if is_part(activation, paths):
+        task_ids = set(
+            Task.objects.filter(paths_condition(paths), activation=activation).values_list(
+                "pk", flat=True
+            )
+        )
+        events = [event for event in events if _event_in_part(event, summary, task_ids)]
     rows = [
         {
             "at": event.created_at,
@@ -477,7 +541,7 @@ def _timeline(activation: Activation, summary: dict) -> list[dict]:
             "text": event_text(event.kind, event.detail or {}),
             "actor": str(event.actor) if event.actor_id else "",
         }
-        for event in ActivationEvent.objects.filter(activation=activation).select_related("actor")
+        for event in events
     ]
     curve = summary.get("coverage_curve") or []
     if len(curve) > 1:
@@ -701,10 +765,14 @@ def _help_rows(summary: dict) -> list[dict]:
     return rows
 
 
-def report_context(activation: Activation) -> dict:
+def report_context(activation: Activation, paths: list[str] | None = None) -> dict:
     """Everything the report page and the PDF show. A stood-down activation reads the
-    figures kept at stand-down; a live one is computed now (a running report)."""
-    if activation.is_active or not activation.summary:
+    figures kept at stand-down; a live one is computed now (a running report). `paths`
+    (emergency.board.board_paths of the reader) narrow it to the reader's part, computed
+    now: a building-group leader reads their own group's tasks and volunteers only."""
+    if is_part(activation, paths):
+        summary = summary_compute(activation, paths)
+    elif activation.is_active or not activation.summary:
         summary = summary_compute(activation)
     else:
         summary = activation.summary
@@ -764,7 +832,8 @@ def report_context(activation: Activation) -> dict:
         ],
         "volunteers": volunteers,
         "supplies": summary.get("supplies") or [],
-        "timeline": _timeline(activation, summary),
+        "timeline": _timeline(activation, summary, paths),
+        "is_part": is_part(activation, paths),
         "lessons": activation.lessons,
     }
 
@@ -857,8 +926,9 @@ def _local(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "–"
 
 
-def report_pdf(activation: Activation) -> bytes:
-    """The after-action report as a PDF (A4), in the active language."""
+def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
+    """The after-action report as a PDF (A4), in the active language, for the reader's
+    part of the scope (`paths`, as report_context)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
@@ -866,7 +936,7 @@ def report_pdf(activation: Activation) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    context = report_context(activation)
+    context = report_context(activation, paths)
     summary = context["summary"]
     styles = _pdf_styles()
     buffer = BytesIO()
@@ -898,6 +968,8 @@ def report_pdf(activation: Activation) -> bytes:
                 "muted",
             )
         )
+    if context["is_part"]:
+        story.append(paragraph(PART_NOTE(), "muted"))
     facts = [
         [_("Scope"), activation.scope.name],
         [_("Plan"), activation.plan.name],

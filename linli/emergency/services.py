@@ -29,9 +29,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli import clock
-from linli.accounts.models import AuditAction, User
+from linli.accounts.models import User
+from linli.accounts.reveals import reveal_audit
 from linli.accounts.roles import Permission, Role
-from linli.accounts.services import audit_record
 from linli.emergency import assign as solver
 from linli.emergency.models import (
     HELD_TASK_STATES,
@@ -70,6 +70,7 @@ from linli.grids.models import (
     path_ancestors,
 )
 from linli.grids.selectors import scope_for
+from linli.grids.services import reveal_volume_alert
 from linli.notify.models import Channel
 from linli.notify.services import notification_send
 from linli.volunteers.models import (
@@ -676,6 +677,8 @@ def _notify_assignees(activation: Activation, volunteer_ids: set[int]) -> None:
         kind="emergency_tasks",
         title=gettext_noop("%(scope)s: %(plan)s — you have emergency tasks"),
         title_params={"scope": activation.scope.name, "plan": activation.plan.name},
+        group_title=gettext_noop("%(scope)s: %(plan)s — emergency tasks have been assigned"),
+        group_title_params={"scope": activation.scope.name, "plan": activation.plan.name},
         link="/emergency/my-tasks/",
         channels=emergency_channels(),
     )
@@ -695,6 +698,13 @@ def _notify_contact_tree(activation: Activation) -> None:
         kind="emergency_activated",
         title=title,
         title_params={
+            "plan": activation.plan.name,
+            "scope": activation.scope.name,
+            "grade": Grade(activation.grade).name,
+        },
+        # Plan, scope and grade name nobody: the duty group reads the same headline.
+        group_title=title,
+        group_title_params={
             "plan": activation.plan.name,
             "scope": activation.scope.name,
             "grade": Grade(activation.grade).name,
@@ -1322,6 +1332,11 @@ def task_report(
                 kind="emergency_task_escalated",
                 title=gettext_noop("No answer after %(tries)d tries: %(task)s"),
                 title_params={"tries": task.attempts, "task": task.title},
+                # The task's title names its household: the group hears only that one is stuck.
+                group_title=gettext_noop(
+                    "An emergency task had no answer after %(tries)d tries and needs a lead"
+                ),
+                group_title_params={"tries": task.attempts},
                 link=f"/emergency/tasks/{task.pk}/",
                 channels=emergency_channels(),
             )
@@ -1442,6 +1457,12 @@ def help_request_create(
             else gettext_noop("Help request: %(kind)s at %(place)s")
         ),
         title_params={"kind": str(HelpKind(kind).label), "place": str(household)},
+        # The kind may be a health need and the place is an address: neither leaves the site.
+        group_title=(
+            gettext_noop("A life-threatening help request has come in")
+            if urgency == Urgency.LIFE_THREATENING
+            else gettext_noop("A help request has come in")
+        ),
         link=f"/emergency/help/{request.pk}/",
         channels=emergency_channels(),
     )
@@ -1502,6 +1523,7 @@ def help_request_dispatch(
                 "kind": str(HelpKind(request.kind).label),
                 "place": str(request.household),
             },
+            group_title=gettext_noop("A help request has been handed on to a responder"),
             link=f"/emergency/help/{request.pk}/",
             channels=emergency_channels(),
         )
@@ -1699,11 +1721,18 @@ def activation_lessons_update(*, actor: User, activation: Activation, lessons: s
 
 @transaction.atomic
 def task_phone_reveal(
-    *, actor: User, task: Task, resident: Resident, ip_address: str | None = None
+    *,
+    actor: User,
+    task: Task,
+    resident: Resident,
+    purpose: str,
+    reason: str,
+    ip_address: str | None = None,
 ) -> str:
     """One tap shows the full number of a resident of the task's household to the volunteer
     holding the task (or to staff who may reveal numbers there), and the audit log keeps
-    who, whom, when and for which task."""
+    who, whom, when, for which task and why. The purpose, the reason and the daily quota are
+    those of every reveal (linli.accounts.reveals); the secretary hears of unusual counts."""
     volunteer = _own_volunteer(actor)
     holds = (
         volunteer is not None
@@ -1716,15 +1745,17 @@ def task_phone_reveal(
         raise ValidationError({"resident": _("This person is not in the task's household.")})
     if not task.activation.is_active:
         raise _conflict("task", _("This emergency has been stood down."))
-    audit_record(
+    count = reveal_audit(
         actor=actor,
-        action=AuditAction.REVEAL,
+        purpose=purpose,
+        reason=reason,
+        reason_prefix=_("Emergency task %(task)d: ") % {"task": task.pk},
         object_type="resident",
         object_id=resident.pk,
         object_label=resident.name,
         field="phone",
-        reason=_("Emergency task %(task)d: %(title)s") % {"task": task.pk, "title": task.title},
         grid_path=resident.grid_path,
         ip_address=ip_address,
     )
+    reveal_volume_alert(actor=actor, grid_path=resident.grid_path, count=count)
     return resident.phone

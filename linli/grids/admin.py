@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.roles import Permission
+from linli.accounts.services import client_address
 from linli.grids import selectors
 from linli.grids.coordinates import gcj02_to_wgs84
 from linli.grids.models import (
@@ -25,11 +26,28 @@ from linli.grids.models import (
     Visit,
 )
 from linli.grids.services import (
-    resident_account_link,
+    resident_link_login,
+    resident_link_login_validate,
+    resident_unlink_login,
     role_assign,
     role_assignment_validate,
     role_revoke,
 )
+
+
+def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _scoped_user_field(db_field, request, kwargs: dict) -> dict:
+    """A user picker lists the logins of the editor's area only (a superuser: all)."""
+    if db_field.name == "user":
+        kwargs["queryset"] = selectors.users_in_scope(user=request.user).order_by("username")
+    return kwargs
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -194,13 +212,10 @@ class RoleAssignmentForm(forms.ModelForm):
                 grid_unit=cleaned["grid_unit"],
                 post=cleaned.get("post", ""),
                 assigned_by=self.assigned_by,
+                user=cleaned["user"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, messages in error.message_dict.items():
-                    self.add_error(field if field in self.fields else None, messages)
-            else:
-                self.add_error(None, error.messages)
+            _add_service_errors(self, error)
         return cleaned
 
 
@@ -229,6 +244,7 @@ class RoleAssignmentAdmin(ScopedAdmin):
         if db_field.name == "grid_unit":
             paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
             kwargs["queryset"] = GridUnit.objects.within(paths)
+        kwargs = _scoped_user_field(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
@@ -262,14 +278,42 @@ class RoleAssignmentAdmin(ScopedAdmin):
             role_revoke(assignment=assignment, revoked_by=request.user)
 
 
+class ResidentAccountForm(forms.ModelForm):
+    """Runs the link service's checks (both ends in the editor's area) as form errors."""
+
+    class Meta:
+        model = ResidentAccount
+        fields = ("user", "resident")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            resident_link_login_validate(
+                actor=self.linked_by, resident=cleaned["resident"], user=cleaned["user"]
+            )
+        except ValidationError as error:
+            _add_service_errors(self, error)
+        return cleaned
+
+
 @admin.register(ResidentAccount)
 class ResidentAccountAdmin(ScopedAdmin):
-    """Which login belongs to which resident (the resident then sees their own household)."""
+    """Which login belongs to which resident (the resident then sees their own household,
+    its health tags included): linked and unlinked through the audited services, for
+    logins and residents of the editor's area only."""
 
     list_display = ("user", "resident")
     autocomplete_fields = ("resident",)
     fields = ("user", "resident")
+    form = ResidentAccountForm
     edit_permission = Permission.MANAGE_ROLES
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.linked_by = request.user
+        return form
 
     def scoped_queryset(self, request):
         paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
@@ -281,6 +325,7 @@ class ResidentAccountAdmin(ScopedAdmin):
         if db_field.name == "resident":
             paths = selectors.scope_for(request.user).paths_for(Permission.MANAGE_ROLES)
             kwargs["queryset"] = Resident.objects.within(paths)
+        kwargs = _scoped_user_field(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -298,10 +343,22 @@ class ResidentAccountAdmin(ScopedAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        account = resident_account_link(
-            resident=form.cleaned_data["resident"], user=form.cleaned_data["user"]
+        account = resident_link_login(
+            actor=request.user,
+            resident=form.cleaned_data["resident"],
+            user=form.cleaned_data["user"],
+            ip_address=client_address(request),
         )
         obj.pk = account.pk
+
+    def delete_model(self, request, obj):
+        resident_unlink_login(actor=request.user, account=obj, ip_address=client_address(request))
+
+    def delete_queryset(self, request, queryset):
+        for account in queryset:
+            resident_unlink_login(
+                actor=request.user, account=account, ip_address=client_address(request)
+            )
 
 
 @admin.register(Visit)

@@ -8,12 +8,20 @@ Phone and ID numbers leave only masked; the full value only through the audited 
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
+from linli.accounts.reveals import (
+    PURPOSE_DESCRIPTION,
+    REASON_DESCRIPTION,
+    REASON_MAX_LENGTH,
+    REASON_MIN_LENGTH,
+    RevealPurpose,
+    RevealQuotaExceeded,
+)
 from linli.accounts.services import client_address
-from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
+from linli.api_shared import ERRORS, BoundedDateTime, ErrorOut, PageIn, paginate, visible_or_404
 from linli.grids import selectors
 from linli.grids.models import (
     Building,
@@ -120,12 +128,17 @@ class ResidentFilters(Schema):
     tag: Literal[tuple(VulnerabilityTag.values)] | None = None  # type: ignore[valid-type]
 
 
-class RevealIn(Schema):
+class ResidentRevealIn(Schema):
     field: str = Field(description="phone or id_number")
-    reason: str = ""
+    purpose: Literal[tuple(RevealPurpose.values)] = Field(  # type: ignore[valid-type]
+        description=PURPOSE_DESCRIPTION
+    )
+    reason: str = Field(
+        min_length=REASON_MIN_LENGTH, max_length=REASON_MAX_LENGTH, description=REASON_DESCRIPTION
+    )
 
 
-class RevealOut(Schema):
+class ResidentRevealOut(Schema):
     field: str
     value: str
 
@@ -160,8 +173,10 @@ class VisitIn(Schema):
     finding: str = ""
     mood: str = ""
     needs_follow_up: bool = False
-    visited_at: datetime | None = Field(
-        None, description="Defaults to now; a time without offset is read as Asia/Shanghai"
+    visited_at: BoundedDateTime | None = Field(
+        None,
+        description="Defaults to now; a time without offset is read as Asia/Shanghai; "
+        "between 2000-01-01 and 2100-12-31",
     )
 
 
@@ -336,22 +351,32 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
 
 @router.post(
     "/residents/{resident_id}/reveal",
-    response={200: RevealOut, 400: ErrorOut, **ERRORS},
+    response={200: ResidentRevealOut, 400: ErrorOut, 429: ErrorOut, **ERRORS},
     summary="Reveal one full phone or ID number (audited)",
+    description=(
+        "Needs a purpose and a reason. Each person sees at most LINLI_REVEAL_DAILY_QUOTA full "
+        "numbers a day (default 30; the count restarts at midnight, Beijing time): over it "
+        "the answer is 429 with a Retry-After header and nothing is shown."
+    ),
 )
 def resident_reveal_number(
-    request: HttpRequest, resident_id: int, payload: RevealIn
-) -> dict[str, str]:
+    request: HttpRequest, response: HttpResponse, resident_id: int, payload: ResidentRevealIn
+):
     resident = visible_or_404(
         selectors.resident_get, "resident_id", user=request.auth, resident_id=resident_id
     )
-    value = resident_reveal(
-        user=request.auth,
-        resident=resident,
-        field=payload.field,
-        reason=payload.reason,
-        ip_address=client_address(request),
-    )
+    try:
+        value = resident_reveal(
+            user=request.auth,
+            resident=resident,
+            field=payload.field,
+            purpose=payload.purpose,
+            reason=payload.reason,
+            ip_address=client_address(request),
+        )
+    except RevealQuotaExceeded as refusal:
+        response["Retry-After"] = str(refusal.retry_after_seconds)
+        return Status(429, {"message": refusal.message, "field": None})
     return {"field": payload.field, "value": value}
 
 

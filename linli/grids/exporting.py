@@ -22,6 +22,7 @@ from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.exports import xlsx_append
 from linli.grids.importing import (
     COLUMNS,
     PARTY_LABELS_ZH,
@@ -121,7 +122,7 @@ def _workbook(rows: Iterator[list], title: str) -> tuple[bytes, int]:
     sheet = workbook.create_sheet(title=title)
     count = -1  # the header is not a resident
     for row in rows:
-        sheet.append(row)
+        xlsx_append(sheet, row)
         count += 1
     buffer = io.BytesIO()
     workbook.save(buffer)

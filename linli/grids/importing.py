@@ -31,7 +31,7 @@ import re
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -54,6 +54,9 @@ from linli.accounts.privacy import (
 )
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.exports import csv_writerow, xlsx_append
+from linli.grids.import_limits import MESSAGES as LIMIT_MESSAGES
+from linli.grids.import_limits import Limits, UploadRefused, upload_inspect
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -76,6 +79,8 @@ SORT_BATCHES = True
 SWITCH_INTERVAL = 0.0005
 # From this many changed residents on, PostgreSQL updates them through a temporary table.
 UPDATES_VIA_TEMP_TABLE = 1000
+# A background import tells its page how far it got every this many rows.
+PROGRESS_EVERY = 500
 
 # Columns ---------------------------------------------------------------------------------
 
@@ -220,10 +225,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("This field is required.", "不能为空。"),
     "too_long": ("At most {limit} characters.", "不能超过{limit}个字符。"),
     "control": ("Contains a tab or a line break.", "包含制表符或换行符。"),
-    "unknown_group": (
-        "No building group with this code in your area.",
-        "您的管辖范围内没有这个楼组网格编码。",
-    ),
+    # One answer for every row refused because of the importer's scope (a building group
+    # code outside it, an ID number registered outside it): a dry run must not tell whether
+    # a person is registered elsewhere.
+    "not_here": ("This row cannot be imported here.", "此行无法在此导入。"),
     "sex": ("Use 男 / 女 (male / female).", "请填写“男”或“女”。"),
     "birth_year": ("A year between 1900 and {year}.", "应为1900至{year}之间的年份。"),
     "phone": (
@@ -247,10 +252,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "非党员不填，党员请填写“在职”“退休”或“流动”。",
     ),
     "tag": ("Unknown tag: {tag}.", "未知的困难标签：{tag}。"),
-    "out_of_scope": (
-        "A person with this ID number is registered outside your area.",
-        "持此身份证号的居民已登记在您管辖范围以外。",
-    ),
     "missing_column": (
         "The header row has no column {header}.",
         "表头缺少“{header}”列。",
@@ -266,6 +267,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "file_type": ("Upload a .xlsx or a .csv file.", "请上传 .xlsx 或 .csv 文件。"),
     "unreadable": ("The file could not be read as a spreadsheet.", "无法读取此表格文件。"),
+    # The limits on an upload (linli.grids.import_limits): `{limit}` rows, MB or characters.
+    **LIMIT_MESSAGES,
 }
 
 
@@ -374,7 +377,12 @@ class ImportReport:
 
 
 class ImportAborted(Exception):
-    """A file-level problem (unreadable, wrong header): report it and stop reading."""
+    """A file-level problem (unreadable, wrong header, a limit): report it and stop reading."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -410,19 +418,40 @@ def _csv_rows(binary: BinaryIO) -> Iterator[tuple[int, list[str]]]:
             pass
 
 
-def _xlsx_rows(binary: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(binary: BinaryIO, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows, read as a stream (openpyxl's read-only mode) after
+    `upload_inspect` passed the file; still stopped at the row cap and each cell cut at the
+    cell limit, whatever the file claims."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(binary, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise ImportAborted("unreadable") from None
+    cap, width = limits.sheet_rows, limits.cell_chars
     try:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell_text(value) for value in row]
+            if cap is not None and number > cap:
+                raise ImportAborted("too_many_rows", limit=limits.rows)
+            yield number, [_cell_text(value)[:width] for value in row]
     finally:
         workbook.close()
+
+
+def _capped(
+    rows: Iterator[tuple[int, list[str]]],
+    limits: Limits,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[int, list[str]]]:
+    """`rows` stopped at the row cap, telling `progress` every PROGRESS_EVERY rows."""
+    cap = limits.sheet_rows
+    for number, cells in rows:
+        if cap is not None and number > cap:
+            raise ImportAborted("too_many_rows", limit=limits.rows)
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number)
+        yield number, cells
 
 
 def file_kind(filename: str) -> str | None:
@@ -748,8 +777,16 @@ class _PostgresWriter(_Writer):
 
 
 class _Importer:
-    def __init__(self, *, actor: User | None, scope_paths: list[str], report: ImportReport):
+    def __init__(
+        self,
+        *,
+        actor: User | None,
+        scope_paths: list[str],
+        report: ImportReport,
+        ip_address: str | None = None,
+    ):
         self.actor = actor
+        self.ip_address = ip_address
         self.scope_paths = scope_paths
         self.report = report
         self.errors = report.errors
@@ -971,7 +1008,7 @@ class _Importer:
             self._error(number, "building_group_code", "required")
             ok = False
         elif group is None:
-            self._error(number, "building_group_code", "unknown_group", code[:40])
+            self._error(number, "building_group_code", "not_here", code[:40])
             ok = False
         for column, value, limit in (("building", building_name, 50), ("room", room, 20)):
             if not value:
@@ -1076,7 +1113,7 @@ class _Importer:
         (_, pk, old_household, old_path, old_name, old_sex, old_year, old_phone) = found[:8]
         old_residency, old_party, old_tags = found[8:11]
         if not self._within_scope(old_path):
-            self._error(number, "id_number", "out_of_scope", _mask_bad_id(_id))
+            self._error(number, "id_number", "not_here", _mask_bad_id(_id))
             return
         new = (
             household_id,
@@ -1152,7 +1189,7 @@ class _Importer:
                     self.process(batch, check_existing)
                     batch, size = [], BATCH_ROWS
         except ImportAborted as aborted:
-            self._error(0, "", str(aborted))
+            self._error(0, "", aborted.code, **aborted.params)
         finally:
             sys.setswitchinterval(switch_interval)
         if batch:
@@ -1186,6 +1223,7 @@ class _Importer:
             changes={"rows": report.rows, **report.counts()},
             grid_path=_common_path(self.group_paths)
             or (self.scope_paths[0] if self.scope_paths else ""),
+            ip_address=self.ip_address,
         )
 
 
@@ -1221,12 +1259,24 @@ def import_scope_paths(actor: User | None) -> list[str]:
 
 
 def registry_import(
-    *, actor: User | None, source: BinaryIO | str | Path, filename: str, dry_run: bool = False
+    *,
+    actor: User | None,
+    source: BinaryIO | str | Path,
+    filename: str,
+    dry_run: bool = False,
+    limits: Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+    ip_address: str | None = None,
 ) -> ImportReport:
     """Import buildings, households and residents from a .xlsx or .csv file.
 
     `actor` None is the command line without --as: the system, with the whole registry in
     scope. Returns the report; writes nothing unless every row is good (and not `dry_run`).
+    `limits` (the web's: Limits.from_settings()) bound the file before it is parsed; without
+    them (the command line, the benchmark) an .xlsx is still checked for its unpacked size,
+    compression and cell sizes, but rows are not capped. `progress(rows read)` is called
+    every PROGRESS_EVERY rows. Every run that writes nothing (a dry run, a refused file) is
+    audited as an import check: file name, rows and counts, never an ID number.
     """
     started = time.perf_counter()
     scope_paths = import_scope_paths(actor)
@@ -1236,24 +1286,63 @@ def registry_import(
     kind = file_kind(filename)
     if kind is None:
         report.errors.append(RowError(0, "", "file_type"))
+        _check_audit(actor, report, scope_paths, ip_address)
         return report
+    if limits is None:
+        limits = Limits.from_settings(rows=False)
     with ExitStack() as stack:
         binary = (
             stack.enter_context(open(source, "rb")) if isinstance(source, str | Path) else source
         )
-        rows = _csv_rows(binary) if kind == "csv" else _xlsx_rows(binary)
-        with transaction.atomic():
-            importer = _Importer(actor=actor, scope_paths=scope_paths, report=report)
+        refused = None
+        if kind == "xlsx" or limits.rows is not None:
             try:
-                importer.run(rows)
-            finally:
-                rows.close()
-                importer.writer.close()
-            if not report.written:
-                transaction.set_rollback(True)
+                upload_inspect(binary, kind, limits)
+            except UploadRefused as refusal:
+                refused = RowError(
+                    refusal.row, "", refusal.code, params=(("limit", refusal.limit),)
+                )
+        if refused is not None:
+            report.errors.append(refused)
+        else:
+            rows = _csv_rows(binary) if kind == "csv" else _xlsx_rows(binary, limits)
+            rows = _capped(rows, limits, progress)
+            with transaction.atomic():
+                importer = _Importer(
+                    actor=actor, scope_paths=scope_paths, report=report, ip_address=ip_address
+                )
+                try:
+                    importer.run(rows)
+                finally:
+                    rows.close()
+                    importer.writer.close()
+                if not report.written:
+                    transaction.set_rollback(True)
     report.errors.sort(key=lambda error: (error.row, _COLUMN_ORDER.get(error.column, -1)))
     report.seconds = time.perf_counter() - started
+    if not report.written:
+        _check_audit(actor, report, scope_paths, ip_address)
     return report
+
+
+def _check_audit(
+    actor: User | None, report: ImportReport, scope_paths: list[str], ip_address: str | None
+) -> None:
+    """One audit entry for a run that wrote nothing: what was checked, never an ID number."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.IMPORT_CHECK,
+        object_type="registry_import",
+        object_label=report.filename,
+        changes={
+            "rows": report.rows,
+            "dry_run": report.dry_run,
+            "errors": len(report.errors),
+            **report.counts(),
+        },
+        grid_path=_common_path(scope_paths),
+        ip_address=ip_address,
+    )
 
 
 _COLUMN_ORDER = {column.key: index for index, column in enumerate(COLUMNS)}
@@ -1265,7 +1354,7 @@ _COLUMN_ORDER = {column.key: index for index, column in enumerate(COLUMNS)}
 def import_template_csv() -> bytes:
     """The header row, with a BOM so that Excel opens it as UTF-8."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([column.zh for column in COLUMNS])
+    csv_writerow(csv.writer(buffer), [column.zh for column in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode()
 
 
@@ -1277,7 +1366,7 @@ def import_template_xlsx() -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "居民 Residents"
-    sheet.append([column.zh for column in COLUMNS])
+    xlsx_append(sheet, [column.zh for column in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for index, column in enumerate(COLUMNS):
@@ -1287,11 +1376,14 @@ def import_template_xlsx() -> bytes:
         sheet.column_dimensions[letter].number_format = "@"
     sheet.freeze_panes = "A2"
     notes = workbook.create_sheet("说明 Columns")
-    notes.append(["表头", "English header", "必填 Required", "说明", "Values", "示例 Example"])
+    xlsx_append(
+        notes, ["表头", "English header", "必填 Required", "说明", "Values", "示例 Example"]
+    )
     for cell in notes[1]:
         cell.font = Font(bold=True)
     for column in COLUMNS:
-        notes.append(
+        xlsx_append(
+            notes,
             [
                 column.zh,
                 column.key,
@@ -1299,22 +1391,24 @@ def import_template_xlsx() -> bytes:
                 column.help_zh,
                 column.help_en,
                 column.example,
-            ]
+            ],
         )
     for letter, width in zip("ABCDEF", (14, 22, 12, 44, 60, 20), strict=True):
         notes.column_dimensions[letter].width = width
     notes.append([])
-    notes.append(
+    xlsx_append(
+        notes,
         [
             "每个错误行都会列出（行号、列、原因）；只要有一行出错，就不写入任何数据。"
             "重复导入同一文件不会产生重复数据。"
-        ]
+        ],
     )
-    notes.append(
+    xlsx_append(
+        notes,
         [
             "Every bad row is reported (row, column, reason); nothing is written unless every "
             "row is good. Importing the same file again changes nothing."
-        ]
+        ],
     )
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -249,6 +249,12 @@ class Resident(models.Model):
     vulnerability_tags = models.CharField(
         _("vulnerability tags"), max_length=200, blank=True, default=""
     )
+    # A resident who moved away stays on the register, marked, until the retention rule (or
+    # their own request) anonymises them: linli.privacy.
+    moved_out_on = models.DateField(_("moved out on"), null=True, blank=True)
+    # Set when name, numbers and tags were erased; what stays (sex, birth year, residency
+    # type, household) only feeds the aggregates.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -443,3 +449,51 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household} {self.visited_at:%Y-%m-%d}"
+
+
+class ImportRunState(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class ImportRun(models.Model):
+    """A registry import too large for a web request, run by `linli worker`
+    (linli.grids.import_runs): the uploaded file waits in private storage until the run
+    reads it, then is deleted; the report is kept for the page that shows the run."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_runs"
+    )
+    filename = models.CharField(_("file name"), max_length=200)
+    stored_name = models.CharField(max_length=300, blank=True)
+    dry_run = models.BooleanField(_("check only"), default=False)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ImportRunState.choices, default=ImportRunState.QUEUED
+    )
+    rows_expected = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    # The report: counts, the errors (as RowError fields), whether anything was written.
+    report = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ImportRunState.values), name="import_run_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportRunState.DONE, ImportRunState.FAILED)

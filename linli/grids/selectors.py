@@ -23,6 +23,7 @@ from linli.grids.models import (
     GridUnit,
     Household,
     Resident,
+    ResidentAccount,
     RoleAssignment,
     Visit,
 )
@@ -161,6 +162,24 @@ def registry_counts(*, user: User, path: str) -> dict[str, int]:
         .filter(grid_path__startswith=path, visited_at__gte=cutoff)
         .count(),
     }
+
+
+def users_in_scope(*, user: User, permission: str = Permission.MANAGE_ROLES) -> QuerySet[User]:
+    """The logins of the user's area, for the admin's pickers and the link service: those
+    holding a post or linked to a resident inside the paths where the user has
+    `permission` (assigning posts, by default). A superuser's area holds every account;
+    a login attached nowhere is in nobody else's."""
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return User.objects.all()
+    paths = scope.paths_for(permission)
+    if not paths:
+        return User.objects.none()
+    posts = RoleAssignment.objects.within(paths).values("user_id")
+    links = ResidentAccount.objects.filter(
+        resident__in=Resident.objects.within(paths).values("id")
+    ).values("user_id")
+    return User.objects.filter(Q(pk__in=posts) | Q(pk__in=links))
 
 
 def role_assignments_visible(*, user: User) -> QuerySet[RoleAssignment]:

@@ -1,14 +1,17 @@
 """Every write to the grid and the registry: one named action, one transaction each."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli import clock
-from linli.accounts.models import AuditAction, User
+from linli.accounts.models import AuditAction, TokenRevocation, User
 from linli.accounts.privacy import (
     decrypt_text,
     id_number_fields,
@@ -17,8 +20,9 @@ from linli.accounts.privacy import (
     normalise_id_number,
     phone_is_valid,
 )
+from linli.accounts.reveals import day_start, reveal_alert_due, reveal_audit
 from linli.accounts.roles import ROLE_LEVELS, Permission, Role
-from linli.accounts.services import audit_record
+from linli.accounts.services import audit_record, tokens_revoke_for_user
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -35,8 +39,11 @@ from linli.grids.models import (
     VisitMethod,
     VulnerabilityTag,
     parent_level,
+    path_ancestors,
 )
-from linli.grids.selectors import user_can
+from linli.grids.selectors import scope_for, user_can, users_in_scope
+from linli.notify.models import Notification
+from linli.notify.services import notification_send
 
 
 def _deny(message: str) -> ValidationError:
@@ -83,9 +90,15 @@ def grid_unit_create(
 
 
 def role_assignment_validate(
-    *, role: str, grid_unit: GridUnit, post: str = "", assigned_by: User | None = None
+    *,
+    role: str,
+    grid_unit: GridUnit,
+    post: str = "",
+    assigned_by: User | None = None,
+    user: User | None = None,
 ) -> None:
-    """The checks of `role_assign`, for forms that must show them before saving."""
+    """The checks of `role_assign`, for forms that must show them before saving. Someone
+    assigning posts gives them to logins of their own area only (`users_in_scope`)."""
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role: %(role)s") % {"role": role}})
     if grid_unit.level not in ROLE_LEVELS[role]:
@@ -105,6 +118,12 @@ def role_assignment_validate(
         user=assigned_by, permission=Permission.MANAGE_ROLES, grid_path=grid_unit.path
     ):
         raise _deny(_("You may not assign posts in this grid."))
+    if (
+        assigned_by is not None
+        and user is not None
+        and not users_in_scope(user=assigned_by).filter(pk=user.pk).exists()
+    ):
+        raise ValidationError({"user": _("Only a login of your own area can be given a post.")})
 
 
 @transaction.atomic
@@ -112,7 +131,9 @@ def role_assign(
     *, user: User, role: str, grid_unit: GridUnit, post: str = "", assigned_by: User | None = None
 ) -> RoleAssignment:
     """Give a user a role on a grid unit (idempotent for the same triple)."""
-    role_assignment_validate(role=role, grid_unit=grid_unit, post=post, assigned_by=assigned_by)
+    role_assignment_validate(
+        role=role, grid_unit=grid_unit, post=post, assigned_by=assigned_by, user=user
+    )
     assignment, created = RoleAssignment.objects.get_or_create(
         user=user,
         role=role,
@@ -125,7 +146,7 @@ def role_assign(
     if created and assigned_by is not None:
         audit_record(
             actor=assigned_by,
-            action=AuditAction.CREATE,
+            action=AuditAction.ROLE_GRANT,
             object_type="role_assignment",
             object_id=assignment.pk,
             object_label=f"{user.username} · {role} · {grid_unit.name}",
@@ -145,13 +166,19 @@ def role_revoke(*, assignment: RoleAssignment, revoked_by: User) -> None:
         raise _deny(_("You may not assign posts in this grid."))
     audit_record(
         actor=revoked_by,
-        action=AuditAction.DELETE,
+        action=AuditAction.ROLE_REVOKE,
         object_type="role_assignment",
         object_id=assignment.pk,
         object_label=f"{assignment.user.username} · {assignment.role} · {assignment.grid_unit.name}",
         grid_path=assignment.grid_path,
     )
     assignment.delete()
+    if not RoleAssignment.objects.filter(user_id=assignment.user_id).exists():
+        # Their last role gone, the person's apps are signed out (their web session already
+        # sees nothing): a token must not outlive the post it was issued for.
+        tokens_revoke_for_user(
+            user=assignment.user, reason=TokenRevocation.ROLE_REMOVED, actor=revoked_by
+        )
 
 
 @transaction.atomic
@@ -203,29 +230,89 @@ REVEALABLE_FIELDS = ("phone", "id_number")
 
 @transaction.atomic
 def resident_reveal(
-    *, user: User, resident: Resident, field: str, reason: str, ip_address: str | None = None
+    *,
+    user: User,
+    resident: Resident,
+    field: str,
+    purpose: str,
+    reason: str,
+    ip_address: str | None = None,
 ) -> str:
-    """Show one full phone or ID number to a permitted user, and audit who, what, when, why."""
+    """Show one full phone or ID number to a permitted user, and audit who, what, when, why.
+
+    The purpose, the reason and the daily quota are checked by linli.accounts.reveals; the
+    secretary hears when the user's count for the day becomes unusual."""
     if field not in REVEALABLE_FIELDS:
         raise ValidationError({"field": _("Only phone and id_number can be revealed.")})
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why you need the full number.")})
     if not user_can(user=user, permission=Permission.REVEAL, grid_path=resident.grid_path):
         raise _deny(_("You may not reveal personal numbers in this grid."))
     value = resident.phone if field == "phone" else decrypt_text(resident.id_number_encrypted)
-    audit_record(
+    count = reveal_audit(
         actor=user,
-        action=AuditAction.REVEAL,
+        purpose=purpose,
+        reason=reason,
         object_type="resident",
         object_id=resident.pk,
         object_label=resident.name,
         field=field,
-        reason=reason,
         grid_path=resident.grid_path,
         ip_address=ip_address,
     )
+    reveal_volume_alert(actor=user, grid_path=resident.grid_path, count=count)
     return value
+
+
+REVEAL_VOLUME_KIND = "reveal_volume"
+
+
+def reveal_alert_recipients(*, actor: User, grid_path: str) -> list[User]:
+    """Who hears of unusual reveals at `grid_path`: the secretaries whose post covers it, or,
+    when the one revealing is that secretary, the street administrators above them."""
+    ancestors = path_ancestors(grid_path)
+    for role in (Role.SECRETARY, Role.STREET_ADMIN):
+        users = list(
+            User.objects.filter(
+                is_active=True,
+                role_assignments__role=role,
+                role_assignments__grid_path__in=ancestors,
+            )
+            .exclude(pk=actor.pk)
+            .distinct()
+            .order_by("pk")
+        )
+        if users:
+            return users
+    return []
+
+
+def reveal_volume_alert(*, actor: User, grid_path: str, count: int) -> None:
+    """Once a day per person revealing and per recipient: from LINLI_REVEAL_ALERT_AT full
+    numbers on, tell the secretary covering the revealed number's grid who has seen how many
+    today, with a link to those reveals in the audit log. A recipient already told today
+    about this person is not told again (the link names the person and the day)."""
+    if not reveal_alert_due(count):
+        return
+    today = clock.localdate()
+    query = {"actor": actor.pk, "action": AuditAction.REVEAL, "date": today.isoformat()}
+    link = f"{reverse('grids:audit')}?{urlencode(query)}"
+    told = set(
+        Notification.objects.filter(
+            kind=REVEAL_VOLUME_KIND, link=link, created_at__gte=day_start(today)
+        ).values_list("recipient_id", flat=True)
+    )
+    recipients = [
+        recipient
+        for recipient in reveal_alert_recipients(actor=actor, grid_path=grid_path)
+        if recipient.pk not in told
+    ]
+    if recipients:
+        notification_send(
+            recipients=recipients,
+            kind=REVEAL_VOLUME_KIND,
+            title=gettext_noop("%(person)s has seen %(count)d full phone or ID numbers today"),
+            title_params={"person": str(actor), "count": count},
+            link=link,
+        )
 
 
 EDITABLE_RESIDENT_FIELDS = (
@@ -304,16 +391,109 @@ def household_create(*, building: Building, room: str) -> Household:
 
 
 @transaction.atomic
-def resident_account_link(*, resident: Resident, user: User) -> ResidentAccount:
-    """Let `user` log in as this resident (their own household becomes their scope)."""
-    account, created = ResidentAccount.objects.get_or_create(
-        user=user, defaults={"resident": resident}
+def resident_account_link(
+    *, resident: Resident, user: User, actor: User | None = None, ip_address: str | None = None
+) -> ResidentAccount:
+    """Let `user` log in as this resident (their own household becomes their scope, its
+    health and vulnerability tags included). Unchecked: callers acting for a person go
+    through `resident_link_login`. Every new link is audited."""
+    existing = ResidentAccount.objects.filter(user=user).first()
+    if existing is not None:
+        if existing.resident_id != resident.pk:
+            raise ValidationError({"user": _("This login already belongs to another resident.")})
+        return existing
+    if ResidentAccount.objects.filter(resident=resident).exists():
+        raise ValidationError({"resident": _("This resident already has a login.")})
+    try:
+        with transaction.atomic():
+            account = ResidentAccount.objects.create(user=user, resident=resident)
+    except IntegrityError:  # the same link made at the same instant
+        raise ValidationError({"user": _("This login already belongs to a resident.")}) from None
+    audit_record(
+        actor=actor,
+        action=AuditAction.LINK,
+        object_type="resident",
+        object_id=resident.pk,
+        object_label=_link_label(resident, user),
+        grid_path=resident.grid_path,
+        ip_address=ip_address,
     )
-    if not created and account.resident_id != resident.pk:
-        raise ValidationError({"user": _("This login already belongs to another resident.")})
-    if hasattr(user, "_linli_scope"):
-        del user._linli_scope
+    _forget_scope(user)
     return account
+
+
+def _link_label(resident: Resident, user: User) -> str:
+    return f"{resident.name} · {user.display_name or user.username}"
+
+
+def _forget_scope(user: User) -> None:
+    for cached in ("_linli_scope", "_linli_communities"):
+        if hasattr(user, cached):
+            delattr(user, cached)
+
+
+def resident_link_login_validate(*, actor: User, resident: Resident, user: User) -> None:
+    """The checks of `resident_link_login`, for forms to show as field errors.
+
+    A linked login sees the household's health tags, so both ends lie in the actor's area:
+    the resident, and the login (a post or a resident link there: `users_in_scope`), which
+    must hold no post outside it; an unattached login or one of another area is linked by
+    a superuser or by staff above both."""
+    if not user_can(user=actor, permission=Permission.MANAGE_ROLES, grid_path=resident.grid_path):
+        raise ValidationError({"resident": _("This resident is outside your area.")})
+    if not users_in_scope(user=actor).filter(pk=user.pk).exists():
+        raise ValidationError({"user": _("Only a login of your own area can be linked.")})
+    paths = scope_for(actor).paths_for(Permission.MANAGE_ROLES)
+    if RoleAssignment.objects.filter(user=user).exclude(pk__in=_within(paths)).exists():
+        raise ValidationError(
+            {"user": _("This login holds a post outside your area; staff above both link it.")}
+        )
+    linked = ResidentAccount.objects.filter(user=user).exclude(resident=resident).exists()
+    if linked:
+        raise ValidationError({"user": _("This login already belongs to another resident.")})
+    if ResidentAccount.objects.filter(resident=resident).exclude(user=user).exists():
+        raise ValidationError(
+            {"resident": _("This resident already has a login; unlink it first.")}
+        )
+
+
+def _within(paths: list[str]):
+    return RoleAssignment.objects.within(paths).values("pk")
+
+
+@transaction.atomic
+def resident_link_login(
+    *, actor: User, resident: Resident, user: User, ip_address: str | None = None
+) -> ResidentAccount:
+    """Staff link a login to a resident of their area (the admin's resident logins):
+    checked (`resident_link_login_validate`) and audited."""
+    resident_link_login_validate(actor=actor, resident=resident, user=user)
+    return resident_account_link(resident=resident, user=user, actor=actor, ip_address=ip_address)
+
+
+@transaction.atomic
+def resident_unlink_login(
+    *, actor: User, account: ResidentAccount, ip_address: str | None = None
+) -> None:
+    """Staff end a login's link to a resident of their area; audited. The login no longer
+    sees the household, and with nothing else left (no post) its apps are signed out."""
+    account = ResidentAccount.objects.select_related("resident", "user").get(pk=account.pk)
+    resident, user = account.resident, account.user
+    if not user_can(user=actor, permission=Permission.MANAGE_ROLES, grid_path=resident.grid_path):
+        raise _deny(_("This resident is outside your area."))
+    audit_record(
+        actor=actor,
+        action=AuditAction.UNLINK,
+        object_type="resident",
+        object_id=resident.pk,
+        object_label=_link_label(resident, user),
+        grid_path=resident.grid_path,
+        ip_address=ip_address,
+    )
+    account.delete()
+    _forget_scope(user)
+    if not RoleAssignment.objects.filter(user=user).exists():
+        tokens_revoke_for_user(user=user, reason=TokenRevocation.ROLE_REMOVED, actor=actor)
 
 
 @transaction.atomic
@@ -357,7 +537,7 @@ def resident_create(
     resident.full_clean()
     resident.save()
     if user is not None:
-        resident_account_link(resident=resident, user=user)
+        resident_account_link(resident=resident, user=user, actor=actor)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,

@@ -209,6 +209,21 @@ def check_backup(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return []
 
 
+def check_two_factor(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    if settings.LINLI_STAFF_TWO_FACTOR:
+        return []
+    return [
+        checks.Warning(
+            "LINLI_STAFF_TWO_FACTOR is off: street administrators, secretaries and micro-grid "
+            "leads reveal full ID numbers and export the register with a password alone.",
+            hint="Remove LINLI_STAFF_TWO_FACTOR from the service's environment (or set "
+            "LINLI_STAFF_TWO_FACTOR=1): staff then set up an authenticator app at their next "
+            "log-in.",
+            id="linli.W013",
+        )
+    ]
+
+
 DEPLOY_CHECKS = (
     check_debug,
     check_https,
@@ -216,6 +231,7 @@ DEPLOY_CHECKS = (
     check_private_files,
     check_allowed_hosts,
     check_backup,
+    check_two_factor,
 )
 
 

@@ -37,6 +37,7 @@ TASK_TITLES = {
     "participation.remind_upcoming": gettext_lazy("Remind people of activities a day ahead"),
     "participation.rebuild_ties": gettext_lazy("Rebuild the network of ties between residents"),
     "idempotency.purge_expired": gettext_lazy("Delete stored answers to retried requests"),
+    "privacy.retention_run": gettext_lazy("Anonymise what is past its retention period"),
 }
 TASK_RESULTS = {
     "notify.retry_outbox": ngettext_lazy(
@@ -59,6 +60,9 @@ TASK_RESULTS = {
     ),
     "idempotency.purge_expired": ngettext_lazy(
         "%(count)d expired answer deleted", "%(count)d expired answers deleted", "count"
+    ),
+    "privacy.retention_run": ngettext_lazy(
+        "%(count)d record anonymised", "%(count)d records anonymised", "count"
     ),
 }
 

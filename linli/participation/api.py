@@ -8,7 +8,7 @@ by their display name only; phones never appear.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, paginate
-from linli.grids.models import GridUnit
+from linli.api_shared import ERRORS, BoundedDateTime, ErrorOut, NotVisible, PageIn, paginate
 from linli.idempotency.decorators import idempotent
 from linli.participation import selectors, services
 from linli.participation.models import Occurrence, SignUp
@@ -71,7 +70,9 @@ class OccurrenceDetailOut(OccurrenceOut):
 
 
 class ListFilters(Schema):
-    scope: str = Field("mine", description="mine: upcoming in my communities; staff: organised")
+    scope: Literal["mine", "staff"] = Field(
+        "mine", description="mine: upcoming in my communities; staff: organised"
+    )
     past: bool = Field(False, description="staff: include past occurrences")
 
 
@@ -123,8 +124,8 @@ class ActivityIn(Schema):
     description: str = ""
     venue_id: int | None = None
     capacity: int
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: BoundedDateTime
+    ends_at: BoundedDateTime
     rrule: str = Field("", description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH;COUNT=8")
     invited_community_ids: list[int] = []
     invited_posts: str = ""
@@ -353,9 +354,13 @@ def activity_create(request: HttpRequest, payload: ActivityIn):
         venue = selectors.venues_usable(user=user).filter(pk=payload.venue_id).first()
         if venue is None:
             raise DjangoValidationError({"venue_id": _("Unknown venue.")})
-    communities = list(GridUnit.objects.filter(pk__in=payload.invited_community_ids))
+    # Only communities of the organiser's area (a street administrator's holds them all):
+    # one answer for an unknown community and one outside the area.
+    communities = list(
+        selectors.communities_invitable(user=user).filter(pk__in=payload.invited_community_ids)
+    )
     if len(communities) != len(set(payload.invited_community_ids)):
-        raise DjangoValidationError({"invited_community_ids": _("Unknown community.")})
+        raise DjangoValidationError({"invited_community_ids": services.INVITATION_OUTSIDE})
     activity = services.activity_create(
         actor=user,
         organiser=organiser,

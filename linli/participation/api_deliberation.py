@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from linli.api_shared import (
     ERRORS,
+    BoundedDate,
     ErrorOut,
     NotVisible,
     PageIn,
@@ -85,7 +86,7 @@ class ResolutionOut(Schema):
     recorded_at: datetime
 
 
-class MilestoneOut(Schema):
+class TopicMilestoneOut(Schema):
     id: int
     title: str
     due_on: date
@@ -110,7 +111,7 @@ class TopicDetailOut(TopicOut):
     rounds: list[RoundOut]
     opinions: list[OpinionOut]
     resolution: ResolutionOut | None
-    milestones: list[MilestoneOut]
+    milestones: list[TopicMilestoneOut]
     updates: list[UpdateOut]
 
 
@@ -139,7 +140,7 @@ class OpinionIn(Schema):
     parent_id: int | None = None
 
 
-class ReasonIn(Schema):
+class OpinionReasonIn(Schema):
     reason: str
 
 
@@ -151,9 +152,9 @@ class ResolutionIn(Schema):
     votes_abstain: int | None = None
 
 
-class MilestoneIn(Schema):
+class TopicMilestoneIn(Schema):
     title: str
-    due_on: date
+    due_on: BoundedDate
     responsible_text: str = ""
     responsible_partner_id: int | None = None
 
@@ -171,7 +172,7 @@ class DoneIn(Schema):
     outcome: str
 
 
-class ListFilters(Schema):
+class TopicListFilters(Schema):
     state: str | None = None
 
 
@@ -258,7 +259,7 @@ def _write(call, **kwargs):
 
 
 @router.get("/topics", response={200: TopicPage, **ERRORS}, summary="Topics I may see")
-def topic_list(request: HttpRequest, filters: Query[ListFilters], page: Query[PageIn]):
+def topic_list(request: HttpRequest, filters: Query[TopicListFilters], page: Query[PageIn]):
     queryset = selectors.topics_visible(user=request.auth)
     if filters.state:
         queryset = queryset.filter(state=filters.state)
@@ -353,7 +354,7 @@ def opinion_post(request: HttpRequest, topic_id: int, payload: OpinionIn):
 
 
 @router.post("/opinions/{int:opinion_id}/report", response={201: dict[str, int], **WRITE_ERRORS})
-def opinion_report(request: HttpRequest, opinion_id: int, payload: ReasonIn):
+def opinion_report(request: HttpRequest, opinion_id: int, payload: OpinionReasonIn):
     opinion = visible_or_404(
         selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
     )
@@ -362,7 +363,7 @@ def opinion_report(request: HttpRequest, opinion_id: int, payload: ReasonIn):
 
 
 @router.post("/opinions/{int:opinion_id}/hide", response={200: OpinionOut, **WRITE_ERRORS})
-def opinion_hide(request: HttpRequest, opinion_id: int, payload: ReasonIn):
+def opinion_hide(request: HttpRequest, opinion_id: int, payload: OpinionReasonIn):
     opinion = visible_or_404(
         selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
     )
@@ -382,8 +383,8 @@ def resolution_record(request: HttpRequest, topic_id: int, payload: ResolutionIn
     return conflict or Status(201, resolution)
 
 
-@router.post("/topics/{int:topic_id}/milestones", response={201: MilestoneOut, **WRITE_ERRORS})
-def milestone_add(request: HttpRequest, topic_id: int, payload: MilestoneIn):
+@router.post("/topics/{int:topic_id}/milestones", response={201: TopicMilestoneOut, **WRITE_ERRORS})
+def milestone_add(request: HttpRequest, topic_id: int, payload: TopicMilestoneIn):
     topic = _visible(request.auth, topic_id)
     partner = None
     if payload.responsible_partner_id is not None:
@@ -408,7 +409,7 @@ def milestone_add(request: HttpRequest, topic_id: int, payload: MilestoneIn):
 
 @router.post(
     "/topics/{int:topic_id}/milestones/{int:milestone_id}/progress",
-    response={200: MilestoneOut, **WRITE_ERRORS},
+    response={200: TopicMilestoneOut, **WRITE_ERRORS},
 )
 def milestone_progress(request: HttpRequest, topic_id: int, milestone_id: int, payload: ProgressIn):
     topic = _visible(request.auth, topic_id)

@@ -38,7 +38,7 @@ class SurveyPage(Schema):
     count: int
 
 
-class ItemOut(Schema):
+class SurveyItemOut(Schema):
     id: int
     text: str
     reverse_scored: bool
@@ -47,7 +47,7 @@ class ItemOut(Schema):
 class FactorOut(Schema):
     id: int
     name: str
-    items: list[ItemOut]
+    items: list[SurveyItemOut]
 
 
 class SurveyDetailOut(SurveyOut):
@@ -67,7 +67,7 @@ class RespondOut(Schema):
     submitted_at: datetime
 
 
-class UnitOut(Schema):
+class SurveyUnitOut(Schema):
     path: str
     name: str
     level: str
@@ -82,7 +82,12 @@ class ResultsOut(Schema):
     survey_id: int
     responses: int
     alpha: dict[str, float | None]
-    units: list[UnitOut]
+    units: list[SurveyUnitOut]
+    free_texts: list[str] = Field(
+        description="Unattributed; empty while an anonymous survey has fewer than 3 responses "
+        "in your area"
+    )
+    free_texts_suppressed: bool
 
 
 def _survey(survey: Survey, user, answered: bool | None = None) -> dict:
@@ -173,4 +178,6 @@ def results(request: HttpRequest, survey_id: int):
             }
             for row in data["rows"]
         ],
+        "free_texts": data["free_texts"],
+        "free_texts_suppressed": data["free_texts_suppressed"],
     }

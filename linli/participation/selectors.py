@@ -3,7 +3,7 @@
 Two ways to see an activity:
 - staff with ACTIVITIES_MANAGE see (and organise) every activity inside their paths;
 - anyone signed in sees the activities of the communities they belong to (through any post,
-  a resident's household included, or their volunteer profile), and those of round tables
+  a resident's household included, or their approved volunteer profile), and those of round tables
   their community is invited to. That is what a resident's phone lists as "upcoming".
 Anything else is not in the queryset, and the caller answers 404.
 """
@@ -29,7 +29,7 @@ from linli.participation.models import (
     Venue,
 )
 from linli.partners.models import Partner
-from linli.volunteers.models import Team, Volunteer
+from linli.volunteers.models import MEMBER_STATUSES, Team, Volunteer
 
 MANAGE = Permission.ACTIVITIES_MANAGE
 
@@ -61,15 +61,21 @@ def _ancestors(path: str) -> list[str]:
 
 
 def member_community_ids(*, user: User | None) -> list[int]:
-    """The communities a person belongs to: above any of their posts or their volunteer
-    profile. Cached on the user object for the request, like the scope."""
+    """The communities a person belongs to (the one definition of membership): above any
+    of their posts (a resident's login, a partner liaison's post included) or their
+    approved volunteer profile. Cached on the user object for the request, like the scope."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
     cached = getattr(user, "_linli_communities", None)
     if cached is not None:
         return cached
     paths = set(RoleAssignment.objects.filter(user=user).values_list("grid_path", flat=True))
-    paths.update(Volunteer.objects.filter(user=user).values_list("grid_path", flat=True))
+    # An application is not membership: only a volunteer staff approved belongs.
+    paths.update(
+        Volunteer.objects.filter(user=user, status__in=MEMBER_STATUSES).values_list(
+            "grid_path", flat=True
+        )
+    )
     ancestors = {ancestor for path in paths for ancestor in _ancestors(path)}
     ids = list(
         GridUnit.objects.filter(level=GridLevel.COMMUNITY, path__in=ancestors)
@@ -274,6 +280,16 @@ def communities_managed(*, user: User) -> QuerySet[GridUnit]:
     """Units that may organise an activity: communities and micro-grids within the scope."""
     return GridUnit.objects.within(scope_for(user).paths_for(MANAGE)).filter(
         level__in=(GridLevel.COMMUNITY, GridLevel.MICRO_GRID)
+    )
+
+
+def communities_invitable(*, user: User) -> QuerySet[GridUnit]:
+    """Communities an organiser may invite to a round table: those inside their own area.
+    A secretary's area is their community; a street administrator's holds every community
+    of the street, so only they widen an invitation to another community (whose people
+    then see the activity and whose names the organiser reads on the attendance list)."""
+    return GridUnit.objects.within(scope_for(user).paths_for(MANAGE)).filter(
+        level=GridLevel.COMMUNITY
     )
 
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from linli import clock
 from linli.accounts.models import User
@@ -162,6 +162,23 @@ def _validate_times(
     return starts_at, ends_at
 
 
+INVITATION_OUTSIDE = gettext_lazy(
+    "Only communities of your own area can be invited; a street administrator invites others."
+)
+
+
+def _check_invitations(actor: User, communities: list[GridUnit], kept=()) -> None:
+    """Invitations stay inside the organiser's area (selectors.communities_invitable);
+    `kept` are the communities already invited, which an edit may keep."""
+    if any(unit.level != GridLevel.COMMUNITY for unit in communities):
+        raise ValidationError({"invited_communities": _("Only communities can be invited.")})
+    allowed = set(kept)
+    if any(unit.pk not in allowed for unit in communities):
+        allowed |= set(selectors.communities_invitable(user=actor).values_list("pk", flat=True))
+    if any(unit.pk not in allowed for unit in communities):
+        raise ValidationError({"invited_communities": INVITATION_OUTSIDE})
+
+
 @transaction.atomic
 def activity_create(
     *,
@@ -199,8 +216,7 @@ def activity_create(
     duration = ends_at - starts_at
     starts = _parse_rrule(rrule, starts_at) if (rrule or "").strip() else [starts_at]
     communities = list(invited_communities or ())
-    if any(unit.level != GridLevel.COMMUNITY for unit in communities):
-        raise ValidationError({"invited_communities": _("Only communities can be invited.")})
+    _check_invitations(actor, communities)
 
     activity = Activity.objects.create(
         kind=kind,
@@ -261,8 +277,10 @@ def activity_update(
                 {"capacity": _("The venue holds at most %(max)d people.") % {"max": venue.capacity}}
             )
     communities = list(invited_communities or ())
-    if any(unit.level != GridLevel.COMMUNITY for unit in communities):
-        raise ValidationError({"invited_communities": _("Only communities can be invited.")})
+    # A community a street administrator invited stays invited when the organiser edits.
+    _check_invitations(
+        actor, communities, kept=activity.invited_communities.values_list("pk", flat=True)
+    )
     coming = list(
         Occurrence.objects.select_for_update()
         .filter(activity=activity, state=OccurrenceState.SCHEDULED, ends_at__gt=clock.now())
@@ -692,7 +710,7 @@ def occurrence_photos_add(*, actor: User, occurrence: Occurrence, files) -> list
     re-encoded without EXIF like case photos; nothing is written unless every file is good,
     and files already stored are removed again if a row cannot be written."""
     _require_manage(actor, occurrence.grid_path, _("You may not add photos to this activity."))
-    prepared = photos_prepare(files=files)
+    prepared = photos_prepare(files=files, actor=actor)
     if not prepared:
         raise ValidationError({"photos": _("Choose at least one photo.")})
     already = ActivityPhoto.objects.filter(occurrence=occurrence).count()

@@ -171,8 +171,8 @@ def _units(paths: list[str]) -> list[GridUnit]:
 def survey_results(*, user: User, survey: Survey) -> dict:
     """Factor scores, response counts and rates per unit, and alpha per factor, over the
     responses inside the user's results paths. No respondent is named: only counts,
-    means and alpha leave this function, and an anonymous survey's small units are
-    suppressed (MIN_ANONYMOUS_CELL)."""
+    means, alpha and unattributed free text leave this function, and an anonymous
+    survey's small units and too few free texts are suppressed (MIN_ANONYMOUS_CELL)."""
     paths = _results_paths(user, survey)
     factors = list(survey.factors.all())
     items = {item.pk: item for item in survey.items.all()}
@@ -244,15 +244,22 @@ def survey_results(*, user: User, survey: Survey) -> dict:
             if all(i in answers.get(rid, {}) for i in ids)
         ]
         alphas.append(survey_stats.cronbach_alpha(matrix) if ids else None)
+    # Free text says more than any score: in an anonymous survey it shows only once the
+    # reader's area holds at least MIN_ANONYMOUS_CELL responses, like a unit's numbers.
+    free_texts_suppressed = survey.anonymous and len(responses) < MIN_ANONYMOUS_CELL
+    free_texts = []
+    if not free_texts_suppressed:
+        free_texts = list(
+            SurveyResponse.objects.filter(pk__in=list(responses))
+            .exclude(free_text="")
+            .order_by("?" if survey.anonymous else "id")
+            .values_list("free_text", flat=True)
+        )
     return {
         "factors": factors,
         "rows": rows,
         "alphas": alphas,
         "responses": len(responses),
-        "free_texts": list(
-            SurveyResponse.objects.filter(pk__in=list(responses))
-            .exclude(free_text="")
-            .order_by("?" if survey.anonymous else "id")
-            .values_list("free_text", flat=True)
-        ),
+        "free_texts": free_texts,
+        "free_texts_suppressed": free_texts_suppressed,
     }

@@ -23,7 +23,11 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import (
     ERRORS,
+    BoundedDate,
     ErrorOut,
+    Hours,
+    Latitude,
+    Longitude,
     NotVisible,
     PageIn,
     conflict_or_raise,
@@ -85,14 +89,14 @@ class PartnerIn(Schema):
     contact_phone: str = ""
     offers: str = ""
     address: str = ""
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class AgreementIn(Schema):
     title: str
-    starts_on: date
-    ends_on: date
+    starts_on: BoundedDate
+    ends_on: BoundedDate
     notes: str = ""
 
 
@@ -170,8 +174,8 @@ class ResourceIn(Schema):
     quantity: int = 1
     unit: str = ""
     description: str = ""
-    available_from: date | None = None
-    available_until: date | None = None
+    available_from: BoundedDate | None = None
+    available_until: BoundedDate | None = None
     availability: str = ""
     conditions: str = ""
 
@@ -194,6 +198,9 @@ class ClaimOut(Schema):
     quantity: int
     state: str
     hours: Decimal | None
+    hours_pending: bool = Field(
+        False, description="Confirmed hours waiting for staff approval (action approve_hours)"
+    )
     cancel_reason: str
     version: int
     created_at: datetime
@@ -223,7 +230,7 @@ class ClaimResourceIn(Schema):
 class ClaimActionIn(Schema):
     action: str
     note: str = ""
-    hours: Decimal | None = None
+    hours: Hours | None = None
     expected_version: int
 
 
@@ -239,7 +246,7 @@ class MatchOut(Schema):
 
 class MilestoneIn(Schema):
     title: str
-    due_on: date
+    due_on: BoundedDate
 
 
 class MilestoneOut(Schema):
@@ -272,8 +279,8 @@ class ProjectIn(Schema):
     resource_id: int
     title: str = ""
     owner_id: int
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: BoundedDate
+    ends_on: BoundedDate | None = None
     schedule: str = ""
     milestones: list[MilestoneIn] = []
 
@@ -353,6 +360,7 @@ def _claim(claim: Claim) -> dict:
         "quantity": claim.quantity,
         "state": claim.state,
         "hours": claim.hours,
+        "hours_pending": claim.hours_pending,
         "cancel_reason": claim.cancel_reason,
         "version": claim.version,
         "created_at": timezone.localtime(claim.created_at),

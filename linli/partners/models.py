@@ -448,6 +448,13 @@ class Claim(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Hours above settings.LINLI_HOURS_APPROVAL_ABOVE wait, once the delivery is confirmed,
+    # for staff covering the need to approve them before they reach the volunteer's ledger.
+    hours_pending = models.BooleanField(_("hours awaiting approval"), default=False)
+    hours_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    hours_approved_at = models.DateTimeField(null=True, blank=True)
 
     objects = WithinPathQuerySet.as_manager()
 
@@ -475,6 +482,12 @@ class Claim(models.Model):
             models.CheckConstraint(
                 condition=models.Q(hours__isnull=True) | models.Q(hours__gt=0),
                 name="claim_hours_positive",
+            ),
+            # Only a confirmed claim with hours can be waiting for their approval.
+            models.CheckConstraint(
+                condition=models.Q(hours_pending=False)
+                | (models.Q(state="confirmed") & models.Q(hours__isnull=False)),
+                name="claim_pending_hours_confirmed",
             ),
         ]
 

@@ -8,6 +8,7 @@ need's row lock, so two people taking the last unit at once cannot both win.
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from linli import clock
-from linli.accounts.models import User
+from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import Permission, Role
+from linli.accounts.services import audit_record
 from linli.cases.models import Case
 from linli.grids.models import GridLevel, GridUnit, Household, Resident, RoleAssignment, Visit
 from linli.grids.selectors import scope_for
@@ -57,10 +59,13 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.CLAIMED, "cancel"): S.CANCELLED,
     (S.IN_PROGRESS, "cancel"): S.CANCELLED,
     (S.DELIVERED, "cancel"): S.CANCELLED,
+    # Hours above settings.LINLI_HOURS_APPROVAL_ABOVE, once confirmed: staff credit them.
+    (S.CONFIRMED, "approve_hours"): S.CONFIRMED,
 }
 ACTIONS = sorted({action for _state, action in TRANSITIONS})
 PROVIDER_ACTIONS = frozenset({"start", "deliver", "cancel"})
 BENEFICIARY_ACTIONS = frozenset({"confirm", "dispute"})
+STAFF_ACTIONS = frozenset({"approve_hours"})
 
 ACTION_LABELS = {
     "start": gettext_lazy("Start"),
@@ -68,6 +73,7 @@ ACTION_LABELS = {
     "confirm": gettext_lazy("Confirm received"),
     "dispute": gettext_lazy("Not received"),
     "cancel": gettext_lazy("Cancel"),
+    "approve_hours": gettext_lazy("Approve the hours"),
 }
 NOTE_REQUIRED = {
     "cancel": gettext_lazy("Say why the claim is cancelled."),
@@ -557,6 +563,33 @@ def _provider_reaches(need: Need, grid_path: str) -> bool:
     return need.grid_path.startswith(community)
 
 
+def _refuse_own_household(
+    *, need: Need, actor: User, partner: Partner | None = None, volunteer: Volunteer | None = None
+) -> None:
+    """Nobody provides for their own household: the beneficiary confirms a delivery, so a
+    provider living there would confirm (and credit hours to) themselves. The volunteer's
+    own login, or the liaison acting for a partner unit, must not live in the need's
+    household; another volunteer or unit takes it."""
+    if need.household_id is None:
+        return
+    people = []
+    if volunteer is not None and volunteer.user_id is not None:
+        people.append(volunteer.user)
+    if partner is not None and acts_for_provider(
+        user=actor, partner_id=partner.pk, volunteer_id=None
+    ):
+        people.append(actor)
+    if any(need.household_id in scope_for(person).own_household_ids for person in people):
+        raise ValidationError(
+            {
+                "need": _(
+                    "This need is for the provider's own household: another volunteer or "
+                    "partner unit must take it."
+                )
+            }
+        )
+
+
 @transaction.atomic
 def claim_need(
     *,
@@ -587,6 +620,7 @@ def claim_need(
         agreement_check(partner=partner, on=clock.localdate())
     if volunteer is not None and not volunteer.is_serving:
         raise ValidationError({"volunteer": _("Only an approved volunteer can claim needs.")})
+    _refuse_own_household(need=need, actor=actor, partner=partner, volunteer=volunteer)
     need, quantity = _reserve(need, quantity)
     claim = Claim.objects.create(
         need=need,
@@ -632,6 +666,7 @@ def claim_resource(*, actor: User, need: Need, resource: Resource, quantity: int
         )
     if resource.partner_id:
         agreement_check(partner=resource.partner, on=today)
+    _refuse_own_household(need=need, actor=actor, volunteer=resource.volunteer)
     claim = Claim.objects.create(
         need=need,
         resource=resource,
@@ -654,12 +689,40 @@ def is_beneficiary(*, user: User | None, need: Need) -> bool:
     return need.household_id is not None and need.household_id in scope_for(user).own_household_ids
 
 
+def is_claimant(*, user: User | None, claim: Claim) -> bool:
+    """Is `user` on the providing side of the claim: the volunteer themself, a liaison of the
+    partner unit, or whoever claimed a need for a provider? They never confirm, dispute or
+    approve the hours of that claim."""
+    if user is None or not user.is_authenticated:
+        return False
+    if claim.volunteer_id is not None and claim.volunteer.user_id == user.pk:
+        return True
+    if claim.direction == ClaimDirection.PROVIDER_CLAIMS_NEED and claim.claimed_by_id == user.pk:
+        return True
+    return acts_for_provider(user=user, partner_id=claim.partner_id, volunteer_id=claim.volunteer_id)
+
+
+def may_approve_hours(*, user: User | None, claim: Claim) -> bool:
+    """Staff whose post covers the need (VOLUNTEERS_MANAGE) approve pending hours, unless
+    they are on either side of the claim."""
+    return (
+        claim.hours_pending
+        and _path_has(user, Permission.VOLUNTEERS_MANAGE, claim.grid_path)
+        and not is_claimant(user=user, claim=claim)
+        and not is_beneficiary(user=user, need=claim.need)
+    )
+
+
 def may_act(*, user: User | None, action: str, claim: Claim) -> bool:
     if user is None or not user.is_authenticated:
         return False
     need = claim.need
     staff = _path_has(user, Permission.LISTS_MANAGE, claim.grid_path)
+    if action in STAFF_ACTIONS:
+        return may_approve_hours(user=user, claim=claim)
     if action in BENEFICIARY_ACTIONS:
+        if is_claimant(user=user, claim=claim):
+            return False
         # The household that received it confirms; staff only for needs without a household.
         if need.household_id is not None:
             return is_beneficiary(user=user, need=need)
@@ -710,6 +773,12 @@ def claim_transition(
             % {"action": ACTION_LABELS.get(action, action), "state": ClaimState(claim.state).label},
             code="illegal_transition",
         )
+    if action == "approve_hours" and not claim.hours_pending:
+        raise ValidationError(
+            _("The hours of this claim are not waiting for approval."), code="conflict"
+        )
+    if action in BENEFICIARY_ACTIONS | STAFF_ACTIONS and is_claimant(user=actor, claim=claim):
+        raise _deny(_("Nobody confirms their own claim or approves their own hours."))
     if not may_act(user=actor, action=action, claim=claim):
         raise _deny(
             _("You may not do “%(action)s” on this claim.")
@@ -728,6 +797,14 @@ def claim_transition(
         claim.delivered_at = now
     elif action == "confirm":
         claim.confirmed_at = now
+        # A large credit waits for staff (approve_hours) instead of reaching the ledger.
+        claim.hours_pending = bool(
+            claim.volunteer_id and claim.hours and claim.hours > _approval_above()
+        )
+    elif action == "approve_hours":
+        claim.hours_pending = False
+        claim.hours_approved_by = actor
+        claim.hours_approved_at = now
     elif action == "cancel":
         claim.cancel_reason = note[:300]
     claim.state = TRANSITIONS[key]
@@ -744,11 +821,27 @@ def claim_transition(
             resource.committed_quantity -= claim.quantity
             resource.save(update_fields=["committed_quantity"])
     _refresh_need_state(need)
-    if action == "confirm" and claim.volunteer_id and claim.hours:
+    if action == "confirm" and claim.volunteer_id and claim.hours and not claim.hours_pending:
         _credit_hours(claim=claim, actor=actor)
+    if action == "approve_hours":
+        _credit_hours(claim=claim, actor=actor)
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type="claim",
+            object_id=claim.pk,
+            object_label=str(need.title)[:200],
+            field="hours",
+            changes={"hours": str(claim.hours), "volunteer": claim.volunteer.name},
+            grid_path=claim.grid_path,
+        )
     if action == "deliver":
         _ask_to_confirm(claim=claim, need=need)
     return claim
+
+
+def _approval_above() -> Decimal:
+    return Decimal(str(settings.LINLI_HOURS_APPROVAL_ABOVE))
 
 
 def _credit_hours(*, claim: Claim, actor) -> None:

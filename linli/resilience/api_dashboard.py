@@ -13,7 +13,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, visible_or_404
+from linli.api_shared import ERRORS, BoundedDate, ErrorOut, NotVisible, visible_or_404
 from linli.grids.models import GridUnit
 from linli.grids.selectors import grid_unit_get
 from linli.resilience import selectors, services
@@ -104,7 +104,7 @@ class RowsOut(Schema):
 
 
 class RowsFilters(Schema):
-    period: date | None = None
+    period: BoundedDate | None = None
 
 
 class IndicatorPatch(Schema):

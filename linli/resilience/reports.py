@@ -788,6 +788,8 @@ def report_xlsx(data: ReportData) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from linli.exports import xlsx_append
+
     workbook = Workbook()
     bold = Font(bold=True)
     units = [data.figures, *data.children]
@@ -796,11 +798,11 @@ def report_xlsx(data: ReportData) -> bytes:
     def sheet(title: str, header: list[str], rows: list[list], first: bool = False):
         target = workbook.active if first else workbook.create_sheet()
         target.title = title
-        target.append(header)
+        xlsx_append(target, header)
         for cell in target[1]:
             cell.font = bold
         for row in rows:
-            target.append(row)
+            xlsx_append(target, row)
         target.freeze_panes = "A2"
         return target
 

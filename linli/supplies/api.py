@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
+from linli.api_shared import ERRORS, BoundedDate, ErrorOut, PageIn, paginate, visible_or_404
 from linli.grids import selectors as grid_selectors
 from linli.idempotency.decorators import idempotent
 from linli.supplies import selectors, services
@@ -65,7 +65,7 @@ class ItemIn(Schema):
     category: str
     unit: str
     minimum_level: int = 0
-    expires_on: date | None = None
+    expires_on: BoundedDate | None = None
     quantity: int = 0
 
 

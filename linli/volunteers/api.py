@@ -20,7 +20,10 @@ from ninja import Field, Query, Router, Schema, Status
 from linli.accounts.services import client_address
 from linli.api_shared import (
     ERRORS,
+    BoundedDate,
+    CorrectionHours,
     ErrorOut,
+    Hours,
     NotVisible,
     PageIn,
     conflict_or_raise,
@@ -217,29 +220,29 @@ class HoursPage(Schema):
 
 class HoursFilters(Schema):
     volunteer_id: int | None = None
-    start: date | None = None
-    end: date | None = None
+    start: BoundedDate | None = None
+    end: BoundedDate | None = None
 
 
 class HoursIn(Schema):
     volunteer_id: int
-    hours: Decimal
+    hours: Hours
     note: str = ""
-    occurred_on: date | None = None
+    occurred_on: BoundedDate | None = None
 
 
 class CorrectionIn(Schema):
     volunteer_id: int
-    hours: Decimal
+    hours: CorrectionHours
     reason: str = ""
     corrects_id: int | None = None
-    occurred_on: date | None = None
+    occurred_on: BoundedDate | None = None
 
 
 class TotalsFilters(Schema):
     by: Literal["volunteer", "team", "month"] = "volunteer"
-    start: date | None = None
-    end: date | None = None
+    start: BoundedDate | None = None
+    end: BoundedDate | None = None
 
 
 class TotalOut(Schema):
@@ -660,7 +663,9 @@ def hours_totals(request: HttpRequest, filters: Query[TotalsFilters]) -> dict[st
 
 
 @router.get("/hours/export", response={200: None, **ERRORS}, summary="Ledger as .xlsx (audited)")
-def hours_export_xlsx(request: HttpRequest, start: date | None = None, end: date | None = None):
+def hours_export_xlsx(
+    request: HttpRequest, start: BoundedDate | None = None, end: BoundedDate | None = None
+):
     exported = hours_export(
         user=request.auth, start=start, end=end, ip_address=client_address(request)
     )

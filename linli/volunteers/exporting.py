@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
+from linli.exports import xlsx_append
 from linli.grids.selectors import scope_for
 from linli.volunteers import selectors
 from linli.volunteers.models import HoursSource
@@ -78,7 +79,7 @@ def hours_export(
     for title, rows in ((_("Service hours"), entries), (_("Totals"), totals)):
         sheet = workbook.create_sheet(title=title[:31])
         for row in rows:
-            sheet.append(row)
+            xlsx_append(sheet, row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     count = len(entries) - 1

@@ -104,6 +104,10 @@ class VolunteerStatus(models.TextChoices):
 
 # Volunteers who can be placed in a team and credited with hours.
 SERVING_STATUSES = (VolunteerStatus.APPROVED, VolunteerStatus.ACTIVE)
+# Volunteers whom staff approved: they belong to their community (participation's
+# member_community_ids). A paused (inactive) volunteer still does; an application waiting
+# for review or a rejected one does not.
+MEMBER_STATUSES = (*SERVING_STATUSES, VolunteerStatus.INACTIVE)
 
 
 class VolunteerQuerySet(WithinPathQuerySet):

@@ -276,6 +276,19 @@ def volunteer_review(
     volunteer.save(
         update_fields=["status", "review_note", "reviewed_by", "reviewed_at", "updated_at"]
     )
+    # An approval makes the person a member of the community (participation's
+    # member_community_ids), so the decision is on the record.
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="volunteer",
+        object_id=volunteer.pk,
+        object_label=volunteer.name,
+        field="status",
+        changes={"status": [VolunteerStatus.APPLIED.value, volunteer.status]},
+        reason=volunteer.review_note,
+        grid_path=volunteer.grid_path,
+    )
     return volunteer
 
 
@@ -730,7 +743,12 @@ def _hours(value) -> Decimal:
         hours = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         raise ValidationError({"hours": _("Enter the hours as a number.")}) from None
-    if not hours.is_finite() or hours != hours.quantize(Decimal("0.01")):
+    try:
+        # 6e240 has no two-decimal form: quantize raises rather than answer False.
+        exact = hours.is_finite() and hours == hours.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        exact = False
+    if not exact:
         raise ValidationError({"hours": _("Enter the hours with at most two decimals.")})
     return hours
 

@@ -79,6 +79,7 @@ def duplicate_rows(*, user, case: Case) -> list[dict]:
     found = [
         other
         for other in selectors.duplicate_candidates(
+            user=user,
             category=case.category,
             building=case.building,
             latitude=case.latitude,
@@ -196,5 +197,9 @@ def case_coordination(request, case_id: int):
     return render(
         request,
         "cases/coordination_form.html",
-        {"case": case, "form": form, "meetings": list(case.coordinations.all())},
+        {
+            "case": case,
+            "form": form,
+            "meetings": selectors.coordinations_visible(user=user, case=case),
+        },
     )

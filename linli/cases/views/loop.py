@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from linli import clock
 from linli.accounts.roles import Permission
 from linli.cases import selectors, services
-from linli.cases.models import CaseCategory, CaseSource, CaseState
+from linli.cases.models import CaseCategory, CasePriority, CaseSource, CaseState
 from linli.cases.views import handling
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
@@ -205,6 +205,8 @@ class CaseForm(forms.Form):
     photos = PhotosField(required=False)
     source = forms.ChoiceField(choices=STAFF_SOURCES, required=False)
     hotline_reference = forms.CharField(max_length=50, required=False)
+    # Staff only (case_create refuses anyone whose post does not cover the place).
+    priority = forms.ChoiceField(choices=CasePriority.choices, required=False)
 
     def __init__(self, *args, buildings, staff: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -220,6 +222,7 @@ class CaseForm(forms.Form):
             # Not offered, and whatever a crafted request sends for them is ignored.
             del self.fields["source"]
             del self.fields["hotline_reference"]
+            del self.fields["priority"]
 
     def clean_latitude(self):
         value = self.cleaned_data.get("latitude")
@@ -273,6 +276,7 @@ def case_new(request):
         data = form.cleaned_data
         if "check" in request.POST:
             duplicates = selectors.duplicate_candidates(
+                user=user,
                 category=data["category"],
                 building=data["building"],
                 latitude=data["latitude"],
@@ -284,7 +288,7 @@ def case_new(request):
             # problem with the form; a bad photo then rolls the new case back.
             photo_error, prepared = None, []
             try:
-                prepared = services.photos_prepare(files=data["photos"])
+                prepared = services.photos_prepare(files=data["photos"], actor=user)
             except ValidationError as error:
                 photo_error = error
             try:
@@ -300,6 +304,7 @@ def case_new(request):
                         hotline_reference=data.get("hotline_reference", "")
                         if source == CaseSource.HOTLINE_12345
                         else "",
+                        priority=data.get("priority") or CasePriority.NORMAL,
                     )
                     if photo_error is not None:
                         raise photo_error
@@ -323,7 +328,7 @@ def case_new(request):
     elif request.method == "POST" and getattr(form, "cleaned_data", {}).get("photos"):
         # The form has other errors: say now, too, which photos would be refused.
         try:
-            services.photos_prepare(files=form.cleaned_data["photos"])
+            services.photos_prepare(files=form.cleaned_data["photos"], actor=user)
         except ValidationError as error:
             form_add_errors(form, error)
     place_errors = [
@@ -380,14 +385,15 @@ def _actions_for(*, user, case) -> list[dict]:
 def case_detail(request, case_id: int):
     user = request.user
     case = selectors.case_get(user=user, case_id=case_id)
-    events = list(case.events.select_related("actor"))
+    events = selectors.case_timeline(user=user, case=case)
     for event in events:
         event.action_label = EVENT_LABELS.get(event.action, event.action)
         event.to_state_label = STATE_LABELS.get(event.to_state, event.to_state)
     can_rate = (case.state, "rate") in services.TRANSITIONS and services.may_act(
         user=user, action="rate", case=case
     )
-    staff = _is_staff(user)
+    # Staff rights on this case come from a post covering it, not from a post elsewhere.
+    staff = selectors.covers_case(user=user, case=case)
     actions = _actions_for(user=user, case=case)
     names = {action["name"] for action in actions}
     visible = selectors.cases_visible(user=user)
@@ -424,7 +430,7 @@ def case_detail(request, case_id: int):
             can_escalate=handling.can_escalate(user=user, case=case),
             next_escalation=handling.next_escalation(case),
             can_coordinate=handling.can_coordinate(user=user, case=case),
-            meetings=list(case.coordinations.all()),
+            meetings=selectors.coordinations_visible(user=user, case=case),
         )
     return render(request, "cases/case_detail.html", context)
 

@@ -713,7 +713,11 @@ def test_the_volunteer_holding_the_task_reveals_the_phone_audited(emergency_worl
     response = post_json(
         as_role(world, Role.VOLUNTEER),
         f"{URL}/tasks/{check_101.pk}/reveal",
-        {"resident_id": world.resident.pk},
+        {
+            "resident_id": world.resident.pk,
+            "purpose": "emergency_contact",
+            "reason": "确认是否安全",
+        },
     )
     assert (response.status_code, response.json()) == (
         200,
@@ -734,7 +738,11 @@ def test_reveal_by_another_volunteer_is_refused_and_not_audited(emergency_world,
     response = post_json(
         as_role(world, "volunteer2"),
         f"{URL}/tasks/{check_101.pk}/reveal",
-        {"resident_id": world.resident.pk},
+        {
+            "resident_id": world.resident.pk,
+            "purpose": "emergency_contact",
+            "reason": "确认是否安全",
+        },
     )
     assert (response.status_code, response.json()) == (
         403,
@@ -749,7 +757,11 @@ def test_reveal_of_someone_outside_the_household_answers_404(emergency_world, ch
     response = post_json(
         as_role(world, Role.VOLUNTEER),
         f"{URL}/tasks/{check_101.pk}/reveal",
-        {"resident_id": world.neighbour.pk},
+        {
+            "resident_id": world.neighbour.pk,
+            "purpose": "emergency_contact",
+            "reason": "确认是否安全",
+        },
     )
     assert (response.status_code, response.json()) == (
         404,

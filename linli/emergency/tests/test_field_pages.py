@@ -123,7 +123,7 @@ def test_reveal_shows_full_number_once_and_writes_one_audit_row(emergency_world,
 
     response = client_for(user).post(
         reverse("emergency:task_reveal", args=[task.pk]),
-        {"resident": world.resident.pk},
+        {"resident": world.resident.pk, "purpose": "emergency_contact", "reason": task.title},
         HTTP_HX_REQUEST="true",
     )
 
@@ -146,7 +146,11 @@ def test_reveal_without_htmx_shows_the_number_on_its_own_page(emergency_world, a
 
     response = client_for(world.users[Role.VOLUNTEER]).post(
         reverse("emergency:task_reveal", args=[task.pk]),
-        {"resident": world.other_micro_grid_resident.pk},
+        {
+            "resident": world.other_micro_grid_resident.pk,
+            "purpose": "emergency_contact",
+            "reason": "确认是否安全",
+        },
     )
 
     assert response.status_code == 200
@@ -160,7 +164,8 @@ def test_reveal_of_someone_outside_the_household_is_not_found(emergency_world, a
     task = task_for(world, world.household)
 
     response = client_for(world.users[Role.VOLUNTEER]).post(
-        reverse("emergency:task_reveal", args=[task.pk]), {"resident": world.neighbour.pk}
+        reverse("emergency:task_reveal", args=[task.pk]),
+        {"resident": world.neighbour.pk, "purpose": "emergency_contact", "reason": "确认是否安全"},
     )
 
     assert response.status_code == 404
@@ -183,7 +188,11 @@ def test_someone_elses_task_is_refused_and_nothing_changes(
     world = emergency_world
     task = task_for(world, world.household)
     if data.get("resident") == "RESIDENT":
-        data = {"resident": world.resident.pk}
+        data = {
+            "resident": world.resident.pk,
+            "purpose": "emergency_contact",
+            "reason": "确认是否安全",
+        }
 
     response = client_for(world.users[intruder]).post(reverse(route, args=[task.pk]), data)
 

@@ -428,7 +428,13 @@ def test_revealing_the_targets_phone_is_audited(emergency_world, plan):
     world = emergency_world
     activation = start(world, plan)
     task = welfare_tasks(activation)["101"]
-    phone = task_phone_reveal(actor=world.users[Role.VOLUNTEER], task=task, resident=world.resident)
+    phone = task_phone_reveal(
+        actor=world.users[Role.VOLUNTEER],
+        task=task,
+        resident=world.resident,
+        purpose="emergency_contact",
+        reason="确认是否安全",
+    )
     assert phone == "13812341234"
     entry = AuditEntry.objects.get(action="reveal")
     assert (entry.actor, entry.object_id, entry.field) == (
@@ -437,7 +443,13 @@ def test_revealing_the_targets_phone_is_audited(emergency_world, plan):
         "phone",
     )
     with pytest.raises(ValidationError):
-        task_phone_reveal(actor=world.users["volunteer2"], task=task, resident=world.resident)
+        task_phone_reveal(
+            actor=world.users["volunteer2"],
+            task=task,
+            resident=world.resident,
+            purpose="emergency_contact",
+            reason="确认是否安全",
+        )
     assert AuditEntry.objects.filter(action="reveal").count() == 1
 
 

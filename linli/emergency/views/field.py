@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from linli import clock
+from linli.accounts.reveals import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RevealPurpose
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.emergency import selectors, services
@@ -51,6 +52,12 @@ from linli.web.forms import form_add_errors
 
 P = Permission
 HELP_PAGE_SIZE = 50
+# What the reveal form on a task card offers (linli.accounts.reveals).
+REVEAL_FORM = {
+    "reveal_purposes": RevealPurpose.choices,
+    "reveal_reason_min": REASON_MIN_LENGTH,
+    "reveal_reason_max": REASON_MAX_LENGTH,
+}
 
 
 # Shared helpers ----------------------------------------------------------------------------
@@ -216,6 +223,7 @@ def _my_tasks_context(request, *, failed_task: int | None = None, errors=None) -
         "help_kinds": HelpKind.choices,
         "urgencies": Urgency.choices,
         "life_threatening": Urgency.LIFE_THREATENING,
+        **REVEAL_FORM,
     }
 
 
@@ -348,14 +356,30 @@ def task_reveal(request, task_id: int):
         ).first()
     if resident is None:
         raise Http404
+    typed = {
+        "purpose": request.POST.get("purpose", ""),
+        "reason": request.POST.get("reason", "")[:REASON_MAX_LENGTH],
+    }
     try:
         phone = services.task_phone_reveal(
-            actor=user, task=task, resident=resident, ip_address=client_address(request)
+            actor=user,
+            task=task,
+            resident=resident,
+            purpose=typed["purpose"],
+            reason=request.POST.get("reason", ""),
+            ip_address=client_address(request),
         )
     except ValidationError as error:
         if _is_refusal(error):
             return _forbidden(_words(error))
-        context = {"task": task, "resident_id": resident.pk, "error": _words(error)}
+        # Wrong purpose or reason, or over the daily limit: the words, and the form again.
+        context = {
+            "task": task,
+            "resident_id": resident.pk,
+            "error": _words(error),
+            "reveal_typed": typed,
+            **REVEAL_FORM,
+        }
     else:
         context = {"task": task, "resident_id": resident.pk, "phone": phone}
     context["name"] = mask_name(resident.name)

@@ -16,15 +16,24 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.roles import Permission
 from linli.emergency import selectors, services
-from linli.emergency.models import ActivationState
+from linli.emergency.board import board_paths
+from linli.emergency.models import Activation, ActivationState
 from linli.emergency.report import minutes_text, report_context, report_pdf, share_text
 from linli.grids.selectors import scope_for
+
+
+def _reader_paths(activation: Activation, user) -> list[str]:
+    """The reader's part of the activation, as on the live board (404 when none)."""
+    paths = board_paths(activation, user)
+    if not paths:
+        raise Http404
+    return paths
 
 
 @login_required
 def report(request, activation_id: int):
     activation = selectors.activation_get(user=request.user, activation_id=activation_id)
-    context = report_context(activation)
+    context = report_context(activation, _reader_paths(activation, request.user))
     context["may_edit_lessons"] = scope_for(request.user).allows(
         Permission.EMERGENCY_ACTIVATE, activation.grid_path
     )
@@ -34,7 +43,10 @@ def report(request, activation_id: int):
 @login_required
 def report_pdf_download(request, activation_id: int):
     activation = selectors.activation_get(user=request.user, activation_id=activation_id)
-    response = HttpResponse(report_pdf(activation), content_type="application/pdf")
+    response = HttpResponse(
+        report_pdf(activation, _reader_paths(activation, request.user)),
+        content_type="application/pdf",
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="linli-activation-{activation.pk}-report.pdf"'
     )
@@ -71,7 +83,9 @@ def report_list(request):
     page = Paginator(activations, 50).get_page(request.GET.get("page"))
     rows = []
     for activation in page:
-        summary = activation.summary or {}
+        # The kept figures are the whole scope's: a reader of a part opens the report.
+        whole = board_paths(activation, request.user) == [activation.grid_path]
+        summary = (activation.summary or {}) if whole else {}
         minutes_to = summary.get("minutes_to") or {}
         rows.append(
             {

@@ -70,7 +70,7 @@ def test_secretary_assigns_a_building_group_leader_in_the_admin_and_it_is_audite
     )
     entry = AuditEntry.objects.get(object_type="role_assignment")
     assert (entry.action, entry.actor, entry.grid_path) == (
-        "create",
+        "role_grant",
         world.users[Role.SECRETARY],
         "/S/B/A/A2/A2-1/",
     )
@@ -99,7 +99,7 @@ def test_removing_a_post_in_the_admin_is_audited(world, client):
     )
     assert response.status_code == 302
     assert not RoleAssignment.objects.filter(pk=assignment.pk).exists()
-    assert AuditEntry.objects.get(object_type="role_assignment").action == "delete"
+    assert AuditEntry.objects.get(object_type="role_assignment").action == "role_revoke"
 
 
 def test_micro_grid_lead_cannot_assign_posts(world, client):

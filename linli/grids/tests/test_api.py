@@ -341,7 +341,11 @@ def test_reveal_of_id_number_returns_the_full_value_and_is_audited(client, world
     response = post_json(
         login(client, world, Role.MICRO_GRID_LEAD),
         f"/api/v1/residents/{world.resident.pk}/reveal",
-        {"field": "id_number", "reason": "Applying for the elderly allowance"},
+        {
+            "field": "id_number",
+            "purpose": "verify_identity",
+            "reason": "Applying for the elderly allowance",
+        },
     )
     assert response.status_code == 200
     assert response.json() == {"field": "id_number", "value": ID_NUMBERS[0]}
@@ -358,7 +362,10 @@ def test_reveal_of_id_number_returns_the_full_value_and_is_audited(client, world
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"field": "phone", "reason": " "}, "reason"), ({"field": "name", "reason": "x"}, "field")],
+    [
+        ({"field": "phone", "purpose": "visit_contact", "reason": "    "}, "reason"),
+        ({"field": "name", "purpose": "visit_contact", "reason": "curious"}, "field"),
+    ],
 )
 def test_reveal_with_bad_input_reveals_and_audits_nothing(client, world, payload, field):
     response = post_json(
@@ -376,7 +383,7 @@ def test_reveal_denied_to_building_group_leader_is_403_with_the_error_shape(clie
     response = post_json(
         login(client, world, Role.BUILDING_GROUP_LEADER),
         f"/api/v1/residents/{world.resident.pk}/reveal",
-        {"field": "phone", "reason": "Curious"},
+        {"field": "phone", "purpose": "other", "reason": "Curious about the number"},
     )
     assert response.status_code == 403
     assert response.json() == {

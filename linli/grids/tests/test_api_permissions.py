@@ -9,7 +9,7 @@ must change nothing: the Visit and AuditEntry row counts are compared before and
 import pytest
 from django.test import Client
 
-from linli.accounts.models import AuditEntry
+from linli.accounts.models import ApiToken, AuditEntry
 from linli.accounts.roles import Role
 from linli.conftest import PASSWORD
 from linli.grids.models import Building, GridUnit, Household, Resident, Visit
@@ -242,7 +242,7 @@ def test_reveal_is_allowed_only_within_reveal_scope(client, visited_world, role)
         before = row_counts()
         response = client.post(
             f"/api/v1/residents/{resident_id}/reveal",
-            {"field": "phone", "reason": "Arranging a home visit"},
+            {"field": "phone", "purpose": "visit_contact", "reason": "Arranging a home visit"},
             content_type="application/json",
             headers=headers,
         )
@@ -280,11 +280,46 @@ def test_token_route_and_docs_need_no_authentication(client, world, role):
     assert client.get("/api/v1/residents", headers=headers).status_code == 200
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_own_tokens_only(client, world, role):
+    # Every role lists and revokes its own tokens and nobody else's; anonymous callers
+    # neither list nor revoke. Another person's token is not found, and stays live.
+    others = {
+        other: headers_for(client, world, other)
+        for other in ROLES
+        if other not in (ANONYMOUS, role)
+    }
+    other_ids = list(ApiToken.objects.values_list("id", flat=True))
+    headers = headers_for(client, world, role)
+    listing = client.get("/api/v1/auth/tokens", headers=headers)
+    if role == ANONYMOUS:
+        assert listing.status_code == 401
+    else:
+        assert listing.status_code == 200
+        own = ApiToken.objects.get(user=world.users[role])
+        assert [item["id"] for item in listing.json()["items"]] == [own.pk]
+    before = AuditEntry.objects.count()
+    for token_id in other_ids:
+        response = client.delete(f"/api/v1/auth/tokens/{token_id}", headers=headers)
+        assert response.status_code == (401 if role == ANONYMOUS else 404)
+    assert AuditEntry.objects.count() == before
+    assert ApiToken.objects.filter(revoked_at__isnull=False).count() == 0
+    for other_headers in others.values():
+        assert client.get("/api/v1/auth/tokens", headers=other_headers).status_code == 200
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == (
+        401 if role == ANONYMOUS else 204
+    )
+
+
 def test_matrix_covers_every_api_route(client, db):
     # If a route is added, this list (and the matrix above) must grow with it.
     paths = set(client.get("/api/v1/openapi.json").json()["paths"])
     assert paths == {
         "/api/v1/auth/token",
+        # The caller's own tokens: test_own_tokens_only above and
+        # linli/accounts/tests/test_api_tokens_lifecycle.py.
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/tokens/{token_id}",
         "/api/v1/grids",
         "/api/v1/grids/{grid_unit_id}",
         "/api/v1/buildings",

@@ -129,6 +129,7 @@ def test_micro_grid_lead_reveals_a_phone_number_in_place(
     phone.goto(f"{base}/registry/residents/{world.resident.id}/")
     assert "138****1234" in phone.text_content("#reveal-phone")
     phone.click("#reveal-phone summary")
+    phone.select_option("#reveal-phone select[name=purpose]", "visit_contact")
     phone.fill("#reveal-phone input[name=reason]", "联系家属")
     phone.click("#reveal-phone button[type=submit]")
     phone.wait_for_selector("[data-testid=revealed-phone]")

@@ -24,7 +24,7 @@ def rows_of(response) -> list[tuple]:
 
 
 def test_secretary_exports_their_community_masked_and_audited(world):
-    response = client_for(world, Role.SECRETARY).get(reverse("grids:residents_export"))
+    response = client_for(world, Role.SECRETARY).post(reverse("grids:residents_export"))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="residents-')
     header, *rows = rows_of(response)
@@ -77,7 +77,7 @@ def test_secretary_exports_their_community_masked_and_audited(world):
 
 
 def test_export_follows_the_list_filters_and_records_them(world):
-    response = client_for(world, Role.STREET_ADMIN).get(
+    response = client_for(world, Role.STREET_ADMIN).post(
         reverse("grids:residents_export"), {"grid": world.other_community.id}
     )
     header, *rows = rows_of(response)
@@ -90,7 +90,7 @@ def test_export_follows_the_list_filters_and_records_them(world):
 def test_english_export_uses_english_headers_and_codes(world):
     client = client_for(world, Role.SECRETARY)
     client.cookies["django_language"] = "en"
-    header, first, *_ = rows_of(client.get(reverse("grids:residents_export"), {"q": "张桂英"}))
+    header, first, *_ = rows_of(client.post(reverse("grids:residents_export"), {"q": "张桂英"}))
     assert list(header) == [column.key for column in COLUMNS]
     assert first[4:] == (
         "female",
@@ -104,7 +104,7 @@ def test_english_export_uses_english_headers_and_codes(world):
 
 
 def test_export_of_a_grid_outside_scope_is_404_and_writes_nothing(world):
-    response = client_for(world, Role.SECRETARY).get(
+    response = client_for(world, Role.SECRETARY).post(
         reverse("grids:residents_export"), {"grid": world.other_community.id}
     )
     assert response.status_code == 404
@@ -122,7 +122,7 @@ def test_export_of_a_grid_outside_scope_is_404_and_writes_nothing(world):
     ],
 )
 def test_export_is_404_without_the_permission_and_writes_nothing(world, role):
-    response = client_for(world, role).get(reverse("grids:residents_export"))
+    response = client_for(world, role).post(reverse("grids:residents_export"))
     assert response.status_code == 404
     assert (
         not AuditEntry.objects.exists() or not AuditEntry.objects.filter(action="export").exists()
@@ -130,13 +130,13 @@ def test_export_is_404_without_the_permission_and_writes_nothing(world, role):
 
 
 def test_anonymous_export_is_sent_to_log_in(world):
-    assert Client().get(reverse("grids:residents_export")).status_code == 302
-    assert Client().get(reverse("grids:me_export")).status_code == 302
+    assert Client().post(reverse("grids:residents_export")).status_code == 302
+    assert Client().post(reverse("grids:me_export")).status_code == 302
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
 def test_resident_exports_their_own_household(world):
-    response = client_for(world, Role.RESIDENT).get(reverse("grids:me_export"))
+    response = client_for(world, Role.RESIDENT).post(reverse("grids:me_export"))
     assert response.status_code == 200
     header, *rows = rows_of(response)
     assert rows == [
@@ -162,5 +162,41 @@ def test_resident_exports_their_own_household(world):
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.MICRO_GRID_LEAD, Role.VOLUNTEER])
 def test_own_export_is_404_for_users_without_a_household(world, role):
-    assert client_for(world, role).get(reverse("grids:me_export")).status_code == 404
+    assert client_for(world, role).post(reverse("grids:me_export")).status_code == 404
     assert not AuditEntry.objects.filter(action="export").exists()
+
+
+EXPORTS = [
+    (Role.SECRETARY, "grids:residents_export"),
+    (Role.RESIDENT, "grids:me_export"),
+    (Role.SECRETARY, "volunteers:hours_export"),
+]
+
+
+@pytest.mark.parametrize(("role", "name"), EXPORTS)
+def test_a_get_of_an_export_shows_the_button_and_exports_nothing(world, role, name):
+    """A link from another site (a GET) downloads nothing: the page POSTs with the token."""
+    response = client_for(world, role).get(reverse(name), {"start": "2026-03-01"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    content = response.content.decode()
+    assert 'data-testid="export-confirm"' in content
+    assert 'name="csrfmiddlewaretoken"' in content
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+@pytest.mark.parametrize(("role", "name"), EXPORTS)
+def test_an_export_posted_without_the_csrf_token_is_refused(world, role, name):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users[role])
+    assert client.post(reverse(name)).status_code == 403
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_the_confirmation_page_carries_the_filters_into_the_post(world):
+    client = client_for(world, Role.STREET_ADMIN)
+    content = client.get(
+        reverse("grids:residents_export"), {"grid": world.other_community.id, "q": "赵"}
+    ).content.decode()
+    assert '<input type="hidden" name="q" value="赵">' in content
+    assert f'<input type="hidden" name="grid" value="{world.other_community.id}">' in content

@@ -98,8 +98,8 @@ def test_bad_rows_are_listed_in_a_table_with_both_languages(world):
     assert response.status_code == 200
     content = response.content.decode()
     assert 'id="import-errors"' in content
-    assert "No building group with this code in your area." in content
-    assert "您的管辖范围内没有这个楼组网格编码。" in content
+    assert "This row cannot be imported here." in content
+    assert "此行无法在此导入。" in content
     assert "1 problem found: nothing was written" in content
     assert registry_counts() == before
 
@@ -169,7 +169,7 @@ def test_command_as_a_user_uses_their_scope(world, tmp_path):
             "import", "residents", str(write_csv(tmp_path, rows)), "--as", "secretary", stdout=out
         )
     assert "第3行 楼组网格编码" in out.getvalue()
-    assert "row 3 building_group_code: No building group with this code in your area." in (
+    assert "row 3 building_group_code: This row cannot be imported here." in (
         out.getvalue()
     )
     assert registry_counts() == before

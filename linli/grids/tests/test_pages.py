@@ -247,7 +247,7 @@ def test_revealing_a_number_is_allowed_only_with_the_reveal_permission(
     before = AuditEntry.objects.count()
     response = client_for(world, role).post(
         reverse("grids:resident_reveal", args=[resident.id]),
-        {"field": "phone", "reason": "家属联系不上，需要电话确认"},
+        {"field": "phone", "purpose": "visit_contact", "reason": "家属联系不上，需要电话确认"},
     )
     assert response.status_code == expected
     if role == "anonymous":

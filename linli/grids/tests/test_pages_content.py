@@ -147,7 +147,7 @@ def test_reveal_by_htmx_shows_the_full_number_in_place_and_audits_it(world, clie
     signed_in(client, world, Role.SECRETARY)
     response = client.post(
         reverse("grids:resident_reveal", args=[world.resident.id]),
-        {"field": "phone", "reason": "Daughter asked us to call"},
+        {"field": "phone", "purpose": "visit_contact", "reason": "Daughter asked us to call"},
         HTTP_HX_REQUEST="true",
         **ENGLISH,
     )
@@ -171,7 +171,7 @@ def test_reveal_of_the_id_number_without_javascript_renders_the_whole_page(world
     signed_in(client, world, Role.MICRO_GRID_LEAD)
     response = client.post(
         reverse("grids:resident_reveal", args=[world.resident.id]),
-        {"field": "id_number", "reason": "Benefit application"},
+        {"field": "id_number", "purpose": "verify_identity", "reason": "Benefit application"},
         **ENGLISH,
     )
     content = response.content.decode()
@@ -184,7 +184,7 @@ def test_reveal_without_a_reason_says_so_and_writes_no_audit_entry(world, client
     signed_in(client, world, Role.SECRETARY)
     response = client.post(
         reverse("grids:resident_reveal", args=[world.resident.id]),
-        {"field": "phone", "reason": "  "},
+        {"field": "phone", "purpose": "visit_contact", "reason": "  "},
         HTTP_HX_REQUEST="true",
         **ENGLISH,
     )
@@ -386,12 +386,14 @@ def test_audit_page_shows_reveals_in_the_secretarys_community_only(world, client
         user=world.users[Role.STREET_ADMIN],
         resident=world.other_community_resident,
         field="phone",
+        purpose="visit_contact",
         reason="C社区 check",
     )
     resident_reveal(
         user=world.users[Role.MICRO_GRID_LEAD],
         resident=world.resident,
         field="phone",
+        purpose="visit_contact",
         reason="A社区 check",
     )
     signed_in(client, world, Role.SECRETARY)
@@ -459,17 +461,19 @@ def test_household_breadcrumb_starts_at_the_users_own_grid(world, client):
 def test_resident_list_offers_the_export_of_the_filtered_list_to_who_may_export(world, client):
     signed_in(client, world, Role.SECRETARY)
     content = page(client, f"{reverse('grids:resident_list')}?q=李&grid={world.micro_grid.id}")
-    assert (
-        f'href="{reverse("grids:residents_export")}?q=%E6%9D%8E&amp;grid={world.micro_grid.id}"'
-        in content
-    )
+    # A form that POSTs the list's filters (exports are never plain GETs).
+    assert f'<form method="post" action="{reverse("grids:residents_export")}"' in content
+    assert '<input type="hidden" name="q" value="李">' in content
+    assert f'<input type="hidden" name="grid" value="{world.micro_grid.id}">' in content
     signed_in(client, world, Role.BUILDING_GROUP_LEADER)
     assert reverse("grids:residents_export") not in page(client, reverse("grids:resident_list"))
 
 
 def test_own_household_page_offers_the_residents_own_export(world, client):
     signed_in(client, world, Role.RESIDENT)
-    assert f'href="{reverse("grids:me_export")}"' in page(client, reverse("grids:me"))
+    assert f'<form method="post" action="{reverse("grids:me_export")}">' in page(
+        client, reverse("grids:me")
+    )
 
 
 def test_menu_links_to_the_import_page_for_who_may_import(world, client):

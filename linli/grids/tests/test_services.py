@@ -114,7 +114,11 @@ def test_follow_up_without_a_finding_names_the_field(world):
 def test_reveal_returns_the_full_number_and_audits_who_what_why(world):
     secretary = world.users[Role.SECRETARY]
     value = resident_reveal(
-        user=secretary, resident=world.resident, field="id_number", reason="核对低保材料"
+        user=secretary,
+        resident=world.resident,
+        field="id_number",
+        purpose="verify_identity",
+        reason="核对低保材料",
     )
     assert value == "110101199003070038"
     entry = AuditEntry.objects.get(action="reveal")
@@ -139,7 +143,11 @@ def test_reveal_needs_a_reason_and_the_permission(world):
     before = AuditEntry.objects.count()
     with pytest.raises(ValidationError) as error:
         resident_reveal(
-            user=world.users[Role.SECRETARY], resident=world.resident, field="phone", reason=" "
+            user=world.users[Role.SECRETARY],
+            resident=world.resident,
+            field="phone",
+            purpose="visit_contact",
+            reason=" ",
         )
     assert set(error.value.message_dict) == {"reason"}
     with pytest.raises(ValidationError):
@@ -147,14 +155,16 @@ def test_reveal_needs_a_reason_and_the_permission(world):
             user=world.users[Role.BUILDING_GROUP_LEADER],
             resident=world.resident,
             field="phone",
-            reason="想打电话",
+            purpose="visit_contact",
+            reason="想打电话问候",
         )
     with pytest.raises(ValidationError):
         resident_reveal(
             user=world.users[Role.MICRO_GRID_LEAD],
             resident=world.other_micro_grid_resident,
             field="phone",
-            reason="越界",
+            purpose="visit_contact",
+            reason="越界查看号码",
         )
     assert AuditEntry.objects.count() == before
 

@@ -5,6 +5,7 @@ built on it), every write through `linli.grids.services`. Anything outside the u
 scope answers 404, including pages for a role the user does not hold.
 """
 
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -22,7 +23,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from linli.accounts.models import AuditAction
 from linli.accounts.privacy import phone_is_valid
+from linli.accounts.reveals import (
+    REASON_MAX_LENGTH,
+    REASON_MIN_LENGTH,
+    RevealPurpose,
+    day_start,
+    purpose_label,
+)
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.grids import selectors, services
@@ -219,12 +228,16 @@ def resident_list(request):
     return render(request, "grids/resident_list.html", context)
 
 
-def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict:
+def _resident_context(
+    user, resident, revealed=None, reveal_errors=None, reveal_values=None
+) -> dict:
     can_reveal = selectors.user_can(
         user=user, permission=Permission.REVEAL, grid_path=resident.grid_path
     )
     revealed = revealed or {}
     reveal_errors = reveal_errors or {}
+    # What was typed into a refused reveal form, shown again beside its errors.
+    reveal_values = reveal_values or {}
     fields = [
         {
             "name": "phone",
@@ -232,6 +245,7 @@ def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict
             "masked": resident.phone_masked,
             "value": revealed.get("phone"),
             "errors": reveal_errors.get("phone", []),
+            "typed": reveal_values.get("phone", {}),
         },
         {
             "name": "id_number",
@@ -239,6 +253,7 @@ def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict
             "masked": resident.id_number_masked,
             "value": revealed.get("id_number"),
             "errors": reveal_errors.get("id_number", []),
+            "typed": reveal_values.get("id_number", {}),
         },
     ]
     return {
@@ -246,6 +261,9 @@ def _resident_context(user, resident, revealed=None, reveal_errors=None) -> dict
         "household": resident.household,
         "can_reveal": can_reveal,
         "reveal_fields": fields,
+        "reveal_purposes": RevealPurpose.choices,
+        "reveal_reason_min": REASON_MIN_LENGTH,
+        "reveal_reason_max": REASON_MAX_LENGTH,
         "show_tags": selectors.sensitive_visible(
             user=user, grid_path=resident.grid_path, household_id=resident.household_id
         ),
@@ -265,7 +283,8 @@ def resident_detail(request, resident_id: int):
 @login_required
 @require_POST
 def resident_reveal(request, resident_id: int):
-    """Show one full number in place (htmx) or on the page; the service audits it."""
+    """Show one full number in place (htmx) or on the page; the service checks the purpose,
+    the reason and the daily quota, and audits it. A refusal shows at the form."""
     user = request.user
     resident = selectors.resident_get(user=user, resident_id=resident_id)
     field = request.POST.get("field", "")
@@ -273,22 +292,27 @@ def resident_reveal(request, resident_id: int):
         user=user, permission=Permission.REVEAL, grid_path=resident.grid_path
     ):
         raise Http404
+    typed = {
+        "purpose": request.POST.get("purpose", ""),
+        "reason": request.POST.get("reason", "")[:REASON_MAX_LENGTH],
+    }
     revealed, errors = {}, {}
     try:
         revealed[field] = services.resident_reveal(
             user=user,
             resident=resident,
             field=field,
+            purpose=typed["purpose"],
             reason=request.POST.get("reason", ""),
             ip_address=client_address(request),
         )
     except ValidationError as error:
         if getattr(error, "code", None) == "permission_denied":
             raise Http404 from None
-        errors[field] = [
-            message for messages_ in error.message_dict.values() for message in messages_
-        ]
-    context = _resident_context(user, resident, revealed=revealed, reveal_errors=errors)
+        errors[field] = error.messages
+    context = _resident_context(
+        user, resident, revealed=revealed, reveal_errors=errors, reveal_values={field: typed}
+    )
     if _is_htmx(request):
         item = next(item for item in context["reveal_fields"] if item["name"] == field)
         return render(request, "grids/_reveal.html", {**context, "item": item})
@@ -467,10 +491,33 @@ def visit_list(request):
 @login_required
 def audit_log(request):
     web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
-    page = _page(request, selectors.audit_entries_visible(user=request.user))
+    entries = _audit_filtered(request, selectors.audit_entries_visible(user=request.user))
+    page = _page(request, entries)
     for entry in page:
         entry.change_lines = [_change_line(name, change) for name, change in entry.changes.items()]
+        entry.purpose = purpose_label(entry.reason_code)
     return render(request, "grids/audit_log.html", {"page": page})
+
+
+def _audit_filtered(request, entries):
+    """?actor=<user id>&action=<code>&date=<YYYY-MM-DD>, each optional (the link in the alert
+    on unusual reveals uses all three); a value that does not parse is ignored."""
+    actor = request.GET.get("actor", "")
+    if actor.isdigit():
+        entries = entries.filter(actor_id=int(actor))
+    action = request.GET.get("action", "")
+    if action in AuditAction.values:
+        entries = entries.filter(action=action)
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = None
+    # Years near the calendar's ends cannot be turned into UTC moments.
+    if day is not None and date(1900, 1, 1) <= day <= date(9000, 1, 1):
+        entries = entries.filter(created_at__gte=day_start(day)).filter(
+            created_at__lt=day_start(day + timedelta(days=1))
+        )
+    return entries
 
 
 def _change_line(name: str, change) -> str:

@@ -73,6 +73,7 @@ print(resident_reveal(
     user=User.objects.get(username="street_admin"),
     resident=resident,
     field="id_number",
+    purpose="other",
     reason="restore test",
 ))
 """

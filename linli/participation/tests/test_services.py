@@ -112,8 +112,10 @@ def test_a_person_of_another_community_cannot_sign_up(world, occurrence):
 
 
 def test_an_invited_community_sees_and_joins_a_round_table(world):
+    # A street administrator widens an invitation beyond one community (hole 14).
     activity = make_activity(
         world,
+        actor=world.users[Role.STREET_ADMIN],
         kind="round_table",
         title="圆桌交流会：楼道堆物",
         invited_communities=[world.other_community],

@@ -187,6 +187,13 @@ def test_staff_cannot_see_who_answered_an_anonymous_survey(world):
             assert [name for name in names if name in main] == []
         api = client.get(f"/api/v1/surveys/{survey.pk}/results").content.decode()
         assert [name for name in names if name in api] == []
+    # Free text shows once three people answered (hole 22; test_survey_free_text_threshold).
+    services.survey_respond(
+        actor=logins["other_micro_grid"],
+        survey=survey,
+        answers=answers_for(survey, [4, 2, 4, 4]),
+        free_text="多装路灯",
+    )
     main = (
         client_for(world, Role.SECRETARY)
         .get(reverse("participation:survey_results", args=[survey.pk]))

@@ -263,13 +263,15 @@ class ActivityForm(forms.Form):
         label=gettext_lazy("Invited posts (round tables)"), required=False, max_length=300
     )
 
-    def __init__(self, *args, user, editing: bool = False, **kwargs):
+    def __init__(self, *args, user, editing: bool = False, invited=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organiser"].queryset = selectors.communities_managed(user=user)
         self.fields["venue"].queryset = selectors.venues_usable(user=user)
-        self.fields["invited_communities"].queryset = GridUnit.objects.filter(
-            level=GridLevel.COMMUNITY
-        )
+        # The organiser's own area, and what a street administrator already invited.
+        self.fields["invited_communities"].queryset = (
+            selectors.communities_invitable(user=user)
+            | GridUnit.objects.filter(pk__in=list(invited))
+        ).order_by("path")
         if editing:
             # The dates of a series are fixed once generated; kind and organiser too.
             for name in ("kind", "organiser", "starts_at", "ends_at", "rrule"):
@@ -326,7 +328,13 @@ def activity_edit(request, activity_id: int):
         "invited_communities": list(activity.invited_communities.values_list("pk", flat=True)),
         "invited_posts": activity.invited_posts,
     }
-    form = ActivityForm(request.POST or None, initial=initial, user=request.user, editing=True)
+    form = ActivityForm(
+        request.POST or None,
+        initial=initial,
+        user=request.user,
+        editing=True,
+        invited=initial["invited_communities"],
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

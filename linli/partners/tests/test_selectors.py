@@ -140,8 +140,10 @@ def test_matching_ranks_by_fit_distance_availability_and_reliability(world):
         actor=secretary, category="elder_care", title="楼组助老", grid_unit=world.building_group
     )
     claim = claim_need(actor=secretary, need=earlier, partner=far)
-    for action in ("start", "deliver", "confirm"):
+    for action in ("start", "deliver"):
         claim = claim_transition(claim=claim, actor=secretary, action=action)
+    # Whoever claimed it for the home does not confirm it (issue 13): another staff member.
+    claim = claim_transition(claim=claim, actor=world.users[Role.MICRO_GRID_LEAD], action="confirm")
     carer = serving_volunteer(
         world,
         name="王阿姨",

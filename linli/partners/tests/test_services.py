@@ -291,6 +291,7 @@ def test_the_claim_table_is_the_whole_lifecycle():
         ("claimed", "cancel"): "cancelled",
         ("in_progress", "cancel"): "cancelled",
         ("delivered", "cancel"): "cancelled",
+        ("confirmed", "approve_hours"): "confirmed",
     }
 
 

@@ -184,7 +184,7 @@ def test_hours_page_records_and_exports(world):
     ]
     page = client.get(reverse("volunteers:hours")).content.decode()
     assert "2.50" in page
-    exported = client.get(reverse("volunteers:hours_export"))
+    exported = client.post(reverse("volunteers:hours_export"))
     sheet = load_workbook(io.BytesIO(exported.content)).worksheets[1]
     assert [list(row) for row in sheet.iter_rows(values_only=True)][1] == ["周医生", 2.5]
     assert AuditEntry.objects.filter(object_type="service_hours", action="export").count() == 1

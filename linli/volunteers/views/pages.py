@@ -16,10 +16,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from linli.accounts.services import client_address
 from linli.grids.models import GridUnit, PartyMembership
+from linli.grids.selectors import scope_for
 from linli.idempotency.web import once_per_form
 from linli.volunteers import selectors, services
 from linli.volunteers.exporting import hours_export
@@ -533,17 +535,34 @@ def hours_add(request):
     return redirect("volunteers:hours")
 
 
+@never_cache
 @login_required
 def hours_export_view(request):
+    """A POST (with the CSRF token) downloads; a GET shows the page with the button, so a
+    link from another site downloads nothing."""
+    if request.method != "POST":
+        scope = scope_for(request.user)
+        if not scope.paths_for(selectors.VIEW) and selectors.own_volunteer(user=request.user) is None:
+            raise Http404
+        fields = {key: request.GET.get(key, "") for key in ("start", "end")}
+        return render(
+            request,
+            "grids/export_confirm.html",
+            {
+                "title": _("Export service hours"),
+                "fields": {key: value for key, value in fields.items() if value},
+            },
+        )
     try:
         exported = hours_export(
             user=request.user,
-            start=_date(request.GET.get("start")),
-            end=_date(request.GET.get("end")),
+            start=_date(request.POST.get("start")),
+            end=_date(request.POST.get("end")),
             ip_address=client_address(request),
         )
     except ValidationError:
         raise Http404 from None
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    response["Cache-Control"] = "no-store"
     return response

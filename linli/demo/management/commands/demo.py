@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from linli.accounts.roles import Role
+from linli.accounts.two_factor import TWO_FACTOR_ROLES
 from linli.demo.generator import (
     DEFAULT_RESIDENTS,
     DEFAULT_SEED,
@@ -84,6 +85,19 @@ def logins_table(logins: list[DemoLogin], *, password: str) -> str:
     )
 
 
+def two_factor_note(logins: list[DemoLogin]) -> str:
+    """Under the logins: whether the staff among them will be asked for a code."""
+    staff = ", ".join(login.username for login in logins if login.role in TWO_FACTOR_ROLES)
+    if settings.LINLI_STAFF_TWO_FACTOR:
+        return _(
+            "Two-factor sign-in is on: %(staff)s set up an authenticator app at their first log-in."
+        ) % {"staff": staff}
+    return _(
+        "Two-factor sign-in is off here (LINLI_STAFF_TWO_FACTOR=0); in production %(staff)s "
+        "also type a code from an authenticator app."
+    ) % {"staff": staff}
+
+
 class Command(BaseCommand):
     help = "Generate the synthetic demo community (idempotent) and serve it with gunicorn."
 
@@ -133,6 +147,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(logins_table(result.logins, password=result.password))
+        self.stdout.write(two_factor_note(result.logins))
         self.stdout.write("")
         if not options["no_serve"]:
             call_command(

@@ -154,6 +154,14 @@
     return box;
   }
 
+  // Leaflet puts a string into tooltips and popups as HTML: names (which staff type) are
+  // always handed over as an element holding them as text.
+  function plain(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function message(text) {
     var box = document.createElement("div");
     box.textContent = text;
@@ -198,7 +206,7 @@
       layer.feature_ = feature;
       if (filled[feature.properties.id]) {
         layer.bindPopup(function () { return unitPopup(feature.properties, config); });
-        layer.bindTooltip(feature.properties.name, { sticky: true });
+        layer.bindTooltip(plain(feature.properties.name), { sticky: true });
       }
       var unitBounds = layer.getBounds();
       if (unitBounds.isValid()) bounds.extend(unitBounds);
@@ -215,7 +223,7 @@
         className: "map-building map-building-" + feature.properties.id,
       });
       marker.feature_ = feature;
-      marker.bindTooltip(feature.properties.name);
+      marker.bindTooltip(plain(feature.properties.name));
       marker.bindPopup(message(config.labels.loading));
       marker.on("click", function () {
         var url = config.building_url.replace(config.placeholder, String(feature.properties.id));

@@ -57,6 +57,14 @@
     layers.forEach(function (layer) { layer.addTo(map); });
   }
 
+  // Leaflet puts a string into a tooltip as HTML: a building's name (which staff type) is
+  // handed over as an element holding it as text.
+  function plain(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function pointMarker(latlng) {
     return L.circleMarker(latlng, {
       radius: 9, color: "#b3261e", weight: 3, fillColor: "#b3261e", fillOpacity: 0.5,
@@ -104,8 +112,11 @@
     (data.buildings || []).forEach(function (building) {
       var latlng = L.latLng(building.lat, building.lng);
       bounds.extend(latlng);
-      var dot = L.circleMarker(latlng, { radius: 7, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1 })
-        .bindTooltip(building.name)
+      var dot = L.circleMarker(latlng, {
+        radius: 7, color: "#333", weight: 2, fillColor: "#fff", fillOpacity: 1,
+        className: "case-map-building case-map-building-" + building.id,
+      })
+        .bindTooltip(plain(building.name))
         .on("click", function (event) {
           L.DomEvent.stopPropagation(event);
           var known = select && select.querySelector('option[value="' + building.id + '"]');

@@ -1,0 +1,69 @@
+"""Setting up two-factor sign-in in real Debian Chromium, on a phone: the
+secretary logs in, is taken to the enrolment page, types the code of the key shown, keeps
+the recovery codes and reaches the home page."""
+
+import os
+import shutil
+from base64 import b32decode
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from linli.accounts.roles import Role
+from linli.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+# synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
+]
+
+
+def test_a_secretary_sets_up_an_authenticator_on_a_phone(
+    transactional_db, live_server, world, settings, tmp_path
+):
+    from playwright.sync_api import sync_playwright
+
+    settings.LINLI_STAFF_TWO_FACTOR = True
+    base = live_server.url
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport=PHONE, locale="en-US", is_mobile=True)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(f"{base}/login/")
+            page.fill("#id_username", Role.SECRETARY)
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit].primary")
+            page.wait_for_url(f"{base}/account/two-factor/enrol/?next=%2F")
+            assert "scan this QR code with your phone" in page.inner_text("main")
+            assert page.locator("[data-testid=two-factor-qr] svg").is_visible()
+            page.screenshot(path=str(tmp_path / "enrol.png"), full_page=True)
+
+            secret = page.inner_text("[data-testid=two-factor-secret]").replace(" ", "")
+            code = f"{totp(b32decode(secret)):06d}"
+            page.fill("#id_code", code)
+            page.click("button[type=submit].primary")
+            page.wait_for_url(f"{base}/account/two-factor/recovery-codes/?next=%2F")
+            codes = page.locator("[data-testid=recovery-code-list] code").all_inner_texts()
+            assert len(codes) == 10
+            assert "These codes are shown only now." in page.inner_text("main")
+
+            page.click("button[type=submit].primary")
+            page.wait_for_url(f"{base}/")
+            assert page.locator(".mainnav").is_visible()
+        finally:
+            context.close()
+            chromium.close()
+    assert errors == []
+    assert TOTPDevice.objects.get(user=world.users[Role.SECRETARY]).confirmed is True
