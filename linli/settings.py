@@ -90,6 +90,9 @@ MIDDLEWARE = [
     # entered it reach only the two-factor pages (linli.accounts.two_factor).
     "django_otp.middleware.OTPMiddleware",
     "linli.accounts.two_factor.TwoFactorMiddleware",
+    # Then a signed-in person who has not accepted the current privacy notice reaches only
+    # the notice (linli.privacy.middleware).
+    "linli.privacy.middleware.PrivacyNoticeMiddleware",
     # Content-Security-Policy on every answer, no-store on personal data: after
     # authentication, so that it knows whether a user is signed in.
     "linli.ops.security_headers.SecurityHeadersMiddleware",
@@ -365,6 +368,10 @@ LINLI_RETENTION_DEPARTED_DAYS = env_int("LINLI_RETENTION_DEPARTED_DAYS", 180)
 LINLI_RETENTION_CASE_REPORTER_YEARS = env_int("LINLI_RETENTION_CASE_REPORTER_YEARS", 3)
 LINLI_RETENTION_VISIT_FINDING_YEARS = env_int("LINLI_RETENTION_VISIT_FINDING_YEARS", 3)
 LINLI_RETENTION_HELP_REQUEST_YEARS = env_int("LINLI_RETENTION_HELP_REQUEST_YEARS", 3)
+# The privacy notice (linli/privacy/templates/privacy/notice/<version>.html) every person
+# accepts at their first sign-in, and again whenever the version changes. Off only in tests.
+LINLI_PRIVACY_NOTICE_VERSION = env_str("LINLI_PRIVACY_NOTICE_VERSION", "2026-12")
+LINLI_PRIVACY_NOTICE_REQUIRED = env_bool("LINLI_PRIVACY_NOTICE_REQUIRED", True)
 
 # The scheduler wakes at least this often (heartbeat, lease renewal); it counts as stopped
 # after three ticks without one. It runs at most LINLI_SCHEDULER_THREADS jobs at once; a

@@ -246,6 +246,9 @@ def resident_reveal(
         raise ValidationError({"field": _("Only phone and id_number can be revealed.")})
     if not user_can(user=user, permission=Permission.REVEAL, grid_path=resident.grid_path):
         raise _deny(_("You may not reveal personal numbers in this grid."))
+    if resident.anonymised_at is not None:
+        # Erased (linli.privacy): there is no number left to show.
+        raise ValidationError({"field": _("This resident has been anonymised: no number is kept.")})
     value = resident.phone if field == "phone" else decrypt_text(resident.id_number_encrypted)
     count = reveal_audit(
         actor=user,

@@ -244,3 +244,23 @@ def test_a_period_in_years_counts_calendar_years_in_shanghai(moment, expected):
     reporters = next(rule for rule in RULES if rule.name == "closed_case_reporters")
 
     assert reporters.cutoff(moment) == expected
+
+
+def test_no_number_of_an_anonymised_resident_can_be_revealed(world, now):
+    from linli.grids.services import resident_reveal
+
+    resident_anonymise(
+        actor=world.users[Role.SECRETARY], resident=world.neighbour, reason="本人书面申请删除"
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        resident_reveal(
+            user=world.users[Role.SECRETARY],
+            resident=Resident.objects.get(pk=world.neighbour.pk),
+            field="id_number",
+            purpose="verify_identity",
+            reason="核实身份办理业务",
+        )
+
+    assert refused.value.message_dict == {"field": ["该居民已匿名化，不再保存任何号码。"]}
+    assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
