@@ -26,6 +26,7 @@ from linli.participation.api_deliberation import router as deliberation_router
 from linli.participation.api_surveys import router as surveys_router
 from linli.participation.api_ties import router as ties_router
 from linli.partners.api import router as partners_router
+from linli.privacy.api import router as privacy_router
 from linli.resilience.api_dashboard import router as resilience_dashboard_router
 from linli.resilience.api_map import router as resilience_map_router
 from linli.storage import STORAGE_UNAVAILABLE
@@ -144,3 +145,4 @@ api.add_router("/emergency", emergency_router)
 api.add_router("/emergency", emergency_plans_router)
 api.add_router("/resilience/map", resilience_map_router)
 api.add_router("/resilience", resilience_dashboard_router)
+api.add_router("/privacy", privacy_router)

@@ -344,6 +344,14 @@ def _staff_two_factor_off(settings):
 
 
 @pytest.fixture(autouse=True)
+def _privacy_notice_off(settings):
+    # Production sends everyone to the privacy notice until they accept it
+    # (LINLI_PRIVACY_NOTICE_REQUIRED); tests log in with force_login and go straight to the
+    # page under test. linli/privacy/tests/test_notice.py turns it on.
+    settings.LINLI_PRIVACY_NOTICE_REQUIRED = False
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     # The hashed-manifest storage needs `collectstatic` first; tests serve from the apps.
     settings.STORAGES = {

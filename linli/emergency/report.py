@@ -133,9 +133,7 @@ def _help_requests(activation: Activation, part: Q | None = None) -> dict:
     if part is not None:
         requests = requests.filter(part)
     rows = list(
-        requests.values_list(
-            "kind", "urgency", "state", "created_at", "dispatched_at", "done_at"
-        )
+        requests.values_list("kind", "urgency", "state", "created_at", "dispatched_at", "done_at")
     )
     start = activation.activated_at
     by_urgency: dict[str, dict] = {}

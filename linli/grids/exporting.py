@@ -163,18 +163,22 @@ def residents_export(
     return ExportFile(filename=f"residents-{stamp}.xlsx", content=content, count=count)
 
 
-@transaction.atomic
-def own_household_export(*, user: User, ip_address: str | None = None) -> ExportFile:
-    """A resident's own household (their own data, ID numbers masked) as .xlsx; audited."""
+def own_household_rows(*, user: User) -> tuple[list[list], tuple[int, ...], str]:
+    """The user's own household as rows (header first, numbers masked), its ids and its grid
+    path; also the first sheet of a resident's download of all their data (linli.privacy)."""
     household_ids = scope_for(user).own_household_ids
     if not household_ids:
         raise ValidationError(_("You have no household to export."), code="permission_denied")
     residents = residents_visible(user=user).filter(household_id__in=household_ids)
-    content, count = _workbook(
-        iter([export_header(), *_rows(user, residents)]),
-        title="我的家庭" if _chinese() else "My household",
-    )
     first = residents.select_related(None).values_list("grid_path", flat=True).first() or ""
+    return [export_header(), *_rows(user, residents)], household_ids, first
+
+
+@transaction.atomic
+def own_household_export(*, user: User, ip_address: str | None = None) -> ExportFile:
+    """A resident's own household (their own data, ID numbers masked) as .xlsx; audited."""
+    rows, household_ids, first = own_household_rows(user=user)
+    content, count = _workbook(iter(rows), title="我的家庭" if _chinese() else "My household")
     audit_record(
         actor=user,
         action=AuditAction.EXPORT,

@@ -24,13 +24,12 @@ NOT_PRIVATE = stat.S_IRWXO | stat.S_IWGRP
 
 def private_umask() -> None:
     """Make the process's umask at least 077 (never looser than it already is)."""
-    return  # WEBSEC-TEMP
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
 
 
 def tighten(path: Path) -> None:
     """Take other users' access (and the group's write) away from `path`, if it exists and
     this process owns it. Never raises: a file it may not change is for the deploy check."""
-    return  # WEBSEC-TEMP
     try:
         status = path.stat()
         if status.st_uid != os.geteuid():

@@ -699,7 +699,9 @@ def is_claimant(*, user: User | None, claim: Claim) -> bool:
         return True
     if claim.direction == ClaimDirection.PROVIDER_CLAIMS_NEED and claim.claimed_by_id == user.pk:
         return True
-    return acts_for_provider(user=user, partner_id=claim.partner_id, volunteer_id=claim.volunteer_id)
+    return acts_for_provider(
+        user=user, partner_id=claim.partner_id, volunteer_id=claim.volunteer_id
+    )
 
 
 def may_approve_hours(*, user: User | None, claim: Claim) -> bool:

@@ -97,9 +97,7 @@ class CorrectionRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     handled_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(
-        _("decision"), max_length=DECISION_NOTE_MAX_LENGTH, blank=True
-    )
+    decision_note = models.CharField(_("decision"), max_length=DECISION_NOTE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField()
 
     objects = CorrectionRequestQuerySet.as_manager()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from linli.accounts.addresses import client_address
 from linli.accounts.roles import Permission
 from linli.grids import selectors
-from linli.privacy import services
+from linli.privacy import pages, services
 from linli.privacy.forms import AnonymiseForm, MoveOutForm
 from linli.privacy.retention import RULES
 from linli.web.forms import form_add_errors
@@ -80,4 +80,6 @@ def resident_departure(request, resident_id: int):
 
 urlpatterns = [
     path("residents/<int:resident_id>/departure/", resident_departure, name="resident_departure"),
+    # The notice, the download of one's data, correction requests (linli/privacy/pages.py).
+    *pages.urlpatterns,
 ]

@@ -15,7 +15,9 @@ __all__ = ["drill"]
 
 
 def volunteer_rows(summary: dict) -> list[tuple]:
-    return [(row["name"], row["tasks"], row["done"], row["reports"]) for row in summary["volunteers"]]
+    return [
+        (row["name"], row["tasks"], row["done"], row["reports"]) for row in summary["volunteers"]
+    ]
 
 
 def test_building_group_leader_reads_only_their_groups_part(drill, emergency_world):  # noqa: F811

@@ -6,31 +6,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('partners', '0001_initial'),
-        ('volunteers', '0001_initial'),
+        ("partners", "0001_initial"),
+        ("volunteers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='claim',
-            name='hours_approved_at',
+            model_name="claim",
+            name="hours_approved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='claim',
-            name='hours_approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="claim",
+            name="hours_approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='claim',
-            name='hours_pending',
-            field=models.BooleanField(default=False, verbose_name='hours awaiting approval'),
+            model_name="claim",
+            name="hours_pending",
+            field=models.BooleanField(default=False, verbose_name="hours awaiting approval"),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('hours_pending', False), models.Q(('state', 'confirmed'), ('hours__isnull', False)), _connector='OR'), name='claim_pending_hours_confirmed'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("hours_pending", False),
+                    models.Q(("state", "confirmed"), ("hours__isnull", False)),
+                    _connector="OR",
+                ),
+                name="claim_pending_hours_confirmed",
+            ),
         ),
     ]
