@@ -141,8 +141,17 @@ def _revoke(
         # In words, as the log shows it; the code stays beside it for filtering.
         reason=str(TokenRevocation(reason).label),
         reason_code=reason,
+        grid_path=user_home_path(token.user),
         ip_address=ip_address,
     )
+
+
+def user_home_path(user: User) -> str:
+    """The widest grid unit on which the person holds any role: where an entry about their
+    account (a token revoked) is filed, so that their secretary and street administrator
+    read it. Empty for someone with no role left (only superusers read those)."""
+    paths = user.role_assignments.values_list("grid_path", flat=True)
+    return min(paths, key=len, default="")
 
 
 @transaction.atomic

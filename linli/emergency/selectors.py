@@ -23,7 +23,7 @@ from linli.emergency.models import (
 )
 from linli.grids.models import path_ancestors
 from linli.grids.selectors import scope_for
-from linli.volunteers.models import Volunteer
+from linli.volunteers.models import MEMBER_STATUSES, Volunteer
 
 P = Permission
 
@@ -104,13 +104,13 @@ def active_activations_for(*, user: User) -> list[Activation]:
     }
     volunteer = own_volunteer(user=user)
     if volunteer is not None:
+        held = Q(tasks__assignee=volunteer)
+        # Only a volunteer staff approved belongs to the community (participation's one
+        # definition of membership): an application waiting for review hears of nothing.
+        if volunteer.status in MEMBER_STATUSES:
+            held |= Q(pk__in=Activation.objects.covering(volunteer.grid_path))
         for activation in (
-            Activation.objects.active()
-            .select_related("scope", "plan")
-            .filter(
-                Q(tasks__assignee=volunteer)
-                | Q(pk__in=Activation.objects.covering(volunteer.grid_path))
-            )
+            Activation.objects.active().select_related("scope", "plan").filter(held).distinct()
         ):
             found.setdefault(activation.pk, activation)
     if scope.own_household_ids:

@@ -160,6 +160,24 @@ def test_deleting_the_token_revokes_the_one_used_and_no_other(client, world, at_
     assert revocation_words() == ["Logged out"]
 
 
+def test_a_revocation_is_filed_where_the_owner_works_for_their_secretary_to_read(
+    client, world, at_issue
+):
+    from linli.grids.selectors import audit_entries_visible
+
+    key = issue(client, Role.MICRO_GRID_LEAD)["token"]
+    client.delete("/api/v1/auth/token", headers=bearer(key))
+
+    entry = AuditEntry.objects.get(action=AuditAction.TOKEN_REVOKE)
+    assert entry.grid_path == world.micro_grid.path
+    assert audit_entries_visible(user=world.users[Role.SECRETARY]).filter(pk=entry.pk).exists()
+    assert not (
+        audit_entries_visible(user=world.users[Role.BUILDING_GROUP_LEADER])
+        .filter(pk=entry.pk)
+        .exists()
+    )
+
+
 def test_deleting_the_token_with_a_session_is_unauthenticated_and_revokes_nothing(client, world):
     issue(client, Role.MICRO_GRID_LEAD)
     client.force_login(world.users[Role.MICRO_GRID_LEAD])
