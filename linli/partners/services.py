@@ -18,10 +18,18 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
-from linli.accounts.roles import Permission, Role
+from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.accounts.services import audit_record
 from linli.cases.models import Case
-from linli.grids.models import GridLevel, GridUnit, Household, Resident, RoleAssignment, Visit
+from linli.grids.models import (
+    GridLevel,
+    GridUnit,
+    Household,
+    Resident,
+    RoleAssignment,
+    Visit,
+    path_ancestors,
+)
 from linli.grids.selectors import scope_for
 from linli.notify.services import notification_send
 from linli.partners.models import (
@@ -839,7 +847,32 @@ def claim_transition(
         )
     if action == "deliver":
         _ask_to_confirm(claim=claim, need=need)
+    if action == "confirm" and claim.hours_pending:
+        _ask_to_approve_hours(claim=claim, need=need)
     return claim
+
+
+def _ask_to_approve_hours(*, claim: Claim, need: Need) -> None:
+    """Tell the staff who may approve (VOLUNTEERS_MANAGE on a unit covering the need) that
+    hours wait for them; neither the claimant nor the beneficiary is asked."""
+    roles = [
+        role
+        for role, permissions in ROLE_PERMISSIONS.items()
+        if Permission.VOLUNTEERS_MANAGE in permissions
+    ]
+    staff = User.objects.filter(
+        is_active=True,
+        role_assignments__role__in=roles,
+        role_assignments__grid_path__in=path_ancestors(need.grid_path),
+    ).distinct()
+    recipients = [user for user in staff if not is_claimant(user=user, claim=claim)]
+    notification_send(
+        recipients=recipients,
+        kind="claim_hours_pending",
+        title=gettext_noop("%(hours)s hours for “%(need)s” wait for your approval"),
+        title_params={"hours": str(claim.hours), "need": need.title[:80]},
+        link=f"/partners/claims/{claim.pk}/",
+    )
 
 
 def _approval_above() -> Decimal:

@@ -167,6 +167,22 @@ def test_a_24_hour_delivery_is_pending_after_confirmation(lists):
     assert ledger_total(lists.volunteer) == Decimal("0")
 
 
+def test_pending_hours_are_announced_to_the_staff_who_may_approve_them(lists):
+    from linli.notify.models import Notification
+
+    claim = delivered(lists, "24")
+    act(lists.world.users[Role.RESIDENT], claim, "confirm")
+
+    assert sorted(
+        Notification.objects.filter(kind="claim_hours_pending").values_list(
+            "recipient__username", "title", "link"
+        )
+    ) == [
+        (username, f"24.00小时（“{lists.need.title}”）等待您审核", f"/partners/claims/{claim.pk}/")
+        for username in ("micro_grid_lead", "secretary", "street_admin")
+    ]
+
+
 def test_hours_at_the_threshold_are_credited_at_once(lists):
     claim = delivered(lists, "4")
     response = act(lists.world.users[Role.RESIDENT], claim, "confirm")
