@@ -83,6 +83,40 @@ CorrectionHours = Annotated[
 Latitude = Annotated[Decimal, Field(ge=-90, le=90, max_digits=9, decimal_places=6)]
 Longitude = Annotated[Decimal, Field(ge=-180, le=180, max_digits=9, decimal_places=6)]
 LongText = Annotated[str, Field(max_length=TEXT_MAX_LENGTH)]
+# A row's id, as a path, query or body value: what the database's key column can hold.
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+# A number that only has to fit an `integer` column (versions, signed quantities).
+Int32 = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+# A weight or a target: finite, and far from where float arithmetic stops meaning anything.
+Real = Annotated[float, Field(ge=-1_000_000_000, le=1_000_000_000, allow_inf_nan=False)]
+# A span added to now (due hours, SLA hours, minutes between retries): within a year, so
+# that now plus it is still a date.
+HoursSpan = Annotated[int, Field(ge=0, le=24 * 366)]
+DaysSpan = Annotated[int, Field(ge=0, le=366)]
+
+
+def column_text(model, name: str) -> Any:
+    """A string input stored in `model.name`: at most what the column holds (a TextField's
+    `max_length`, else TEXT_MAX_LENGTH), stated in the schema as maxLength and refused with
+    the field named, never cut."""
+    field = model._meta.get_field(name)
+    return Annotated[str, Field(max_length=field.max_length or TEXT_MAX_LENGTH)]
+
+
+def column_int(model, name: str) -> Any:
+    """An integer input stored in `model.name`: within the column's range on every database
+    (a PositiveSmallIntegerField holds 0..32767) and its model validators."""
+    from django.core.validators import MaxValueValidator, MinValueValidator
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    field = model._meta.get_field(name)
+    low, high = BaseDatabaseOperations.integer_field_ranges[field.get_internal_type()]
+    for validator in field._validators:
+        if isinstance(validator, MinValueValidator):
+            low = max(low, validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            high = min(high, validator.limit_value)
+    return Annotated[int, Field(ge=low, le=high)]
 
 
 class PageIn(Schema):

@@ -81,6 +81,9 @@ MIDDLEWARE = [
     # Outside the session, CSRF and locale middleware: sees the cookies they set.
     "linli.web.cookies.SecureCookiesOverHttpsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every answer, no-store on personal data: outside the
+    # session middleware, so that it sees the session cookie a sign-in sets.
+    "linli.ops.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,9 +96,6 @@ MIDDLEWARE = [
     # Then a signed-in person who has not accepted the current privacy notice reaches only
     # the notice (linli.privacy.middleware).
     "linli.privacy.middleware.PrivacyNoticeMiddleware",
-    # Content-Security-Policy on every answer, no-store on personal data: after
-    # authentication, so that it knows whether a user is signed in.
-    "linli.ops.security_headers.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication (login throttling).

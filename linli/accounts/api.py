@@ -28,7 +28,7 @@ from linli.accounts.services import (
     token_revoke,
 )
 from linli.accounts.two_factor import CodeRefusal
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, paginate
+from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, paginate
 
 
 class BearerTokenAuth(HttpBearer):
@@ -203,7 +203,7 @@ def list_tokens(request: HttpRequest, page: Query[PageIn]):
     response={204: None, **ERRORS},
     summary="Revoke one of my API tokens",
 )
-def revoke_token(request: HttpRequest, token_id: int):
+def revoke_token(request: HttpRequest, token_id: Id):
     # Another person's token is not found, exactly like one that does not exist.
     token = tokens_of(user=request.user).filter(pk=token_id).first()
     if token is None:

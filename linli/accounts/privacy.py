@@ -111,3 +111,39 @@ def id_number_fields(id_number: str) -> dict[str, str]:
         "id_number_hash": id_number_hash(id_number),
         "id_number_masked": mask_id_number(id_number),
     }
+
+
+# Numbers inside free text (descriptions, notes) typed by staff and read by partners or
+# volunteers: the longest forms first, so that an ID number is never read as a phone.
+_TEXT_ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?![\dXx])")
+_TEXT_ID15 = re.compile(r"(?<!\d)\d{15}(?!\d)")
+# A mobile number, also written in groups: 138 1234 5678, 138-1234-5678.
+_TEXT_MOBILE = re.compile(r"(?<!\d)1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
+# A landline with its area code: 021-12345678, 0571 8765432, 02112345678.
+_TEXT_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[ \-]?(\d{7,8})(?!\d)")
+# Whatever long run of digits is left (a bank card, a number in an odd format).
+_TEXT_LONG_DIGITS = re.compile(r"\d{11,}")
+
+
+# Said at every staff form field whose text reaches partners or volunteers (masked as above).
+FREE_TEXT_WARNING = gettext_lazy(
+    "Partners and volunteers will see this text: do not write names, phone numbers or ID "
+    "numbers into it."
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(character for character in text if character.isdigit())
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """`text` with every mobile number shown as 138****5678, every ID number (18 or 15
+    characters) as its first 6 and last 4, every landline as 021-****5678 and any other run
+    of 11 or more digits cut to its first 3 and last 4. Other text is unchanged."""
+    if not text or not any(character.isdigit() for character in text):
+        return text or ""
+    text = _TEXT_ID18.sub(lambda match: mask_id_number(match.group()), text)
+    text = _TEXT_ID15.sub(lambda match: mask_id_number(match.group()), text)
+    text = _TEXT_MOBILE.sub(lambda match: mask_phone(_digits(match.group())), text)
+    text = _TEXT_LANDLINE.sub(lambda match: f"{match.group(1)}-****{match.group(2)[-4:]}", text)
+    return _TEXT_LONG_DIGITS.sub(lambda match: mask_phone(match.group()), text)

@@ -27,6 +27,7 @@ class Permission(models.TextChoices):
     EXPORT_REGISTRY = "registry.export", _("Export the resident list (masked, audited)")
     RECORD_VISIT = "visit.record", _("Record visits to households")
     VIEW_AUDIT = "audit.view", _("Read the audit log")
+    EXPORT_AUDIT = "audit.export", _("Export the audit log (audited)")
     MANAGE_ROLES = "roles.manage", _("Assign posts")
     # The 民情 case loop (cases.services.ACTION_PERMISSIONS maps each action to one of these).
     CASE_FILE = "case.file", _("File cases for others (visits, 12345, patrols)")
@@ -74,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.IMPORT_REGISTRY,
             P.EXPORT_REGISTRY,
             P.VIEW_AUDIT,
+            P.EXPORT_AUDIT,
             P.MANAGE_ROLES,
             P.RECORD_VISIT,
             P.CASE_FILE,

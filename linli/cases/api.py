@@ -8,8 +8,7 @@ ever sees their own cases, and staff read the reporter through the registry (aud
 """
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -27,16 +26,21 @@ from linli.api_shared import (
     BoundedDate,
     BoundedDateTime,
     ErrorOut,
+    HoursSpan,
+    Id,
+    Int32,
     Latitude,
     Longitude,
     LongText,
     NotVisible,
     PageIn,
+    column_int,
+    column_text,
     conflict_or_raise,
     paginate,
 )
 from linli.cases import selectors
-from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, CaseSource
+from linli.cases.models import Case, CaseCategory, CaseEvent, CasePriority, CaseSource, Coordination
 from linli.cases.services import (
     ACTIONS,
     case_create,
@@ -58,7 +62,7 @@ router = Router(tags=["cases"])
 CONFLICT_CODES = frozenset({"conflict", "illegal_transition"})
 
 
-def _visible_case(user, case_id: int) -> Case:
+def _visible_case(user, case_id: Id) -> Case:
     try:
         return selectors.case_get(user=user, case_id=case_id)
     except Http404:
@@ -72,10 +76,12 @@ WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 class CaseFilters(Schema):
-    state: str | None = None
-    category: str | None = Field(None, description="Category code or id")
-    building_id: int | None = None
-    source: str | None = None
+    state: column_text(Case, "state") | None = None
+    category: column_text(CaseCategory, "code") | None = Field(
+        None, description="Category code or id"
+    )
+    building_id: Id | None = None
+    source: column_text(Case, "source") | None = None
 
 
 class CategoryRef(Schema):
@@ -156,17 +162,19 @@ class CaseDetailOut(CaseOut):
 
 
 class CaseIn(Schema):
-    category: str = Field(description="Category code or id (a minor class)")
+    category: column_text(CaseCategory, "code") = Field(
+        description="Category code or id (a minor class)"
+    )
     description: str = Field(max_length=2000)
-    building_id: int | None = None
+    building_id: Id | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    source: str | None = Field(
+    source: column_text(Case, "source") | None = Field(
         None, description="Defaults to staff for staff, else resident_report"
     )
     hotline_reference: str = Field("", max_length=50)
-    priority: str = CasePriority.NORMAL
-    visit_id: int | None = Field(
+    priority: column_text(Case, "priority") = CasePriority.NORMAL
+    visit_id: Id | None = Field(
         None,
         description="A visit whose finding this case comes from (寻访 → 立案): the case is "
         "filed at the visited household's building, source visit",
@@ -174,29 +182,29 @@ class CaseIn(Schema):
 
 
 class ActionIn(Schema):
-    action: str
+    action: column_text(CaseEvent, "action")
     note: LongText = ""
-    expected_version: int
-    owner_user_id: int | None = None
+    expected_version: Int32
+    owner_user_id: Id | None = None
     handler_text: str = Field(
         "", max_length=100, description="dispatch/reassign: the team or partner unit"
     )
-    duplicate_of_id: int | None = None
-    satisfaction: int | None = None
+    duplicate_of_id: Id | None = None
+    satisfaction: column_int(Case, "satisfaction") | None = None
     comment: str = Field("", max_length=500)
 
 
 class EscalateIn(Schema):
-    reason: str
-    expected_version: int
+    reason: column_text(CaseEvent, "note")
+    expected_version: Int32
 
 
 class CoordinationIn(Schema):
     held_at: BoundedDateTime
-    participants: str
-    partner_units: str = ""
-    decision: str
-    units_assigned: str = ""
+    participants: column_text(Coordination, "participants")
+    partner_units: column_text(Coordination, "partner_units") = ""
+    decision: column_text(Coordination, "decision")
+    units_assigned: column_text(Coordination, "units_assigned") = ""
     due_at: BoundedDateTime
 
 
@@ -216,10 +224,10 @@ class CategoryOut(Schema):
 
 
 class DuplicateFilters(Schema):
-    category: str
-    building_id: int | None = None
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
+    category: column_text(CaseCategory, "code")
+    building_id: Id | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class DuplicateOut(Schema):
@@ -283,14 +291,21 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
     staff = user is not None and selectors.covers_case(user=user, case=case)
     visible = selectors.cases_visible(user=user) if user is not None else Case.objects.none()
     original = visible.filter(pk=case.duplicate_of_id).first() if case.duplicate_of_id else None
+
+    def shown(text: str, typed_by_id: int | None = None) -> str:
+        # Without a user, the answer goes to the reporter who just filed: their own words.
+        if user is None:
+            return text
+        return selectors.case_text(user=user, case=case, text=text, typed_by_id=typed_by_id)
+
     return {
         **_case(case, clock.now()),
-        "title": case.title,
-        "description": case.description,
+        "title": shown(case.title, case.reporter_id),
+        "description": shown(case.description, case.reporter_id),
         "events": [_event(event) for event in events],
         "photos": _photos(case) if photos is None else photos,
         "hotline_reference": case.hotline_reference,
-        "handler": case.handler_text,
+        "handler": shown(case.handler_text),
         "owner_user": str(case.owner_user) if staff and case.owner_user_id else None,
         "extension_count": case.extension_count,
         "extension_pending": case.extension_pending,
@@ -316,7 +331,7 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
     }
 
 
-def _visit_to_file(user, visit_id: int) -> Visit:
+def _visit_to_file(user, visit_id: Id) -> Visit:
     """A visit the caller recorded or may record in (a resident's own visits are not theirs
     to file from): anything else is named as unknown."""
     try:
@@ -352,7 +367,7 @@ def _category(value: str | None, field: str = "category") -> CaseCategory:
     return found
 
 
-def _building(building_id: int | None, field: str = "building_id") -> Building | None:
+def _building(building_id: Id | None, field: str = "building_id") -> Building | None:
     if building_id is None:
         return None
     try:
@@ -409,30 +424,32 @@ from linli.cases.services import (  # noqa: E402
 
 
 class CategoryIn(Schema):
-    parent: str | None = Field(None, description="Major class code or id; none for a major")
-    code: str
-    name_zh: str
-    name_en: str
-    sla_hours: int | None = Field(None, description="Minor classes only: 1 to 2160")
-    acceptance_condition: str = ""
-    closing_condition: str = ""
-    usual_handler: str = ""
+    parent: column_text(CaseCategory, "code") | None = Field(
+        None, description="Major class code or id; none for a major"
+    )
+    code: column_text(CaseCategory, "code")
+    name_zh: column_text(CaseCategory, "name_zh")
+    name_en: column_text(CaseCategory, "name_en")
+    sla_hours: HoursSpan | None = Field(None, description="Minor classes only: 1 to 2160")
+    acceptance_condition: column_text(CaseCategory, "acceptance_condition") = ""
+    closing_condition: column_text(CaseCategory, "closing_condition") = ""
+    usual_handler: column_text(CaseCategory, "usual_handler") = ""
     is_public: bool = True
 
 
 class CategoryPatch(Schema):
     # Code and parent are listed so that an attempt to change them is refused by name.
-    code: str | None = None
-    parent: str | None = None
-    name_zh: str | None = None
-    name_en: str | None = None
-    sla_hours: int | None = None
-    acceptance_condition: str | None = None
-    closing_condition: str | None = None
-    usual_handler: str | None = None
+    code: column_text(CaseCategory, "code") | None = None
+    parent: column_text(CaseCategory, "code") | None = None
+    name_zh: column_text(CaseCategory, "name_zh") | None = None
+    name_en: column_text(CaseCategory, "name_en") | None = None
+    sla_hours: HoursSpan | None = None
+    acceptance_condition: column_text(CaseCategory, "acceptance_condition") | None = None
+    closing_condition: column_text(CaseCategory, "closing_condition") | None = None
+    usual_handler: column_text(CaseCategory, "usual_handler") | None = None
     is_public: bool | None = None
     is_active: bool | None = None
-    sort_order: int | None = None
+    sort_order: column_int(CaseCategory, "sort_order") | None = None
 
 
 class CategoryDetailOut(Schema):
@@ -472,7 +489,7 @@ def _category_detail(category: CaseCategory) -> dict:
     }
 
 
-def _category_by_id(category_id: int) -> CaseCategory:
+def _category_by_id(category_id: Id) -> CaseCategory:
     category = CaseCategory.objects.select_related("parent").filter(pk=category_id).first()
     if category is None:
         raise NotVisible("category_id")
@@ -499,7 +516,7 @@ def category_add(request: HttpRequest, payload: CategoryIn):
 @router.patch(
     "/categories/{int:category_id}", response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS}
 )
-def category_change(request: HttpRequest, category_id: int, payload: CategoryPatch):
+def category_change(request: HttpRequest, category_id: Id, payload: CategoryPatch):
     category = _category_by_id(category_id)
     _category_editor(request.auth)
     changes = payload.model_dump(exclude_unset=True)
@@ -510,7 +527,7 @@ def category_change(request: HttpRequest, category_id: int, payload: CategoryPat
     "/categories/{int:category_id}/deactivate",
     response={200: CategoryDetailOut, 400: ErrorOut, **ERRORS},
 )
-def category_retire(request: HttpRequest, category_id: int):
+def category_retire(request: HttpRequest, category_id: Id):
     category = _category_by_id(category_id)
     return _category_detail(category_deactivate(actor=request.auth, category=category))
 
@@ -608,12 +625,12 @@ def case_file(request: HttpRequest, payload: CaseIn):
 
 
 @router.get("/{int:case_id}", response={200: CaseDetailOut, **ERRORS})
-def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def case_detail(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     return _detail(_visible_case(request.auth, case_id), request.auth)
 
 
 @router.post("/{int:case_id}/actions", response={200: CaseDetailOut, **WRITE_ERRORS})
-def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
+def case_act(request: HttpRequest, case_id: Id, payload: ActionIn):
     user = request.auth
     case = _visible_case(user, case_id)
     if payload.action not in ACTIONS:
@@ -653,7 +670,7 @@ def case_act(request: HttpRequest, case_id: int, payload: ActionIn):
 
 
 @router.post("/{int:case_id}/escalate", response={200: CaseDetailOut, **WRITE_ERRORS})
-def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
+def case_escalate_up(request: HttpRequest, case_id: Id, payload: EscalateIn):
     user = request.auth
     case = _visible_case(user, case_id)
     try:
@@ -666,7 +683,7 @@ def case_escalate_up(request: HttpRequest, case_id: int, payload: EscalateIn):
 
 
 @router.post("/{int:case_id}/coordinations", response={201: CaseDetailOut, **WRITE_ERRORS})
-def coordination_add(request: HttpRequest, case_id: int, payload: CoordinationIn):
+def coordination_add(request: HttpRequest, case_id: Id, payload: CoordinationIn):
     """会商: the community secretary records a meeting on a case escalated to the community."""
     user = request.auth
     case = _visible_case(user, case_id)
@@ -680,7 +697,7 @@ def coordination_add(request: HttpRequest, case_id: int, payload: CoordinationIn
 
 
 @router.get("/{int:case_id}/assignees", response={200: list[AssigneeOut], **ERRORS})
-def assignee_list(request: HttpRequest, case_id: int) -> list[dict]:
+def assignee_list(request: HttpRequest, case_id: Id) -> list[dict]:
     """Who may be given the case on dispatch or reassignment (`owner_user_id`), closest
     post first. Names, posts and units only."""
     user = request.auth
@@ -721,7 +738,7 @@ def _photos(case: Case) -> list[dict]:
 @router.post(
     "/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS}
 )
-def case_photos_upload(request: HttpRequest, case_id: int, photos: File[list[UploadedFile]]):
+def case_photos_upload(request: HttpRequest, case_id: Id, photos: File[list[UploadedFile]]):
     """Add photos to an open case as a timeline step of their own (reporter or staff)."""
     user = request.auth
     case = _visible_case(user, case_id)
@@ -757,8 +774,10 @@ from linli.cases import metrics  # noqa: E402
 
 
 class MetricsIn(Schema):
-    unit_id: int | None = Field(None, description="Default: the highest unit of your posts")
-    period: str | None = Field(None, description="week, month (default), quarter or year")
+    unit_id: Id | None = Field(None, description="Default: the highest unit of your posts")
+    period: Annotated[str, Field(max_length=10)] | None = Field(
+        None, description="week, month (default), quarter or year"
+    )
     date: BoundedDate | None = Field(None, description="Any day in the period (today)")
     start: BoundedDate | None = Field(None, description="Instead of period: the first day")
     end: BoundedDate | None = Field(None, description="With start: the day after the last")

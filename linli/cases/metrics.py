@@ -52,6 +52,7 @@ from django.utils.translation import gettext_lazy
 from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
+from linli.api_shared import MAX_YEAR, MIN_YEAR
 from linli.cases.models import OPEN_STATES, Case, CaseEvent, CaseState
 from linli.grids.models import GridUnit
 from linli.grids.selectors import grid_roots_for, grid_unit_get, scope_for
@@ -170,6 +171,14 @@ def _date(value: str | date | None, name: str) -> date | None:
         parsed = None
     if parsed is None:
         raise ValidationError({name: _("Give a date as YYYY-MM-DD.")})
+    # Year 9999 would overflow once stepped by a period; nothing is counted outside these.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError(
+            {
+                name: _("Enter a date between %(min)s-01-01 and %(max)s-12-31.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR}
+            }
+        )
     return parsed
 
 

@@ -9,6 +9,7 @@ from django.http import Http404
 
 from linli import clock
 from linli.accounts.models import User
+from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission
 from linli.cases.models import (
     ACTIVE_STATES,
@@ -44,6 +45,21 @@ def covers_case(*, user: User | None, case: Case) -> bool:
     return scope_for(user).allows(Permission.VIEW_REGISTRY, case.grid_path)
 
 
+def case_text(
+    *, user: User | None, case: Case, text: str, typed_by_id: int | None = None
+) -> str:
+    """Free text of `case` (its title and description, the handler, a timeline note) as
+    `user` reads it. Staff whose post covers the case read it as typed (it may name people
+    and their numbers), and so does the person who typed it (`typed_by_id`: their own
+    words); anyone else (a reporter reading staff's notes, who may be a volunteer or a
+    partner unit's liaison) reads it with phone and ID numbers masked."""
+    if covers_case(user=user, case=case):
+        return text
+    if typed_by_id is not None and user is not None and typed_by_id == user.pk:
+        return text
+    return mask_numbers_in_text(text)
+
+
 def coordinations_visible(*, user: User | None, case: Case) -> list:
     """The 会商 records of `case` that `user` may read: all of them for staff whose post
     covers the case, none for anyone else (they may name the other party of a dispute)."""
@@ -64,6 +80,10 @@ def case_timeline(*, user: User | None, case: Case) -> list:
         for event in events:
             if event.action in STAFF_NOTE_ACTIONS:
                 event.note = ""
+            else:
+                event.note = case_text(
+                    user=user, case=case, text=event.note, typed_by_id=event.actor_id
+                )
     return events
 
 

@@ -31,8 +31,13 @@ from linli.accounts.services import client_address
 from linli.api_shared import (
     ERRORS,
     ErrorOut,
+    HoursSpan,
+    Id,
+    Int32,
     NotVisible,
     PageIn,
+    column_int,
+    column_text,
     conflict_or_raise,
     paginate,
     visible_or_404,
@@ -47,13 +52,16 @@ from linli.emergency.models import (
     HelpRequest,
     Outcome,
     Task,
+    TaskReport,
     TaskState,
+    Unavailability,
     Urgency,
 )
 from linli.grids.models import Resident
 from linli.grids.selectors import building_get, grid_unit_get, household_get
 from linli.idempotency.decorators import idempotent
 from linli.partners.selectors import partner_get
+from linli.supplies.models import StockMovement
 from linli.volunteers.models import Volunteer, decode_codes, encode_codes
 
 router = Router(tags=["emergency"])
@@ -101,13 +109,13 @@ class ActivationPage(Schema):
 
 
 class ActivationFilters(Schema):
-    state: str | None = None
+    state: column_text(Activation, "state") | None = None
 
 
 class PreviewIn(Schema):
-    plan_id: int
-    scope_id: int
-    grade: int
+    plan_id: Id
+    scope_id: Id
+    grade: column_int(Activation, "grade")
 
 
 class PreviewOut(Schema):
@@ -122,34 +130,34 @@ class PreviewOut(Schema):
 
 class ActivateIn(PreviewIn):
     is_drill: bool = False
-    note: str = ""
+    note: column_text(Activation, "note") = ""
     acknowledge_problems: bool = False
 
 
 class GradeIn(Schema):
-    grade: int
+    grade: column_int(Activation, "grade")
 
 
 class TaskAddIn(Schema):
-    kind: str
-    title: str
-    building_id: int | None = None
-    household_id: int | None = Field(None, description="Instead of building_id")
-    due_hours: int = 2
-    instructions: str = ""
-    required_team: str = ""
-    required_skills: list[str] = []
+    kind: column_text(Task, "kind")
+    title: column_text(Task, "title")
+    building_id: Id | None = None
+    household_id: Id | None = Field(None, description="Instead of building_id")
+    due_hours: HoursSpan = 2
+    instructions: column_text(Task, "instructions") = ""
+    required_team: column_text(Task, "required_team") = ""
+    required_skills: list[column_text(Task, "required_skills")] = []
 
 
 class UnavailableIn(Schema):
-    volunteer_id: int
-    reason: str
+    volunteer_id: Id
+    reason: column_text(Unavailability, "reason")
 
 
 class DrawIn(Schema):
-    item_id: int
-    quantity: int
-    reason: str
+    item_id: Id
+    quantity: column_int(StockMovement, "quantity")
+    reason: column_text(StockMovement, "reason")
 
 
 class DrawOut(Schema):
@@ -163,8 +171,8 @@ class DrawOut(Schema):
 
 
 class StandDownIn(Schema):
-    reason: str
-    lessons: str = ""
+    reason: column_text(Activation, "stand_down_reason")
+    lessons: column_text(Activation, "lessons") = ""
 
 
 class CurvePointOut(Schema):
@@ -251,8 +259,8 @@ class TaskPage(Schema):
 
 
 class TaskFilters(Schema):
-    activation_id: int | None = None
-    state: str | None = None
+    activation_id: Id | None = None
+    state: column_text(Task, "state") | None = None
     mine: bool = False
 
 
@@ -261,11 +269,11 @@ class DeclineIn(Schema):
 
 
 class TaskReportIn(Schema):
-    outcome: str
-    note: str = ""
-    help_kind: str = ""
-    help_urgency: int | None = None
-    help_description: str = ""
+    outcome: column_text(TaskReport, "outcome")
+    note: column_text(TaskReport, "note") = ""
+    help_kind: column_text(HelpRequest, "kind") = ""
+    help_urgency: column_int(HelpRequest, "urgency") | None = None
+    help_description: column_text(HelpRequest, "description") = ""
 
 
 class TaskReportOut(TaskOut):
@@ -273,12 +281,12 @@ class TaskReportOut(TaskOut):
 
 
 class ReassignIn(Schema):
-    expected_version: int
-    volunteer_id: int | None = Field(None, description="Null: the solver chooses")
+    expected_version: Int32
+    volunteer_id: Id | None = Field(None, description="Null: the solver chooses")
 
 
 class TaskPhoneRevealIn(Schema):
-    resident_id: int
+    resident_id: Id
     purpose: Literal[tuple(RevealPurpose.values)] = Field(  # type: ignore[valid-type]
         description=PURPOSE_DESCRIPTION
     )
@@ -354,26 +362,26 @@ class HelpRequestPage(Schema):
 
 
 class HelpFilters(Schema):
-    activation_id: int | None = None
-    state: str | None = None
+    activation_id: Id | None = None
+    state: column_text(HelpRequest, "state") | None = None
 
 
 class HelpRequestIn(Schema):
-    household_id: int
-    kind: str
-    urgency: int
-    description: str
+    household_id: Id
+    kind: column_text(HelpRequest, "kind")
+    urgency: column_int(HelpRequest, "urgency")
+    description: column_text(HelpRequest, "description")
     on_behalf: bool = False
 
 
 class DispatchIn(Schema):
-    expected_version: int
-    volunteer_id: int | None = None
-    partner_id: int | None = None
+    expected_version: Int32
+    volunteer_id: Id | None = None
+    partner_id: Id | None = None
 
 
 class CloseIn(Schema):
-    resolution: str
+    resolution: column_text(HelpRequest, "resolution")
     cancelled: bool = False
 
 
@@ -433,12 +441,13 @@ def _address(task_or_request) -> str:
     return task_or_request.building.name if task_or_request.building_id else ""
 
 
-def _task(task: Task) -> dict[str, Any]:
+def _task(task: Task, user) -> dict[str, Any]:
     return {
         "id": task.pk,
         "activation_id": task.activation_id,
         "kind": task.kind,
-        "title": task.title,
+        # Typed by staff, it may name people: a volunteer reads the numbers masked.
+        "title": selectors.free_text(user=user, of=task, text=task.title),
         "state": task.state,
         "priority": task.priority,
         "due_at": task.due_at,
@@ -460,15 +469,15 @@ def _task(task: Task) -> dict[str, Any]:
     }
 
 
-def _task_detail(task: Task) -> dict[str, Any]:
+def _task_detail(task: Task, user) -> dict[str, Any]:
     residents = (
         list(Resident.objects.filter(household_id=task.household_id).order_by("id"))
         if task.household_id
         else []
     )
     return {
-        **_task(task),
-        "instructions": task.instructions,
+        **_task(task, user),
+        "instructions": selectors.free_text(user=user, of=task, text=task.instructions),
         "required_team": task.required_team,
         "required_skills": decode_codes(task.required_skills),
         "explanation": task.explanation or {},
@@ -480,7 +489,7 @@ def _task_detail(task: Task) -> dict[str, Any]:
         "reports": [
             {
                 "outcome": report.outcome,
-                "note": report.note,
+                "note": selectors.free_text(user=user, of=task, text=report.note),
                 "volunteer_id": report.volunteer_id,
                 "created_at": report.created_at,
             }
@@ -498,7 +507,7 @@ def emergency_instructions(urgency: int) -> str | None:
     )
 
 
-def _help_request(request: HelpRequest) -> dict[str, Any]:
+def _help_request(request: HelpRequest, user) -> dict[str, Any]:
     return {
         "id": request.pk,
         "activation_id": request.activation_id,
@@ -506,7 +515,8 @@ def _help_request(request: HelpRequest) -> dict[str, Any]:
         "address": _address(request),
         "kind": request.kind,
         "urgency": request.urgency,
-        "description": request.description,
+        # Typed by a resident or staff: a volunteer or partner reads the numbers masked.
+        "description": selectors.free_text(user=user, of=request, text=request.description),
         "state": request.state,
         "on_behalf": request.on_behalf,
         "source_task_id": request.source_task_id,
@@ -516,7 +526,7 @@ def _help_request(request: HelpRequest) -> dict[str, Any]:
         "partner": request.partner.name if request.partner_id else None,
         "created_at": request.created_at,
         "dispatched_at": request.dispatched_at,
-        "resolution": request.resolution,
+        "resolution": selectors.free_text(user=user, of=request, text=request.resolution),
         "done_at": request.done_at,
         "version": request.version,
         "instructions": emergency_instructions(request.urgency),
@@ -526,17 +536,17 @@ def _help_request(request: HelpRequest) -> dict[str, Any]:
 # Lookups ------------------------------------------------------------------------------
 
 
-def _visible_activation(user, activation_id: int) -> Activation:
+def _visible_activation(user, activation_id: Id) -> Activation:
     return visible_or_404(
         selectors.activation_get, "activation_id", user=user, activation_id=activation_id
     )
 
 
-def _visible_task(user, task_id: int) -> Task:
+def _visible_task(user, task_id: Id) -> Task:
     return visible_or_404(selectors.task_get, "task_id", user=user, task_id=task_id)
 
 
-def _actionable_task(user, task_id: int) -> Task:
+def _actionable_task(user, task_id: Id) -> Task:
     """A task the caller may act on, or be refused on: those they see, and any task of a
     live emergency they take part in (a volunteer reporting a colleague's task is told
     403, not misled with 404). Anything else answers 404 naming task_id."""
@@ -555,7 +565,7 @@ def _actionable_task(user, task_id: int) -> Task:
     return task
 
 
-def _taking_part_activation(user, activation_id: int) -> Activation:
+def _taking_part_activation(user, activation_id: Id) -> Activation:
     """An activation the caller sees as staff, or a live one they serve in as a volunteer
     (who may mark themselves unavailable without seeing the board)."""
     for activation in selectors.active_activations_for(user=user):
@@ -564,13 +574,13 @@ def _taking_part_activation(user, activation_id: int) -> Activation:
     return _visible_activation(user, activation_id)
 
 
-def _visible_help_request(user, help_request_id: int) -> HelpRequest:
+def _visible_help_request(user, help_request_id: Id) -> HelpRequest:
     return visible_or_404(
         selectors.help_request_get, "help_request_id", user=user, request_id=help_request_id
     )
 
 
-def _volunteer_of(path: str, volunteer_id: int) -> Volunteer:
+def _volunteer_of(path: str, volunteer_id: Id) -> Volunteer:
     """A volunteer registered inside the emergency's scope: whoever commands the emergency
     may name them (the board lists them all), even where the volunteer registry itself is
     outside the commander's reading scope (a community's volunteers, a micro-grid lead)."""
@@ -630,7 +640,7 @@ def activation_create(request: HttpRequest, payload: ActivateIn):
 
 
 @router.get("/activations/{activation_id}", response={200: ActivationDetailOut, **ERRORS})
-def activation_detail(request: HttpRequest, activation_id: int) -> dict[str, Any]:
+def activation_detail(request: HttpRequest, activation_id: Id) -> dict[str, Any]:
     user = request.auth
     return _activation_detail(_visible_activation(user, activation_id), user)
 
@@ -638,7 +648,7 @@ def activation_detail(request: HttpRequest, activation_id: int) -> dict[str, Any
 @router.post(
     "/activations/{activation_id}/grade", response={200: ActivationDetailOut, **WRITE_ERRORS}
 )
-def activation_grade(request: HttpRequest, activation_id: int, payload: GradeIn):
+def activation_grade(request: HttpRequest, activation_id: Id, payload: GradeIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
     try:
@@ -649,7 +659,7 @@ def activation_grade(request: HttpRequest, activation_id: int, payload: GradeIn)
 
 
 @router.post("/activations/{activation_id}/tasks", response={201: TaskDetailOut, **WRITE_ERRORS})
-def activation_task_add(request: HttpRequest, activation_id: int, payload: TaskAddIn):
+def activation_task_add(request: HttpRequest, activation_id: Id, payload: TaskAddIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
     household = building = None
@@ -676,7 +686,7 @@ def activation_task_add(request: HttpRequest, activation_id: int, payload: TaskA
         )
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return Status(201, _task_detail(_visible_task(user, task.pk)))
+    return Status(201, _task_detail(_visible_task(user, task.pk), user))
 
 
 @router.post(
@@ -684,7 +694,7 @@ def activation_task_add(request: HttpRequest, activation_id: int, payload: TaskA
     response={200: ActivationDetailOut, **WRITE_ERRORS},
     summary="A volunteer cannot serve: their tasks go to others",
 )
-def activation_unavailable(request: HttpRequest, activation_id: int, payload: UnavailableIn):
+def activation_unavailable(request: HttpRequest, activation_id: Id, payload: UnavailableIn):
     user = request.auth
     activation = _taking_part_activation(user, activation_id)
     volunteer = _volunteer_of(activation.grid_path, payload.volunteer_id)
@@ -703,7 +713,7 @@ def activation_unavailable(request: HttpRequest, activation_id: int, payload: Un
     summary="Draw supplies for the emergency (a stock movement, in the report)",
 )
 @idempotent
-def activation_draw(request: HttpRequest, activation_id: int, payload: DrawIn):
+def activation_draw(request: HttpRequest, activation_id: Id, payload: DrawIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
     item = selectors.scope_supplies(path=activation.grid_path).filter(pk=payload.item_id).first()
@@ -739,7 +749,7 @@ def activation_draw(request: HttpRequest, activation_id: int, payload: DrawIn):
     response={200: ActivationDetailOut, **WRITE_ERRORS},
     summary="急 → 平",
 )
-def activation_stand_down(request: HttpRequest, activation_id: int, payload: StandDownIn):
+def activation_stand_down(request: HttpRequest, activation_id: Id, payload: StandDownIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
     try:
@@ -751,7 +761,7 @@ def activation_stand_down(request: HttpRequest, activation_id: int, payload: Sta
     return _activation_detail(_visible_activation(user, activation_id), user)
 
 
-def _board(board: Board) -> dict[str, Any]:
+def _board(board: Board, user) -> dict[str, Any]:
     return {
         "activation_id": board.activation.pk,
         "state": board.activation.state,
@@ -775,14 +785,15 @@ def _board(board: Board) -> dict[str, Any]:
         "tasks_done": board.tasks_done,
         "tasks_by_state": {state: count for state, _label, count in board.tasks_by_state},
         "overdue_count": board.overdue_count,
-        "overdue": [_task(task) for task in board.overdue],
+        "overdue": [_task(task, user) for task in board.overdue],
         "unassigned_count": board.unassigned_count,
         "unassigned_by_reason": dict(board.unassigned_by_reason),
-        "unassigned": [_task(task) for task in board.unassigned],
+        "unassigned": [_task(task, user) for task in board.unassigned],
         "help_open": board.help_open,
         "help_by_urgency": {str(level): count for level, _label, count in board.help_by_urgency},
         "help_requests": [
-            {**_help_request(item), "age_minutes": item.age_minutes} for item in board.help_requests
+            {**_help_request(item, user), "age_minutes": item.age_minutes}
+            for item in board.help_requests
         ],
         "volunteers_active": [
             {"id": volunteer_id, "name": name} for volunteer_id, name in board.volunteers_active
@@ -814,7 +825,7 @@ def _board(board: Board) -> dict[str, Any]:
     response={200: BoardOut, **ERRORS},
     summary="The live board's figures, for the caller's part of the scope",
 )
-def activation_board(request: HttpRequest, activation_id: int) -> dict[str, Any]:
+def activation_board(request: HttpRequest, activation_id: Id) -> dict[str, Any]:
     user = request.auth
     activation = _visible_activation(user, activation_id)
     try:
@@ -822,7 +833,7 @@ def activation_board(request: HttpRequest, activation_id: int) -> dict[str, Any]
     except Http404:
         # A volunteer or resident who sees the banner follows no part of the board.
         raise NotVisible("activation_id") from None
-    return _board(board)
+    return _board(board, user)
 
 
 # Tasks --------------------------------------------------------------------------------
@@ -844,23 +855,23 @@ def task_list(
         own = selectors.own_volunteer(user=user)
         tasks = tasks.filter(assignee=own) if own is not None else tasks.none()
     items, count = paginate(tasks, page)
-    return {"items": [_task(task) for task in items], "count": count}
+    return {"items": [_task(task, user) for task in items], "count": count}
 
 
 @router.get("/tasks/{task_id}", response={200: TaskDetailOut, **ERRORS})
-def task_detail(request: HttpRequest, task_id: int) -> dict[str, Any]:
-    return _task_detail(_visible_task(request.auth, task_id))
+def task_detail(request: HttpRequest, task_id: Id) -> dict[str, Any]:
+    return _task_detail(_visible_task(request.auth, task_id), request.auth)
 
 
 @router.post("/tasks/{task_id}/acknowledge", response={200: TaskOut, **WRITE_ERRORS})
-def task_acknowledge(request: HttpRequest, task_id: int):
+def task_acknowledge(request: HttpRequest, task_id: Id):
     user = request.auth
     task = _actionable_task(user, task_id)
     try:
         task = services.task_acknowledge(actor=user, task=task)
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return _task(task)
+    return _task(task, user)
 
 
 @router.post(
@@ -868,19 +879,19 @@ def task_acknowledge(request: HttpRequest, task_id: int):
     response={200: TaskOut, **WRITE_ERRORS},
     summary="Give the task back: it goes to the next best volunteer",
 )
-def task_decline(request: HttpRequest, task_id: int, payload: DeclineIn):
+def task_decline(request: HttpRequest, task_id: Id, payload: DeclineIn):
     user = request.auth
     task = _actionable_task(user, task_id)
     try:
         task = services.task_decline(actor=user, task=task, reason=payload.reason)
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return _task(task)
+    return _task(task, user)
 
 
 @router.post("/tasks/{task_id}/report", response={200: TaskReportOut, **WRITE_ERRORS})
 @idempotent
-def task_report(request: HttpRequest, task_id: int, payload: TaskReportIn):
+def task_report(request: HttpRequest, task_id: Id, payload: TaskReportIn):
     user = request.auth
     task = _actionable_task(user, task_id)
     try:
@@ -898,11 +909,11 @@ def task_report(request: HttpRequest, task_id: int, payload: TaskReportIn):
     filed = None
     if task.outcome == Outcome.NEEDS_HELP:
         filed = task.help_requests.order_by("-id").values_list("id", flat=True).first()
-    return {**_task(task), "help_request_id": filed}
+    return {**_task(task, user), "help_request_id": filed}
 
 
 @router.post("/tasks/{task_id}/reassign", response={200: TaskOut, **WRITE_ERRORS})
-def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn):
+def task_reassign(request: HttpRequest, task_id: Id, payload: ReassignIn):
     user = request.auth
     task = _visible_task(user, task_id)
     volunteer = (
@@ -916,7 +927,7 @@ def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn):
         )
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return _task(task)
+    return _task(task, user)
 
 
 @router.post(
@@ -931,7 +942,7 @@ def task_reassign(request: HttpRequest, task_id: int, payload: ReassignIn):
     ),
 )
 def task_reveal(
-    request: HttpRequest, response: HttpResponse, task_id: int, payload: TaskPhoneRevealIn
+    request: HttpRequest, response: HttpResponse, task_id: Id, payload: TaskPhoneRevealIn
 ):
     user = request.auth
     task = _actionable_task(user, task_id)
@@ -974,7 +985,7 @@ def help_request_list(
     if filters.state:
         requests = requests.filter(state=filters.state)
     items, count = paginate(requests, page)
-    return {"items": [_help_request(item) for item in items], "count": count}
+    return {"items": [_help_request(item, request.auth) for item in items], "count": count}
 
 
 @router.post(
@@ -1006,18 +1017,18 @@ def help_request_create(request: HttpRequest, payload: HelpRequestIn):
         description=payload.description,
         on_behalf=payload.on_behalf,
     )
-    return Status(201, _help_request(_visible_help_request(user, filed.pk)))
+    return Status(201, _help_request(_visible_help_request(user, filed.pk), user))
 
 
 @router.get("/help-requests/{help_request_id}", response={200: HelpRequestOut, **ERRORS})
-def help_request_detail(request: HttpRequest, help_request_id: int) -> dict[str, Any]:
-    return _help_request(_visible_help_request(request.auth, help_request_id))
+def help_request_detail(request: HttpRequest, help_request_id: Id) -> dict[str, Any]:
+    return _help_request(_visible_help_request(request.auth, help_request_id), request.auth)
 
 
 @router.post(
     "/help-requests/{help_request_id}/dispatch", response={200: HelpRequestOut, **WRITE_ERRORS}
 )
-def help_request_dispatch(request: HttpRequest, help_request_id: int, payload: DispatchIn):
+def help_request_dispatch(request: HttpRequest, help_request_id: Id, payload: DispatchIn):
     user = request.auth
     found = _visible_help_request(user, help_request_id)
     volunteer = partner = None
@@ -1037,13 +1048,13 @@ def help_request_dispatch(request: HttpRequest, help_request_id: int, payload: D
         )
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return _help_request(_visible_help_request(user, help_request_id))
+    return _help_request(_visible_help_request(user, help_request_id), user)
 
 
 @router.post(
     "/help-requests/{help_request_id}/close", response={200: HelpRequestOut, **WRITE_ERRORS}
 )
-def help_request_close(request: HttpRequest, help_request_id: int, payload: CloseIn):
+def help_request_close(request: HttpRequest, help_request_id: Id, payload: CloseIn):
     user = request.auth
     found = _visible_help_request(user, help_request_id)
     try:
@@ -1052,4 +1063,4 @@ def help_request_close(request: HttpRequest, help_request_id: int, payload: Clos
         )
     except DjangoValidationError as exc:
         return conflict_or_raise(exc, CONFLICT_CODES)
-    return _help_request(_visible_help_request(user, help_request_id))
+    return _help_request(_visible_help_request(user, help_request_id), user)

@@ -15,7 +15,17 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, paginate, visible_or_404
+from linli.api_shared import (
+    ERRORS,
+    ErrorOut,
+    Id,
+    NotVisible,
+    PageIn,
+    column_int,
+    column_text,
+    paginate,
+    visible_or_404,
+)
 from linli.emergency import plans as services
 from linli.emergency import selectors
 from linli.emergency.models import Plan, PlanContact, PlanSupplyMinimum, TaskTemplate
@@ -84,69 +94,69 @@ class PlanDetailOut(PlanOut):
 
 
 class PlanIn(Schema):
-    owner_id: int
-    hazard: str
-    name: str
-    description: str = ""
-    movement_rule: str = "community"
-    volunteer_capacity: int = 8
-    acknowledge_minutes: int = 15
-    retry_minutes: int = 30
-    max_attempts: int = 3
+    owner_id: Id
+    hazard: column_text(Plan, "hazard")
+    name: column_text(Plan, "name")
+    description: column_text(Plan, "description") = ""
+    movement_rule: column_text(Plan, "movement_rule") = "community"
+    volunteer_capacity: column_int(Plan, "volunteer_capacity") = 8
+    acknowledge_minutes: column_int(Plan, "acknowledge_minutes") = 15
+    retry_minutes: column_int(Plan, "retry_minutes") = 30
+    max_attempts: column_int(Plan, "max_attempts") = 3
 
 
 class PlanPatch(Schema):
-    hazard: str | None = None
-    name: str | None = None
-    description: str | None = None
-    movement_rule: str | None = None
-    volunteer_capacity: int | None = None
-    acknowledge_minutes: int | None = None
-    retry_minutes: int | None = None
-    max_attempts: int | None = None
+    hazard: column_text(Plan, "hazard") | None = None
+    name: column_text(Plan, "name") | None = None
+    description: column_text(Plan, "description") | None = None
+    movement_rule: column_text(Plan, "movement_rule") | None = None
+    volunteer_capacity: column_int(Plan, "volunteer_capacity") | None = None
+    acknowledge_minutes: column_int(Plan, "acknowledge_minutes") | None = None
+    retry_minutes: column_int(Plan, "retry_minutes") | None = None
+    max_attempts: column_int(Plan, "max_attempts") | None = None
     is_active: bool | None = None
 
 
 class OwnerIn(Schema):
-    owner_id: int
+    owner_id: Id
 
 
 class CopyIn(Schema):
-    owner_id: int
-    name: str = ""
+    owner_id: Id
+    name: column_text(Plan, "name") = ""
 
 
 class TemplateIn(Schema):
-    kind: str
-    title: str
-    instructions: str = ""
-    target_tags: list[str] = []
-    due_hours: int = 4
-    required_team: str = ""
-    required_skills: list[str] = []
-    lowest_grade: int = 4
-    sort_order: int | None = None
+    kind: column_text(TaskTemplate, "kind")
+    title: column_text(TaskTemplate, "title")
+    instructions: column_text(TaskTemplate, "instructions") = ""
+    target_tags: list[column_text(TaskTemplate, "target_tags")] = []
+    due_hours: column_int(TaskTemplate, "due_hours") = 4
+    required_team: column_text(TaskTemplate, "required_team") = ""
+    required_skills: list[column_text(TaskTemplate, "required_skills")] = []
+    lowest_grade: column_int(TaskTemplate, "lowest_grade") = 4
+    sort_order: column_int(TaskTemplate, "sort_order") | None = None
 
 
 class TemplatePatch(Schema):
-    kind: str | None = None
-    title: str | None = None
-    instructions: str | None = None
-    target_tags: list[str] | None = None
-    due_hours: int | None = None
-    required_team: str | None = None
-    required_skills: list[str] | None = None
-    lowest_grade: int | None = None
-    sort_order: int | None = None
+    kind: column_text(TaskTemplate, "kind") | None = None
+    title: column_text(TaskTemplate, "title") | None = None
+    instructions: column_text(TaskTemplate, "instructions") | None = None
+    target_tags: list[column_text(TaskTemplate, "target_tags")] | None = None
+    due_hours: column_int(TaskTemplate, "due_hours") | None = None
+    required_team: column_text(TaskTemplate, "required_team") | None = None
+    required_skills: list[column_text(TaskTemplate, "required_skills")] | None = None
+    lowest_grade: column_int(TaskTemplate, "lowest_grade") | None = None
+    sort_order: column_int(TaskTemplate, "sort_order") | None = None
 
 
 class SupplyMinimumIn(Schema):
-    minimum_quantity: int
+    minimum_quantity: column_int(PlanSupplyMinimum, "minimum_quantity")
 
 
 class ContactIn(Schema):
-    level: int
-    duty: str = ""
+    level: column_int(PlanContact, "level")
+    duty: column_text(PlanContact, "duty") = ""
 
 
 def _plan(plan: Plan, user) -> dict:
@@ -205,11 +215,11 @@ def _detail(plan: Plan, user) -> dict:
     }
 
 
-def _get(request: HttpRequest, plan_id: int) -> Plan:
+def _get(request: HttpRequest, plan_id: Id) -> Plan:
     return visible_or_404(selectors.plan_get, "plan_id", user=request.auth, plan_id=plan_id)
 
 
-def _owner(request: HttpRequest, owner_id: int):
+def _owner(request: HttpRequest, owner_id: Id):
     return visible_or_404(
         grid_selectors.grid_unit_get, "owner_id", user=request.auth, grid_unit_id=owner_id
     )
@@ -223,7 +233,9 @@ def _child(queryset, field: str, **lookup):
 
 
 @router.get("/plans", response={200: PlanPage, **ERRORS})
-def plan_list(request: HttpRequest, page: Query[PageIn], hazard: str | None = None) -> dict:
+def plan_list(
+    request: HttpRequest, page: Query[PageIn], hazard: column_text(Plan, "hazard") | None = None
+) -> dict:
     plans = selectors.plans_visible(user=request.auth).select_related("grid_unit")
     if hazard:
         plans = plans.filter(hazard=hazard)
@@ -250,12 +262,12 @@ def plan_defaults(request: HttpRequest, payload: OwnerIn):
 
 
 @router.get("/plans/{plan_id}", response={200: PlanDetailOut, **ERRORS})
-def plan_detail(request: HttpRequest, plan_id: int) -> dict:
+def plan_detail(request: HttpRequest, plan_id: Id) -> dict:
     return _detail(_get(request, plan_id), request.auth)
 
 
 @router.patch("/plans/{plan_id}", response={200: PlanDetailOut, **WRITE_ERRORS})
-def plan_change(request: HttpRequest, plan_id: int, payload: PlanPatch) -> dict:
+def plan_change(request: HttpRequest, plan_id: Id, payload: PlanPatch) -> dict:
     plan = _get(request, plan_id)
     plan = services.plan_update(
         actor=request.auth, plan=plan, **payload.model_dump(exclude_unset=True)
@@ -264,7 +276,7 @@ def plan_change(request: HttpRequest, plan_id: int, payload: PlanPatch) -> dict:
 
 
 @router.post("/plans/{plan_id}/copy", response={201: PlanDetailOut, **WRITE_ERRORS})
-def plan_copy(request: HttpRequest, plan_id: int, payload: CopyIn):
+def plan_copy(request: HttpRequest, plan_id: Id, payload: CopyIn):
     plan = _get(request, plan_id)
     owner = _owner(request, payload.owner_id)
     copy = services.plan_copy(actor=request.auth, plan=plan, owner=owner, name=payload.name)
@@ -272,7 +284,7 @@ def plan_copy(request: HttpRequest, plan_id: int, payload: CopyIn):
 
 
 @router.post("/plans/{plan_id}/templates", response={201: TemplateOut, **WRITE_ERRORS})
-def template_add(request: HttpRequest, plan_id: int, payload: TemplateIn):
+def template_add(request: HttpRequest, plan_id: Id, payload: TemplateIn):
     plan = _get(request, plan_id)
     template = services.template_create(actor=request.auth, plan=plan, **payload.model_dump())
     return Status(201, _template(template))
@@ -282,7 +294,7 @@ def template_add(request: HttpRequest, plan_id: int, payload: TemplateIn):
     "/plans/{plan_id}/templates/{template_id}", response={200: TemplateOut, **WRITE_ERRORS}
 )
 def template_change(
-    request: HttpRequest, plan_id: int, template_id: int, payload: TemplatePatch
+    request: HttpRequest, plan_id: Id, template_id: Id, payload: TemplatePatch
 ) -> dict:
     plan = _get(request, plan_id)
     template = _child(TaskTemplate, "template_id", pk=template_id, plan=plan)
@@ -293,7 +305,7 @@ def template_change(
 
 
 @router.delete("/plans/{plan_id}/templates/{template_id}", response={204: None, **WRITE_ERRORS})
-def template_remove(request: HttpRequest, plan_id: int, template_id: int):
+def template_remove(request: HttpRequest, plan_id: Id, template_id: Id):
     plan = _get(request, plan_id)
     template = _child(TaskTemplate, "template_id", pk=template_id, plan=plan)
     services.template_delete(actor=request.auth, template=template)
@@ -303,7 +315,12 @@ def template_remove(request: HttpRequest, plan_id: int, template_id: int):
 @router.put(
     "/plans/{plan_id}/supplies/{category}", response={200: PlanSupplyMinimumOut, **WRITE_ERRORS}
 )
-def supply_minimum_put(request: HttpRequest, plan_id: int, category: str, payload: SupplyMinimumIn):
+def supply_minimum_put(
+    request: HttpRequest,
+    plan_id: Id,
+    category: column_text(PlanSupplyMinimum, "category"),
+    payload: SupplyMinimumIn,
+):
     plan = _get(request, plan_id)
     minimum = services.supply_minimum_set(
         actor=request.auth,
@@ -315,7 +332,9 @@ def supply_minimum_put(request: HttpRequest, plan_id: int, category: str, payloa
 
 
 @router.delete("/plans/{plan_id}/supplies/{category}", response={204: None, **WRITE_ERRORS})
-def supply_minimum_remove(request: HttpRequest, plan_id: int, category: str):
+def supply_minimum_remove(
+    request: HttpRequest, plan_id: Id, category: column_text(PlanSupplyMinimum, "category")
+):
     plan = _get(request, plan_id)
     minimum = _child(PlanSupplyMinimum, "category", plan=plan, category=category)
     services.supply_minimum_delete(actor=request.auth, minimum=minimum)
@@ -323,7 +342,9 @@ def supply_minimum_remove(request: HttpRequest, plan_id: int, category: str):
 
 
 @router.put("/plans/{plan_id}/contacts/{post}", response={200: ContactOut, **WRITE_ERRORS})
-def contact_put(request: HttpRequest, plan_id: int, post: str, payload: ContactIn):
+def contact_put(
+    request: HttpRequest, plan_id: Id, post: column_text(PlanContact, "post"), payload: ContactIn
+):
     plan = _get(request, plan_id)
     contact = services.contact_set(
         actor=request.auth, plan=plan, post=post, level=payload.level, duty=payload.duty
@@ -332,7 +353,7 @@ def contact_put(request: HttpRequest, plan_id: int, post: str, payload: ContactI
 
 
 @router.delete("/plans/{plan_id}/contacts/{post}", response={204: None, **WRITE_ERRORS})
-def contact_remove(request: HttpRequest, plan_id: int, post: str):
+def contact_remove(request: HttpRequest, plan_id: Id, post: column_text(PlanContact, "post")):
     plan = _get(request, plan_id)
     contact = _child(PlanContact, "post", plan=plan, post=post)
     services.contact_delete(actor=request.auth, contact=contact)

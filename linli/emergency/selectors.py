@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from linli.accounts.models import User
+from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import Permission
 from linli.emergency.models import (
     HELD_TASK_STATES,
@@ -228,6 +229,23 @@ def help_requests_visible(*, user: User) -> QuerySet[HelpRequest]:
         # A partner unit's liaison follows the requests dispatched to their unit.
         condition |= Q(partner__liaisons__user=user)
     return HelpRequest.objects.filter(condition).distinct()
+
+
+def free_text(*, user: User | None, of: Task | HelpRequest, text: str) -> str:
+    """Text typed on a task or help request (a title, instructions, a description, a note)
+    as `user` reads it. Staff whose EMERGENCY_HELP covers it, the household's own people
+    and whoever filed the request read it as typed (it may name people and their numbers);
+    the volunteer holding a task and the volunteer or partner unit a request was sent to
+    read it with phone and ID numbers masked."""
+    scope = scope_for(user)
+    if scope.allows(P.EMERGENCY_HELP, of.grid_path):
+        return text
+    if of.household_id is not None and of.household_id in scope.own_household_ids:
+        return text
+    submitted_by_id = getattr(of, "submitted_by_id", None)
+    if submitted_by_id is not None and user is not None and submitted_by_id == user.pk:
+        return text
+    return mask_numbers_in_text(text)
 
 
 def help_request_get(*, user: User, request_id: int) -> HelpRequest:

@@ -32,6 +32,7 @@ from linli import clock
 from linli.accounts.models import User
 from linli.accounts.reveals import reveal_audit
 from linli.accounts.roles import Permission, Role
+from linli.columns import column_fit
 from linli.emergency import assign as solver
 from linli.emergency.models import (
     HELD_TASK_STATES,
@@ -942,7 +943,7 @@ def activation_add_task(
         template=None,
         kind=kind,
         title=title,
-        instructions=(instructions or "").strip()[:1000],
+        instructions=column_fit(instructions, Task, "instructions"),
         household_id=household.pk if household else None,
         building_id=building.pk,
         grid_path=building.grid_path,

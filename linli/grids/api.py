@@ -6,7 +6,7 @@ Phone and ID numbers leave only masked; the full value only through the audited 
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -21,7 +21,16 @@ from linli.accounts.reveals import (
     RevealQuotaExceeded,
 )
 from linli.accounts.services import client_address
-from linli.api_shared import ERRORS, BoundedDateTime, ErrorOut, PageIn, paginate, visible_or_404
+from linli.api_shared import (
+    ERRORS,
+    BoundedDateTime,
+    ErrorOut,
+    Id,
+    PageIn,
+    column_text,
+    paginate,
+    visible_or_404,
+)
 from linli.grids import selectors
 from linli.grids.models import (
     Building,
@@ -64,7 +73,7 @@ class GridUnitPage(Schema):
 
 class GridFilters(Schema):
     level: Literal[tuple(GridLevel.values)] | None = None  # type: ignore[valid-type]
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class BuildingOut(Schema):
@@ -81,7 +90,7 @@ class BuildingPage(Schema):
 
 
 class BuildingFilters(Schema):
-    grid_unit_id: int | None = None
+    grid_unit_id: Id | None = None
 
 
 class HouseholdOut(Schema):
@@ -97,7 +106,7 @@ class HouseholdPage(Schema):
 
 
 class HouseholdFilters(Schema):
-    building_id: int | None = None
+    building_id: Id | None = None
 
 
 class ResidentOut(Schema):
@@ -123,13 +132,13 @@ class ResidentPage(Schema):
 
 
 class ResidentFilters(Schema):
-    grid_unit_id: int | None = None
+    grid_unit_id: Id | None = None
     q: str = Field("", max_length=50, description="Name contains, or exact room or building")
     tag: Literal[tuple(VulnerabilityTag.values)] | None = None  # type: ignore[valid-type]
 
 
 class ResidentRevealIn(Schema):
-    field: str = Field(description="phone or id_number")
+    field: Annotated[str, Field(max_length=20)] = Field(description="phone or id_number")
     purpose: Literal[tuple(RevealPurpose.values)] = Field(  # type: ignore[valid-type]
         description=PURPOSE_DESCRIPTION
     )
@@ -163,15 +172,15 @@ class VisitPage(Schema):
 
 
 class VisitFilters(Schema):
-    household_id: int | None = None
+    household_id: Id | None = None
     needs_follow_up: bool | None = None
 
 
 class VisitIn(Schema):
-    household_id: int
-    method: str = Field(description="door, phone or wechat")
-    finding: str = ""
-    mood: str = ""
+    household_id: Id
+    method: column_text(Visit, "method") = Field(description="door, phone or wechat")
+    finding: column_text(Visit, "finding") = ""
+    mood: column_text(Visit, "mood") = ""
     needs_follow_up: bool = False
     visited_at: BoundedDateTime | None = Field(
         None,
@@ -270,7 +279,7 @@ def grid_list(
 
 
 @router.get("/grids/{grid_unit_id}", response={200: GridUnitOut, **ERRORS})
-def grid_detail(request: HttpRequest, grid_unit_id: int) -> dict[str, Any]:
+def grid_detail(request: HttpRequest, grid_unit_id: Id) -> dict[str, Any]:
     unit = visible_or_404(
         selectors.grid_unit_get, "grid_unit_id", user=request.auth, grid_unit_id=grid_unit_id
     )
@@ -293,7 +302,7 @@ def building_list(
 
 
 @router.get("/buildings/{building_id}", response={200: BuildingOut, **ERRORS})
-def building_detail(request: HttpRequest, building_id: int) -> dict[str, Any]:
+def building_detail(request: HttpRequest, building_id: Id) -> dict[str, Any]:
     building = visible_or_404(
         selectors.building_get, "building_id", user=request.auth, building_id=building_id
     )
@@ -314,7 +323,7 @@ def household_list(
 
 
 @router.get("/households/{household_id}", response={200: HouseholdOut, **ERRORS})
-def household_detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
+def household_detail(request: HttpRequest, household_id: Id) -> dict[str, Any]:
     household = visible_or_404(
         selectors.household_get, "household_id", user=request.auth, household_id=household_id
     )
@@ -342,7 +351,7 @@ def resident_list(
 
 
 @router.get("/residents/{resident_id}", response={200: ResidentOut, **ERRORS})
-def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
+def resident_detail(request: HttpRequest, resident_id: Id) -> dict[str, Any]:
     resident = visible_or_404(
         selectors.resident_get, "resident_id", user=request.auth, resident_id=resident_id
     )
@@ -360,7 +369,7 @@ def resident_detail(request: HttpRequest, resident_id: int) -> dict[str, Any]:
     ),
 )
 def resident_reveal_number(
-    request: HttpRequest, response: HttpResponse, resident_id: int, payload: ResidentRevealIn
+    request: HttpRequest, response: HttpResponse, resident_id: Id, payload: ResidentRevealIn
 ):
     resident = visible_or_404(
         selectors.resident_get, "resident_id", user=request.auth, resident_id=resident_id
@@ -397,7 +406,7 @@ def visit_list(
 
 
 @router.get("/visits/{visit_id}", response={200: VisitOut, **ERRORS})
-def visit_detail(request: HttpRequest, visit_id: int) -> dict[str, Any]:
+def visit_detail(request: HttpRequest, visit_id: Id) -> dict[str, Any]:
     visit = visible_or_404(selectors.visit_get, "visit_id", user=request.auth, visit_id=visit_id)
     return _visit(visit)
 

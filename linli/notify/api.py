@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from linli.api_shared import ERRORS, PageIn, paginate
+from linli.api_shared import ERRORS, Id, PageIn, paginate
 from linli.notify import selectors
 from linli.notify.models import Notification
 from linli.notify.services import notification_mark_read, notifications_mark_all_read
@@ -75,7 +75,7 @@ def notification_list(
     response={200: NotificationOut, **ERRORS},
     summary="Mark one of my notifications read",
 )
-def notification_read(request: HttpRequest, notification_id: int) -> dict[str, Any]:
+def notification_read(request: HttpRequest, notification_id: Id) -> dict[str, Any]:
     # Someone else's notification answers 404 like a missing one (selectors.notification_get).
     notification = selectors.notification_get(user=request.auth, notification_id=notification_id)
     return _notification(notification_mark_read(user=request.auth, notification=notification))

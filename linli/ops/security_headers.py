@@ -9,10 +9,11 @@ templates, ECharts' tooltips and Swagger UI set them and they cannot run script.
 the site, `data:` (the empty favicon, Swagger UI's icons) and the map tile server when one is
 configured (LINLI_MAP_TILE_URL).
 
-Personal data must not stay in a browser's or a proxy's cache: every answer to a signed-in
-user, to a request that carries credentials, and every API and Open311 answer is sent with
-`Cache-Control: no-store` (and `Pragma: no-cache` for old proxies). Static files are public
-and cached as WhiteNoise says; they are served before this middleware runs.
+Personal data must not stay in a browser's or a proxy's cache: every answer to a request
+that carries credentials (a session, a bearer token), and every API and Open311 answer, is
+sent with `Cache-Control: no-store` (and `Pragma: no-cache` for old proxies); a view that
+already says no-store keeps its own words. Static files are public and cached as WhiteNoise
+says; they are served before this middleware runs.
 """
 
 from urllib.parse import urlsplit
@@ -63,17 +64,21 @@ def content_security_policy() -> str:
     return "; ".join(f"{name} {value}" for name, value in directives)
 
 
-def carries_personal_data(request) -> bool:
+def carries_personal_data(request, response) -> bool:
+    """Whether the answer may hold personal data: it answers credentials (a session cookie,
+    or one set by this very answer, as at sign-in; an Authorization header), or it comes
+    from the API or Open311. Decided from the request's cookies and headers, never by
+    loading the session or the user (a probe of /healthz costs no query)."""
     if request.path.startswith(settings.STATIC_URL):
         return False
     if request.path.startswith(NO_STORE_PREFIXES) or "HTTP_AUTHORIZATION" in request.META:
         return True
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated)
+    session_cookie = settings.SESSION_COOKIE_NAME
+    return session_cookie in request.COOKIES or session_cookie in response.cookies
 
 
 class SecurityHeadersMiddleware:
-    """After AuthenticationMiddleware in MIDDLEWARE, so that it knows who asked."""
+    """Before SessionMiddleware in MIDDLEWARE: it sees the session cookie a sign-in sets."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -81,7 +86,10 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers["Content-Security-Policy"] = content_security_policy()
-        if carries_personal_data(request):
-            response.headers["Cache-Control"] = "no-store"
+        if carries_personal_data(request, response):
+            # A view's own no-store (never_cache: "max-age=0, no-cache, no-store, …") stays.
+            directives = response.headers.get("Cache-Control", "").split(",")
+            if "no-store" not in {directive.strip().lower() for directive in directives}:
+                response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
         return response

@@ -8,7 +8,7 @@ by their display name only; phones never appear.
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
@@ -16,10 +16,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, BoundedDateTime, ErrorOut, NotVisible, PageIn, paginate
+from linli.api_shared import (
+    ERRORS,
+    BoundedDateTime,
+    ErrorOut,
+    Id,
+    NotVisible,
+    PageIn,
+    column_int,
+    column_text,
+    paginate,
+)
 from linli.idempotency.decorators import idempotent
 from linli.participation import selectors, services
-from linli.participation.models import Occurrence, SignUp
+from linli.participation.models import Activity, Feedback, Occurrence, SignUp
 
 router = Router(tags=["activities"])
 
@@ -102,12 +112,12 @@ class AttendancePage(Schema):
 
 
 class CheckInIn(Schema):
-    token: str
+    token: column_text(Occurrence, "check_in_token")
 
 
 class FeedbackIn(Schema):
-    rating: int
-    comment: str = ""
+    rating: column_int(Feedback, "rating")
+    comment: column_text(Feedback, "comment") = ""
 
 
 class FeedbackOut(Schema):
@@ -118,17 +128,19 @@ class FeedbackOut(Schema):
 
 
 class ActivityIn(Schema):
-    organiser_id: int
-    kind: str
-    title: str
-    description: str = ""
-    venue_id: int | None = None
-    capacity: int
+    organiser_id: Id
+    kind: column_text(Activity, "kind")
+    title: column_text(Activity, "title")
+    description: column_text(Activity, "description") = ""
+    venue_id: Id | None = None
+    capacity: column_int(Activity, "capacity")
     starts_at: BoundedDateTime
     ends_at: BoundedDateTime
-    rrule: str = Field("", description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH;COUNT=8")
-    invited_community_ids: list[int] = []
-    invited_posts: str = ""
+    rrule: column_text(Activity, "rrule") = Field(
+        "", description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH;COUNT=8"
+    )
+    invited_community_ids: list[Id] = []
+    invited_posts: column_text(Activity, "invited_posts") = ""
 
 
 class ActivityOut(Schema):
@@ -182,14 +194,14 @@ def _sign_up(sign_up: SignUp) -> dict:
     }
 
 
-def _visible(user, occurrence_id: int) -> Occurrence:
+def _visible(user, occurrence_id: Id) -> Occurrence:
     try:
         return selectors.occurrence_get(user=user, occurrence_id=occurrence_id)
     except Http404:
         raise NotVisible("occurrence_id") from None
 
 
-def _managed(user, occurrence_id: int) -> Occurrence:
+def _managed(user, occurrence_id: Id) -> Occurrence:
     try:
         return selectors.occurrence_get_managed(user=user, occurrence_id=occurrence_id)
     except Http404:
@@ -221,7 +233,7 @@ def my_sign_ups(request: HttpRequest, page: Query[PageIn]):
 
 
 @router.get("/{int:occurrence_id}", response={200: OccurrenceDetailOut, **ERRORS})
-def occurrence_detail(request: HttpRequest, occurrence_id: int):
+def occurrence_detail(request: HttpRequest, occurrence_id: Id):
     user = request.auth
     found = _visible(user, occurrence_id)
     counted = selectors.with_counts(
@@ -254,13 +266,13 @@ def occurrence_detail(request: HttpRequest, occurrence_id: int):
 
 @router.post("/{int:occurrence_id}/sign-up", response={201: SignUpOut, **WRITE_ERRORS})
 @idempotent
-def sign_up(request: HttpRequest, occurrence_id: int):
+def sign_up(request: HttpRequest, occurrence_id: Id):
     found = _visible(request.auth, occurrence_id)
     return Status(201, _sign_up(services.signup_create(occurrence=found, user=request.auth)))
 
 
 @router.post("/sign-ups/{int:sign_up_id}/cancel", response={200: SignUpOut, **WRITE_ERRORS})
-def cancel(request: HttpRequest, sign_up_id: int):
+def cancel(request: HttpRequest, sign_up_id: Id):
     user = request.auth
     try:
         sign_up = selectors.sign_up_get_own(user=user, sign_up_id=sign_up_id)
@@ -278,7 +290,7 @@ def check_in(request: HttpRequest, payload: CheckInIn):
 
 
 @router.get("/{int:occurrence_id}/attendance", response={200: AttendancePage, **ERRORS})
-def attendance(request: HttpRequest, occurrence_id: int, page: Query[PageIn]):
+def attendance(request: HttpRequest, occurrence_id: Id, page: Query[PageIn]):
     found = _managed(request.auth, occurrence_id)
     items, count = paginate(selectors.sign_ups_of(user=request.auth, occurrence=found), page)
     return {
@@ -295,7 +307,7 @@ def attendance(request: HttpRequest, occurrence_id: int, page: Query[PageIn]):
 
 
 @router.post("/sign-ups/{int:sign_up_id}/check-in", response={200: SignUpOut, **WRITE_ERRORS})
-def organiser_check_in(request: HttpRequest, sign_up_id: int):
+def organiser_check_in(request: HttpRequest, sign_up_id: Id):
     try:
         sign_up = selectors.sign_up_get_managed(user=request.auth, sign_up_id=sign_up_id)
     except Http404:
@@ -304,7 +316,7 @@ def organiser_check_in(request: HttpRequest, sign_up_id: int):
 
 
 @router.post("/{int:occurrence_id}/feedback", response={201: FeedbackOut, **WRITE_ERRORS})
-def feedback(request: HttpRequest, occurrence_id: int, payload: FeedbackIn):
+def feedback(request: HttpRequest, occurrence_id: Id, payload: FeedbackIn):
     found = _visible(request.auth, occurrence_id)
     created = services.feedback_submit(
         occurrence=found, user=request.auth, rating=payload.rating, comment=payload.comment
@@ -321,17 +333,17 @@ def feedback(request: HttpRequest, occurrence_id: int, payload: FeedbackIn):
 
 
 @router.post("/{int:occurrence_id}/close", response={200: dict[str, int], **WRITE_ERRORS})
-def close(request: HttpRequest, occurrence_id: int):
+def close(request: HttpRequest, occurrence_id: Id):
     found = _managed(request.auth, occurrence_id)
     return {"credited": services.occurrence_close(occurrence=found, actor=request.auth)}
 
 
 class CancelIn(Schema):
-    reason: str
+    reason: Annotated[str, Field(max_length=500)]
 
 
 @router.post("/{int:occurrence_id}/cancel", response={200: OccurrenceOut, **WRITE_ERRORS})
-def cancel_occurrence(request: HttpRequest, occurrence_id: int, payload: CancelIn):
+def cancel_occurrence(request: HttpRequest, occurrence_id: Id, payload: CancelIn):
     user = request.auth
     found = _managed(user, occurrence_id)
     services.occurrence_cancel(occurrence=found, actor=user, reason=payload.reason)

@@ -9,7 +9,7 @@ named by display name only; a hidden opinion's text reaches its author alone.
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -20,8 +20,11 @@ from linli.api_shared import (
     ERRORS,
     BoundedDate,
     ErrorOut,
+    Id,
     NotVisible,
     PageIn,
+    column_int,
+    column_text,
     conflict_or_raise,
     paginate,
     visible_or_404,
@@ -29,7 +32,14 @@ from linli.api_shared import (
 from linli.cases.selectors import case_get
 from linli.participation import deliberation as services
 from linli.participation import deliberation_selectors as selectors
-from linli.participation.models_deliberation import Milestone, Opinion, Resolution, Topic
+from linli.participation.models_deliberation import (
+    Milestone,
+    Opinion,
+    OpinionReport,
+    Resolution,
+    Topic,
+    TopicUpdate,
+)
 from linli.partners.models import Partner
 
 router = Router(tags=["deliberation"])
@@ -116,64 +126,64 @@ class TopicDetailOut(TopicOut):
 
 
 class TopicIn(Schema):
-    community_id: int
-    title: str
-    description: str
-    invited_groups: list[str] | None = None
+    community_id: Id
+    title: column_text(Topic, "title")
+    description: column_text(Topic, "description")
+    invited_groups: list[column_text(Opinion, "group")] | None = None
 
 
 class FromCaseIn(Schema):
-    case_id: int
+    case_id: Id
 
 
 class InviteIn(Schema):
-    invited_groups: list[str]
+    invited_groups: list[column_text(Opinion, "group")]
 
 
 class TransitionIn(Schema):
-    action: str = Field(description="open, withdraw or implement")
+    action: Annotated[str, Field(max_length=20)] = Field(description="open, withdraw or implement")
 
 
 class OpinionIn(Schema):
-    body: str
-    group: str | None = None
-    parent_id: int | None = None
+    body: column_text(Opinion, "body")
+    group: column_text(Opinion, "group") | None = None
+    parent_id: Id | None = None
 
 
 class OpinionReasonIn(Schema):
-    reason: str
+    reason: column_text(OpinionReport, "reason")
 
 
 class ResolutionIn(Schema):
-    kind: str = Field(description="vote or consensus")
-    text: str
-    votes_for: int | None = None
-    votes_against: int | None = None
-    votes_abstain: int | None = None
+    kind: column_text(Resolution, "kind") = Field(description="vote or consensus")
+    text: column_text(Resolution, "text")
+    votes_for: column_int(Resolution, "votes_for") | None = None
+    votes_against: column_int(Resolution, "votes_against") | None = None
+    votes_abstain: column_int(Resolution, "votes_abstain") | None = None
 
 
 class TopicMilestoneIn(Schema):
-    title: str
+    title: column_text(Milestone, "title")
     due_on: BoundedDate
-    responsible_text: str = ""
-    responsible_partner_id: int | None = None
+    responsible_text: column_text(Milestone, "responsible_text") = ""
+    responsible_partner_id: Id | None = None
 
 
 class ProgressIn(Schema):
-    progress: int
-    note: str = ""
+    progress: column_int(Milestone, "progress")
+    note: column_text(TopicUpdate, "body") = ""
 
 
 class UpdateIn(Schema):
-    body: str
+    body: column_text(TopicUpdate, "body")
 
 
 class DoneIn(Schema):
-    outcome: str
+    outcome: column_text(Topic, "outcome")
 
 
 class TopicListFilters(Schema):
-    state: str | None = None
+    state: column_text(Topic, "state") | None = None
 
 
 # Helpers ------------------------------------------------------------------------------
@@ -220,11 +230,11 @@ def _milestone(milestone: Milestone) -> dict:
     }
 
 
-def _visible(user, topic_id: int) -> Topic:
+def _visible(user, topic_id: Id) -> Topic:
     return visible_or_404(selectors.topic_get, "topic_id", user=user, topic_id=topic_id)
 
 
-def _detail(user, topic_id: int) -> dict:
+def _detail(user, topic_id: Id) -> dict:
     topic = _visible(user, topic_id)
     resolution = Resolution.objects.filter(topic=topic).first()
     opinions = []
@@ -268,7 +278,7 @@ def topic_list(request: HttpRequest, filters: Query[TopicListFilters], page: Que
 
 
 @router.get("/topics/{int:topic_id}", response={200: TopicDetailOut, **ERRORS})
-def topic_detail(request: HttpRequest, topic_id: int):
+def topic_detail(request: HttpRequest, topic_id: Id):
     return _detail(request.auth, topic_id)
 
 
@@ -298,7 +308,7 @@ def topic_from_case(request: HttpRequest, payload: FromCaseIn):
 
 
 @router.post("/topics/{int:topic_id}/invite", response={200: TopicDetailOut, **WRITE_ERRORS})
-def topic_invite(request: HttpRequest, topic_id: int, payload: InviteIn):
+def topic_invite(request: HttpRequest, topic_id: Id, payload: InviteIn):
     topic = _visible(request.auth, topic_id)
     _, conflict = _write(
         services.topic_invite, actor=request.auth, topic=topic, groups=payload.invited_groups
@@ -307,7 +317,7 @@ def topic_invite(request: HttpRequest, topic_id: int, payload: InviteIn):
 
 
 @router.post("/topics/{int:topic_id}/transition", response={200: TopicDetailOut, **WRITE_ERRORS})
-def topic_transition(request: HttpRequest, topic_id: int, payload: TransitionIn):
+def topic_transition(request: HttpRequest, topic_id: Id, payload: TransitionIn):
     topic = _visible(request.auth, topic_id)
     _, conflict = _write(
         services.topic_transition, actor=request.auth, topic=topic, action=payload.action
@@ -316,7 +326,7 @@ def topic_transition(request: HttpRequest, topic_id: int, payload: TransitionIn)
 
 
 @router.post("/topics/{int:topic_id}/support", response={201: TopicDetailOut, **WRITE_ERRORS})
-def topic_support(request: HttpRequest, topic_id: int):
+def topic_support(request: HttpRequest, topic_id: Id):
     topic = _visible(request.auth, topic_id)
     services.topic_support(actor=request.auth, topic=topic)
     return Status(201, _detail(request.auth, topic_id))
@@ -326,21 +336,21 @@ def topic_support(request: HttpRequest, topic_id: int):
 
 
 @router.post("/topics/{int:topic_id}/rounds/open", response={201: RoundOut, **WRITE_ERRORS})
-def round_open(request: HttpRequest, topic_id: int):
+def round_open(request: HttpRequest, topic_id: Id):
     topic = _visible(request.auth, topic_id)
     opened, conflict = _write(services.round_open, actor=request.auth, topic=topic)
     return conflict or Status(201, opened)
 
 
 @router.post("/topics/{int:topic_id}/rounds/close", response={200: RoundOut, **WRITE_ERRORS})
-def round_close(request: HttpRequest, topic_id: int):
+def round_close(request: HttpRequest, topic_id: Id):
     topic = _visible(request.auth, topic_id)
     closed, conflict = _write(services.round_close, actor=request.auth, topic=topic)
     return conflict or closed
 
 
 @router.post("/topics/{int:topic_id}/opinions", response={201: OpinionOut, **WRITE_ERRORS})
-def opinion_post(request: HttpRequest, topic_id: int, payload: OpinionIn):
+def opinion_post(request: HttpRequest, topic_id: Id, payload: OpinionIn):
     topic = _visible(request.auth, topic_id)
     parent = None
     if payload.parent_id is not None:
@@ -354,7 +364,7 @@ def opinion_post(request: HttpRequest, topic_id: int, payload: OpinionIn):
 
 
 @router.post("/opinions/{int:opinion_id}/report", response={201: dict[str, int], **WRITE_ERRORS})
-def opinion_report(request: HttpRequest, opinion_id: int, payload: OpinionReasonIn):
+def opinion_report(request: HttpRequest, opinion_id: Id, payload: OpinionReasonIn):
     opinion = visible_or_404(
         selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
     )
@@ -363,7 +373,7 @@ def opinion_report(request: HttpRequest, opinion_id: int, payload: OpinionReason
 
 
 @router.post("/opinions/{int:opinion_id}/hide", response={200: OpinionOut, **WRITE_ERRORS})
-def opinion_hide(request: HttpRequest, opinion_id: int, payload: OpinionReasonIn):
+def opinion_hide(request: HttpRequest, opinion_id: Id, payload: OpinionReasonIn):
     opinion = visible_or_404(
         selectors.opinion_get, "opinion_id", user=request.auth, opinion_id=opinion_id
     )
@@ -375,7 +385,7 @@ def opinion_hide(request: HttpRequest, opinion_id: int, payload: OpinionReasonIn
 
 
 @router.post("/topics/{int:topic_id}/resolution", response={201: ResolutionOut, **WRITE_ERRORS})
-def resolution_record(request: HttpRequest, topic_id: int, payload: ResolutionIn):
+def resolution_record(request: HttpRequest, topic_id: Id, payload: ResolutionIn):
     topic = _visible(request.auth, topic_id)
     resolution, conflict = _write(
         services.resolution_record, actor=request.auth, topic=topic, **payload.dict()
@@ -384,7 +394,7 @@ def resolution_record(request: HttpRequest, topic_id: int, payload: ResolutionIn
 
 
 @router.post("/topics/{int:topic_id}/milestones", response={201: TopicMilestoneOut, **WRITE_ERRORS})
-def milestone_add(request: HttpRequest, topic_id: int, payload: TopicMilestoneIn):
+def milestone_add(request: HttpRequest, topic_id: Id, payload: TopicMilestoneIn):
     topic = _visible(request.auth, topic_id)
     partner = None
     if payload.responsible_partner_id is not None:
@@ -411,7 +421,7 @@ def milestone_add(request: HttpRequest, topic_id: int, payload: TopicMilestoneIn
     "/topics/{int:topic_id}/milestones/{int:milestone_id}/progress",
     response={200: TopicMilestoneOut, **WRITE_ERRORS},
 )
-def milestone_progress(request: HttpRequest, topic_id: int, milestone_id: int, payload: ProgressIn):
+def milestone_progress(request: HttpRequest, topic_id: Id, milestone_id: Id, payload: ProgressIn):
     topic = _visible(request.auth, topic_id)
     milestone = _milestone_or_404(topic, milestone_id)
     updated, conflict = _write(
@@ -424,7 +434,7 @@ def milestone_progress(request: HttpRequest, topic_id: int, milestone_id: int, p
     return conflict or _milestone(updated)
 
 
-def _milestone_or_404(topic: Topic, milestone_id: int) -> Milestone:
+def _milestone_or_404(topic: Topic, milestone_id: Id) -> Milestone:
     found = topic.milestones.filter(pk=milestone_id).first()
     if found is None:
         raise NotVisible("milestone_id")
@@ -432,7 +442,7 @@ def _milestone_or_404(topic: Topic, milestone_id: int) -> Milestone:
 
 
 @router.post("/topics/{int:topic_id}/updates", response={201: UpdateOut, **WRITE_ERRORS})
-def update_post(request: HttpRequest, topic_id: int, payload: UpdateIn):
+def update_post(request: HttpRequest, topic_id: Id, payload: UpdateIn):
     topic = _visible(request.auth, topic_id)
     update, conflict = _write(
         services.topic_update_post, actor=request.auth, topic=topic, body=payload.body
@@ -441,7 +451,7 @@ def update_post(request: HttpRequest, topic_id: int, payload: UpdateIn):
 
 
 @router.post("/topics/{int:topic_id}/done", response={200: TopicDetailOut, **WRITE_ERRORS})
-def topic_done(request: HttpRequest, topic_id: int, payload: DoneIn):
+def topic_done(request: HttpRequest, topic_id: Id, payload: DoneIn):
     topic = _visible(request.auth, topic_id)
     _, conflict = _write(services.topic_done, actor=request.auth, topic=topic, **payload.dict())
     return conflict or _detail(request.auth, topic_id)

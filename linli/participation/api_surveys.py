@@ -13,10 +13,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, ErrorOut, PageIn, paginate, visible_or_404
+from linli.api_shared import ERRORS, ErrorOut, Id, PageIn, column_text, paginate, visible_or_404
 from linli.participation import survey_selectors as selectors
 from linli.participation import surveys as services
-from linli.participation.models_surveys import LIKERT_LABELS, Survey
+from linli.participation.models_surveys import LIKERT_LABELS, Survey, SurveyResponse
 
 router = Router(tags=["surveys"])
 
@@ -59,7 +59,7 @@ class SurveyDetailOut(SurveyOut):
 
 class RespondIn(Schema):
     answers: dict[str, int] = Field(description="Item id → 1..5, every item")
-    free_text: str = ""
+    free_text: column_text(SurveyResponse, "free_text") = ""
 
 
 class RespondOut(Schema):
@@ -115,7 +115,7 @@ def survey_list(request: HttpRequest, page: Query[PageIn]):
 
 
 @router.get("/{int:survey_id}", response={200: SurveyDetailOut, **ERRORS})
-def survey_detail(request: HttpRequest, survey_id: int):
+def survey_detail(request: HttpRequest, survey_id: Id):
     survey = visible_or_404(
         selectors.survey_get_visible, "survey_id", user=request.auth, survey_id=survey_id
     )
@@ -139,7 +139,7 @@ def survey_detail(request: HttpRequest, survey_id: int):
 
 
 @router.post("/{int:survey_id}/responses", response={201: RespondOut, **WRITE_ERRORS})
-def respond(request: HttpRequest, survey_id: int, payload: RespondIn):
+def respond(request: HttpRequest, survey_id: Id, payload: RespondIn):
     survey = visible_or_404(
         selectors.survey_get_for_respondent, "survey_id", user=request.auth, survey_id=survey_id
     )
@@ -155,7 +155,7 @@ def respond(request: HttpRequest, survey_id: int, payload: RespondIn):
 
 
 @router.get("/{int:survey_id}/results", response={200: ResultsOut, **ERRORS}, summary="Staff")
-def results(request: HttpRequest, survey_id: int):
+def results(request: HttpRequest, survey_id: Id):
     survey = visible_or_404(
         selectors.survey_get_results, "survey_id", user=request.auth, survey_id=survey_id
     )

@@ -13,15 +13,18 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from linli.api_shared import ERRORS, PageIn, paginate, visible_or_404
+from linli.api_shared import ERRORS, Id, PageIn, column_text, paginate, visible_or_404
 from linli.participation import ties
+from linli.participation.models_ties import TieSnapshot
 
 router = Router(tags=["ties"])
 
 
 class TieFilters(Schema):
-    unit_id: int | None = Field(None, description="Only this unit's subtree")
-    level: str | None = Field(None, description="community, micro_grid or building_group")
+    unit_id: Id | None = Field(None, description="Only this unit's subtree")
+    level: column_text(TieSnapshot, "level") | None = Field(
+        None, description="community, micro_grid or building_group"
+    )
 
 
 class SnapshotOut(Schema):
@@ -78,7 +81,7 @@ def _snapshot(snapshot) -> dict[str, Any]:
     }
 
 
-def _path(request: HttpRequest, unit_id: int | None) -> str | None:
+def _path(request: HttpRequest, unit_id: Id | None) -> str | None:
     if unit_id is None:
         return None
     unit = visible_or_404(ties.tie_unit_get, "unit_id", user=request.auth, unit_id=unit_id)

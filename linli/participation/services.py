@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from linli import clock
 from linli.accounts.models import User
 from linli.cases.services import photos_prepare, photos_store
+from linli.columns import column_fit
 from linli.grids.models import GridLevel, GridUnit
 from linli.notify.services import notification_send
 from linli.participation import selectors
@@ -220,16 +221,16 @@ def activity_create(
 
     activity = Activity.objects.create(
         kind=kind,
-        title=title[:100],
-        description=(description or "").strip()[:2000],
+        title=column_fit(title, Activity, "title"),
+        description=column_fit(description, Activity, "description"),
         organiser=organiser,
         grid_path=organiser.path,
         venue=venue,
         capacity=capacity,
         starts_at=starts[0],
         ends_at=starts[0] + duration,
-        rrule=(rrule or "").strip()[:300],
-        invited_posts=(invited_posts or "").strip()[:300],
+        rrule=column_fit(rrule, Activity, "rrule"),
+        invited_posts=column_fit(invited_posts, Activity, "invited_posts"),
         created_by=actor,
     )
     if communities:
@@ -299,11 +300,11 @@ def activity_update(
                     % {"taken": taken, "date": f"{local:%Y-%m-%d %H:%M}"}
                 }
             )
-    activity.title = title[:100]
-    activity.description = (description or "").strip()[:2000]
+    activity.title = column_fit(title, Activity, "title")
+    activity.description = column_fit(description, Activity, "description")
     activity.venue = venue
     activity.capacity = capacity
-    activity.invited_posts = (invited_posts or "").strip()[:300]
+    activity.invited_posts = column_fit(invited_posts, Activity, "invited_posts")
     activity.save()
     activity.invited_communities.set(communities)
     for occurrence in coming:

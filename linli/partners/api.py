@@ -10,7 +10,7 @@ beneficiaries leave as building + masked name unless the caller may see the hous
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
@@ -23,13 +23,18 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import (
     ERRORS,
+    MAX_LIMIT,
     BoundedDate,
     ErrorOut,
     Hours,
+    Id,
+    Int32,
     Latitude,
     Longitude,
     NotVisible,
     PageIn,
+    column_int,
+    column_text,
     conflict_or_raise,
     paginate,
     visible_or_404,
@@ -39,7 +44,16 @@ from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.idempotency.decorators import idempotent
 from linli.partners import selectors, services
-from linli.partners.models import Claim, Need, Partner, Project, Resource
+from linli.partners.models import (
+    Agreement,
+    Claim,
+    ClaimEvent,
+    Milestone,
+    Need,
+    Partner,
+    Project,
+    Resource,
+)
 from linli.volunteers.models import Volunteer
 
 router = Router(tags=["partners"])
@@ -82,22 +96,22 @@ class PartnerPage(Schema):
 
 
 class PartnerIn(Schema):
-    community_id: int
-    name: str
-    partner_type: str
-    contact_name: str = ""
-    contact_phone: str = ""
-    offers: str = ""
-    address: str = ""
+    community_id: Id
+    name: column_text(Partner, "name")
+    partner_type: column_text(Partner, "partner_type")
+    contact_name: column_text(Partner, "contact_name") = ""
+    contact_phone: column_text(Partner, "contact_phone") = ""
+    offers: column_text(Partner, "offers") = ""
+    address: column_text(Partner, "address") = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
 
 
 class AgreementIn(Schema):
-    title: str
+    title: column_text(Agreement, "title")
     starts_on: BoundedDate
     ends_on: BoundedDate
-    notes: str = ""
+    notes: column_text(Agreement, "notes") = ""
 
 
 class NeedOut(Schema):
@@ -123,23 +137,23 @@ class NeedPage(Schema):
 
 
 class NeedFilters(Schema):
-    state: str | None = None
-    category: str | None = None
+    state: column_text(Need, "state") | None = None
+    category: column_text(Need, "category") | None = None
 
 
 class NeedIn(Schema):
-    category: str
-    title: str = ""
-    description: str = ""
-    urgency: str = "normal"
-    quantity: int = 1
-    unit: str = ""
-    recurrence: str = "once"
-    household_id: int | None = None
-    beneficiary_id: int | None = None
-    grid_unit_id: int | None = None
-    visit_id: int | None = None
-    case_id: int | None = None
+    category: column_text(Need, "category")
+    title: column_text(Need, "title") = ""
+    description: column_text(Need, "description") = ""
+    urgency: column_text(Need, "urgency") = "normal"
+    quantity: column_int(Need, "quantity") = 1
+    unit: column_text(Need, "unit") = ""
+    recurrence: column_text(Need, "recurrence") = "once"
+    household_id: Id | None = None
+    beneficiary_id: Id | None = None
+    grid_unit_id: Id | None = None
+    visit_id: Id | None = None
+    case_id: Id | None = None
 
 
 class ResourceOut(Schema):
@@ -166,18 +180,18 @@ class ResourcePage(Schema):
 
 
 class ResourceIn(Schema):
-    kind: str
-    category: str
-    title: str
-    partner_id: int | None = None
-    volunteer_id: int | None = None
-    quantity: int = 1
-    unit: str = ""
-    description: str = ""
+    kind: column_text(Resource, "kind")
+    category: column_text(Resource, "category")
+    title: column_text(Resource, "title")
+    partner_id: Id | None = None
+    volunteer_id: Id | None = None
+    quantity: column_int(Resource, "quantity") = 1
+    unit: column_text(Resource, "unit") = ""
+    description: column_text(Resource, "description") = ""
     available_from: BoundedDate | None = None
     available_until: BoundedDate | None = None
-    availability: str = ""
-    conditions: str = ""
+    availability: column_text(Resource, "availability") = ""
+    conditions: column_text(Resource, "conditions") = ""
 
 
 class ClaimEventOut(Schema):
@@ -217,21 +231,21 @@ class ClaimPage(Schema):
 
 
 class ClaimIn(Schema):
-    quantity: int = 1
-    partner_id: int | None = Field(None, description="Staff claiming on a provider's behalf")
-    volunteer_id: int | None = None
+    quantity: column_int(Claim, "quantity") = 1
+    partner_id: Id | None = Field(None, description="Staff claiming on a provider's behalf")
+    volunteer_id: Id | None = None
 
 
 class ClaimResourceIn(Schema):
-    resource_id: int
-    quantity: int = 1
+    resource_id: Id
+    quantity: column_int(Claim, "quantity") = 1
 
 
 class ClaimActionIn(Schema):
-    action: str
-    note: str = ""
+    action: column_text(ClaimEvent, "action")
+    note: column_text(ClaimEvent, "note") = ""
     hours: Hours | None = None
-    expected_version: int
+    expected_version: Int32
 
 
 class MatchOut(Schema):
@@ -245,7 +259,7 @@ class MatchOut(Schema):
 
 
 class MilestoneIn(Schema):
-    title: str
+    title: column_text(Milestone, "title")
     due_on: BoundedDate
 
 
@@ -275,13 +289,13 @@ class ProjectPage(Schema):
 
 
 class ProjectIn(Schema):
-    need_id: int
-    resource_id: int
-    title: str = ""
-    owner_id: int
+    need_id: Id
+    resource_id: Id
+    title: column_text(Project, "title") = ""
+    owner_id: Id
     starts_on: BoundedDate
     ends_on: BoundedDate | None = None
-    schedule: str = ""
+    schedule: column_text(Project, "schedule") = ""
     milestones: list[MilestoneIn] = []
 
 
@@ -315,7 +329,7 @@ def _need(need: Need, user) -> dict:
         "id": need.pk,
         "category": need.category,
         "title": need.title,
-        "description": need.description,
+        "description": selectors.need_description(user=user, need=need),
         "urgency": need.urgency,
         "quantity": need.quantity,
         "claimed_quantity": need.claimed_quantity,
@@ -448,7 +462,7 @@ def partner_register(request: HttpRequest, payload: PartnerIn):
 
 
 @router.get("/units/{partner_id}", response={200: PartnerDetailOut, **ERRORS})
-def partner_detail(request: HttpRequest, partner_id: int) -> dict:
+def partner_detail(request: HttpRequest, partner_id: Id) -> dict:
     return _partner_detail(
         visible_or_404(
             selectors.partner_get, "partner_id", user=request.auth, partner_id=partner_id
@@ -457,7 +471,7 @@ def partner_detail(request: HttpRequest, partner_id: int) -> dict:
 
 
 @router.post("/units/{partner_id}/agreements", response={201: PartnerDetailOut, **WRITE_ERRORS})
-def agreement_record(request: HttpRequest, partner_id: int, payload: AgreementIn):
+def agreement_record(request: HttpRequest, partner_id: Id, payload: AgreementIn):
     partner = visible_or_404(
         selectors.partner_get, "partner_id", user=request.auth, partner_id=partner_id
     )
@@ -529,7 +543,7 @@ def need_add(request: HttpRequest, payload: NeedIn):
 
 
 @router.get("/needs/{need_id}", response={200: NeedOut, **ERRORS})
-def need_detail(request: HttpRequest, need_id: int) -> dict:
+def need_detail(request: HttpRequest, need_id: Id) -> dict:
     return _need(
         visible_or_404(selectors.need_get, "need_id", user=request.auth, need_id=need_id),
         request.auth,
@@ -537,7 +551,9 @@ def need_detail(request: HttpRequest, need_id: int) -> dict:
 
 
 @router.get("/needs/{need_id}/matches", response={200: list[MatchOut], **ERRORS})
-def need_matches(request: HttpRequest, need_id: int, limit: int = 10) -> list[dict]:
+def need_matches(
+    request: HttpRequest, need_id: Id, limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10
+) -> list[dict]:
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     if not grid_selectors.user_can(
@@ -585,7 +601,7 @@ def _provider_for(user, payload: ClaimIn) -> dict:
 
 @router.post("/needs/{need_id}/claims", response={201: ClaimDetailOut, **WRITE_ERRORS})
 @idempotent
-def need_claim(request: HttpRequest, need_id: int, payload: ClaimIn):
+def need_claim(request: HttpRequest, need_id: Id, payload: ClaimIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     provider = _provider_for(user, payload)
@@ -598,7 +614,7 @@ def need_claim(request: HttpRequest, need_id: int, payload: ClaimIn):
 
 @router.post("/needs/{need_id}/claim-resource", response={201: ClaimDetailOut, **WRITE_ERRORS})
 @idempotent
-def need_claim_resource(request: HttpRequest, need_id: int, payload: ClaimResourceIn):
+def need_claim_resource(request: HttpRequest, need_id: Id, payload: ClaimResourceIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     resource = visible_or_404(
@@ -617,7 +633,11 @@ def need_claim_resource(request: HttpRequest, need_id: int, payload: ClaimResour
 
 
 @router.get("/resources", response={200: ResourcePage, **ERRORS})
-def resource_list(request: HttpRequest, page: Query[PageIn], category: str | None = None) -> dict:
+def resource_list(
+    request: HttpRequest,
+    page: Query[PageIn],
+    category: column_text(Resource, "category") | None = None,
+) -> dict:
     resources = selectors.resources_visible(user=request.auth).order_by("category", "id")
     if category:
         resources = resources.filter(category=category)
@@ -648,7 +668,9 @@ def resource_add(request: HttpRequest, payload: ResourceIn):
 
 
 @router.get("/claims", response={200: ClaimPage, **ERRORS})
-def claim_list(request: HttpRequest, page: Query[PageIn], state: str | None = None) -> dict:
+def claim_list(
+    request: HttpRequest, page: Query[PageIn], state: column_text(Claim, "state") | None = None
+) -> dict:
     claims = selectors.claims_visible(user=request.auth).order_by("-created_at", "-id")
     if state:
         claims = claims.filter(state=state)
@@ -657,7 +679,7 @@ def claim_list(request: HttpRequest, page: Query[PageIn], state: str | None = No
 
 
 @router.get("/claims/{claim_id}", response={200: ClaimDetailOut, **ERRORS})
-def claim_detail(request: HttpRequest, claim_id: int) -> dict:
+def claim_detail(request: HttpRequest, claim_id: Id) -> dict:
     user = request.auth
     return _claim_detail(
         visible_or_404(selectors.claim_get, "claim_id", user=user, claim_id=claim_id), user
@@ -665,7 +687,7 @@ def claim_detail(request: HttpRequest, claim_id: int) -> dict:
 
 
 @router.post("/claims/{claim_id}/actions", response={200: ClaimDetailOut, **WRITE_ERRORS})
-def claim_act(request: HttpRequest, claim_id: int, payload: ClaimActionIn):
+def claim_act(request: HttpRequest, claim_id: Id, payload: ClaimActionIn):
     user = request.auth
     claim = visible_or_404(selectors.claim_get, "claim_id", user=user, claim_id=claim_id)
     if payload.action not in services.ACTIONS:
@@ -722,7 +744,7 @@ def project_add(request: HttpRequest, payload: ProjectIn):
 
 
 @router.get("/redundancy/{community_id}", response={200: list[RedundancyOut], **ERRORS})
-def community_redundancy(request: HttpRequest, community_id: int) -> list[dict]:
+def community_redundancy(request: HttpRequest, community_id: Id) -> list[dict]:
     community = next(
         (c for c in selectors.communities_for(user=request.auth) if c.pk == community_id), None
     )
@@ -737,11 +759,11 @@ def community_redundancy(request: HttpRequest, community_id: int) -> list[dict]:
 
 
 class ReasonIn(Schema):
-    reason: str
+    reason: column_text(Claim, "cancel_reason")
 
 
 @router.post("/needs/{need_id}/cancel", response={200: NeedOut, **WRITE_ERRORS})
-def need_withdraw(request: HttpRequest, need_id: int, payload: ReasonIn):
+def need_withdraw(request: HttpRequest, need_id: Id, payload: ReasonIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     try:
@@ -752,7 +774,7 @@ def need_withdraw(request: HttpRequest, need_id: int, payload: ReasonIn):
 
 
 @router.post("/resources/{resource_id}/withdraw", response={200: ResourceOut, **WRITE_ERRORS})
-def resource_remove(request: HttpRequest, resource_id: int):
+def resource_remove(request: HttpRequest, resource_id: Id):
     user = request.auth
     resource = visible_or_404(
         selectors.resource_get, "resource_id", user=user, resource_id=resource_id
@@ -764,7 +786,7 @@ def resource_remove(request: HttpRequest, resource_id: int):
     "/projects/{project_id}/milestones/{milestone_id}/done",
     response={200: ProjectOut, **WRITE_ERRORS},
 )
-def milestone_complete(request: HttpRequest, project_id: int, milestone_id: int):
+def milestone_complete(request: HttpRequest, project_id: Id, milestone_id: Id):
     user = request.auth
     project = visible_or_404(selectors.project_get, "project_id", user=user, project_id=project_id)
     milestone = project.milestones.filter(pk=milestone_id).first()

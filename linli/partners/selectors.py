@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from linli import clock
 from linli.accounts.models import User
+from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import Permission
 from linli.grids.geo import EARTH_RADIUS_METRES, distance_metres
 from linli.grids.models import GridLevel, GridUnit
@@ -224,6 +225,17 @@ def beneficiary_label(*, user: User | None, need: Need) -> str:
     ):
         return " ".join(part for part in (building, need.household.room, name) if part)
     return " · ".join(part for part in (building, mask_name(name)) if part)
+
+
+def need_description(*, user: User | None, need: Need) -> str:
+    """The description as typed for staff who see the household (it may name people and
+    their numbers); partners and volunteers read it with phone and ID numbers masked."""
+    scope = scope_for(user)
+    if scope.allows(Permission.VIEW_REGISTRY, need.grid_path) or (
+        need.household_id is not None and need.household_id in scope.own_household_ids
+    ):
+        return need.description
+    return mask_numbers_in_text(need.description)
 
 
 # Resources, claims, projects ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.accounts.services import audit_record
 from linli.cases.models import Case
+from linli.columns import column_fit
 from linli.grids.models import (
     GridLevel,
     GridUnit,
@@ -181,10 +182,10 @@ def partner_create(
         partner_type=partner_type,
         grid_unit=community,
         grid_path=community.path,
-        contact_name=(contact_name or "").strip()[:50],
+        contact_name=column_fit(contact_name, Partner, "contact_name"),
         contact_phone=contact_phone,
-        offers=(offers or "").strip()[:2000],
-        address=(address or "").strip()[:200],
+        offers=column_fit(offers, Partner, "offers"),
+        address=column_fit(address, Partner, "address"),
         latitude=latitude,
         longitude=longitude,
     )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.services import client_address
-from linli.api_shared import ERRORS, ErrorOut, NotVisible, PageIn, conflict_or_raise, paginate
+from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, conflict_or_raise, paginate
 from linli.privacy import corrections, notice
 from linli.privacy.models import (
     CORRECTION_NOTE_MAX_LENGTH,
@@ -186,7 +186,7 @@ def correction_create(request: HttpRequest, payload: CorrectionIn):
     return Status(201, _correction(request, correction))
 
 
-def _handleable(request: HttpRequest, correction_id: int) -> CorrectionRequest:
+def _handleable(request: HttpRequest, correction_id: Id) -> CorrectionRequest:
     try:
         correction = corrections.correction_get(user=request.auth, correction_id=correction_id)
     except Http404:
@@ -202,7 +202,7 @@ def _handleable(request: HttpRequest, correction_id: int) -> CorrectionRequest:
     response={200: CorrectionOut, **WRITE_ERRORS},
     summary="Apply a correction request",
 )
-def correction_apply(request: HttpRequest, correction_id: int, payload: ApplyIn):
+def correction_apply(request: HttpRequest, correction_id: Id, payload: ApplyIn):
     correction = _handleable(request, correction_id)
     try:
         corrections.correction_request_apply(
@@ -223,7 +223,7 @@ def correction_apply(request: HttpRequest, correction_id: int, payload: ApplyIn)
     response={200: CorrectionOut, **WRITE_ERRORS},
     summary="Decline a correction request, with a reason the resident reads",
 )
-def correction_decline(request: HttpRequest, correction_id: int, payload: DeclineIn):
+def correction_decline(request: HttpRequest, correction_id: Id, payload: DeclineIn):
     correction = _handleable(request, correction_id)
     try:
         corrections.correction_request_decline(

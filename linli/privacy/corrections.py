@@ -45,7 +45,7 @@ def _deny(message: str) -> ValidationError:
 
 
 def _conflict(message: str) -> ValidationError:
-    return ValidationError({"state": message}, code="conflict")
+    return ValidationError({"state": ValidationError(message, code="conflict")})
 
 
 # Selectors -------------------------------------------------------------------------------

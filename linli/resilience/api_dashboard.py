@@ -13,14 +13,24 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 
-from linli.api_shared import ERRORS, BoundedDate, ErrorOut, NotVisible, visible_or_404
+from linli.accounts.models import AuditEntry
+from linli.api_shared import (
+    ERRORS,
+    BoundedDate,
+    ErrorOut,
+    Id,
+    NotVisible,
+    Real,
+    column_text,
+    visible_or_404,
+)
 from linli.grids.models import GridUnit
 from linli.grids.selectors import grid_unit_get
 from linli.resilience import selectors, services
 from linli.resilience.catalogue import indicators
 from linli.resilience.engine import REGISTRY, Indicator
 from linli.resilience.index import Settings, settings_in_force
-from linli.resilience.models import Dimension
+from linli.resilience.models import Dimension, DimensionSetting, IndicatorSetting
 
 router = Router(tags=["resilience"])
 
@@ -108,14 +118,14 @@ class RowsFilters(Schema):
 
 
 class IndicatorPatch(Schema):
-    target: float | None = None
-    weight: float | None = None
-    reason: str = ""
+    target: Real | None = None
+    weight: Real | None = None
+    reason: column_text(AuditEntry, "reason") = ""
 
 
 class DimensionPatch(Schema):
-    weight: float
-    reason: str = ""
+    weight: Real
+    reason: column_text(AuditEntry, "reason") = ""
 
 
 def _indicator(indicator: Indicator, settings: Settings) -> dict:
@@ -145,7 +155,7 @@ def _dimension(dimension: str, settings: Settings) -> dict:
     }
 
 
-def _unit(request: HttpRequest, unit_id: int) -> GridUnit:
+def _unit(request: HttpRequest, unit_id: Id) -> GridUnit:
     return visible_or_404(grid_unit_get, "unit_id", user=request.auth, grid_unit_id=unit_id)
 
 
@@ -171,7 +181,7 @@ def catalogue(request: HttpRequest) -> dict:
 
 
 @router.get("/units/{int:unit_id}", response={200: UnitIndexOut, **ERRORS})
-def unit_index(request: HttpRequest, unit_id: int) -> dict:
+def unit_index(request: HttpRequest, unit_id: Id) -> dict:
     unit = _unit(request, unit_id)
     period_end = selectors.latest_period(unit=unit)
     body = {
@@ -203,7 +213,7 @@ def unit_index(request: HttpRequest, unit_id: int) -> dict:
 
 
 @router.get("/units/{int:unit_id}/trend", response={200: list[TrendPointOut], **ERRORS})
-def unit_trend(request: HttpRequest, unit_id: int) -> list[dict]:
+def unit_trend(request: HttpRequest, unit_id: Id) -> list[dict]:
     unit = _unit(request, unit_id)
     return [
         {"period_end": point.period_end, **_index(point)} for point in selectors.trend(unit=unit)
@@ -212,7 +222,10 @@ def unit_trend(request: HttpRequest, unit_id: int) -> list[dict]:
 
 @router.get("/units/{int:unit_id}/indicators/{code}/rows", response={200: RowsOut, **ERRORS})
 def indicator_rows(
-    request: HttpRequest, unit_id: int, code: str, filters: Query[RowsFilters]
+    request: HttpRequest,
+    unit_id: Id,
+    code: column_text(IndicatorSetting, "code"),
+    filters: Query[RowsFilters],
 ) -> dict:
     unit = _unit(request, unit_id)
     try:
@@ -241,7 +254,9 @@ def indicator_rows(
 
 
 @router.patch("/indicators/{code}", response={200: IndicatorOut, **WRITE_ERRORS})
-def indicator_change(request: HttpRequest, code: str, payload: IndicatorPatch) -> dict:
+def indicator_change(
+    request: HttpRequest, code: column_text(IndicatorSetting, "code"), payload: IndicatorPatch
+) -> dict:
     _viewer(request)
     if code not in REGISTRY:
         raise NotVisible("code")
@@ -256,7 +271,11 @@ def indicator_change(request: HttpRequest, code: str, payload: IndicatorPatch) -
 
 
 @router.patch("/dimensions/{dimension}", response={200: DimensionOut, **WRITE_ERRORS})
-def dimension_change(request: HttpRequest, dimension: str, payload: DimensionPatch) -> dict:
+def dimension_change(
+    request: HttpRequest,
+    dimension: column_text(DimensionSetting, "dimension"),
+    payload: DimensionPatch,
+) -> dict:
     _viewer(request)
     if dimension not in Dimension.values:
         raise NotVisible("dimension")

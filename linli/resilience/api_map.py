@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from linli.api_shared import ERRORS, visible_or_404
+from linli.api_shared import ERRORS, Id, visible_or_404
 from linli.resilience import map as resilience_map
 
 router = Router(tags=["resilience"])
@@ -63,7 +63,7 @@ class BuildingCountsOut(Schema):
         }
     },
 )
-def map_geojson(request: HttpRequest, unit_id: int):
+def map_geojson(request: HttpRequest, unit_id: Id):
     unit = visible_or_404(
         resilience_map.map_unit_get, "unit_id", user=request.auth, unit_id=unit_id
     )
@@ -79,7 +79,7 @@ def map_geojson(request: HttpRequest, unit_id: int):
     response={200: BuildingCountsOut, **ERRORS},
     summary="One building's counts for the map's popup",
 )
-def building_counts(request: HttpRequest, building_id: int):
+def building_counts(request: HttpRequest, building_id: Id):
     return visible_or_404(
         resilience_map.building_counts, "building_id", user=request.auth, building_id=building_id
     )

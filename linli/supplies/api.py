@@ -12,7 +12,18 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, BoundedDate, ErrorOut, PageIn, paginate, visible_or_404
+from linli.api_shared import (
+    ERRORS,
+    BoundedDate,
+    DaysSpan,
+    ErrorOut,
+    Id,
+    PageIn,
+    column_int,
+    column_text,
+    paginate,
+    visible_or_404,
+)
 from linli.grids import selectors as grid_selectors
 from linli.idempotency.decorators import idempotent
 from linli.supplies import selectors, services
@@ -36,9 +47,9 @@ class LocationPage(Schema):
 
 
 class LocationIn(Schema):
-    grid_unit_id: int
-    name: str
-    address: str = ""
+    grid_unit_id: Id
+    name: column_text(StockLocation, "name")
+    address: column_text(StockLocation, "address") = ""
 
 
 class ItemOut(Schema):
@@ -60,19 +71,19 @@ class ItemPage(Schema):
 
 
 class ItemIn(Schema):
-    location_id: int
-    name: str
-    category: str
-    unit: str
-    minimum_level: int = 0
+    location_id: Id
+    name: column_text(SupplyItem, "name")
+    category: column_text(SupplyItem, "category")
+    unit: column_text(SupplyItem, "unit")
+    minimum_level: column_int(SupplyItem, "minimum_level") = 0
     expires_on: BoundedDate | None = None
-    quantity: int = 0
+    quantity: column_int(SupplyItem, "quantity") = 0
 
 
 class MovementIn(Schema):
-    direction: str
-    quantity: int
-    reason: str
+    direction: column_text(StockMovement, "direction")
+    quantity: column_int(StockMovement, "quantity")
+    reason: column_text(StockMovement, "reason")
 
 
 class MovementOut(Schema):
@@ -155,7 +166,7 @@ def location_add(request: HttpRequest, payload: LocationIn):
 
 
 @router.get("/items", response={200: ItemPage, **ERRORS})
-def item_list(request: HttpRequest, page: Query[PageIn], location_id: int | None = None) -> dict:
+def item_list(request: HttpRequest, page: Query[PageIn], location_id: Id | None = None) -> dict:
     items = selectors.items_visible(user=request.auth)
     if location_id is not None:
         items = items.filter(location_id=location_id)
@@ -175,12 +186,12 @@ def item_add(request: HttpRequest, payload: ItemIn):
 
 
 @router.get("/items/{item_id}", response={200: ItemOut, **ERRORS})
-def item_detail(request: HttpRequest, item_id: int) -> dict:
+def item_detail(request: HttpRequest, item_id: Id) -> dict:
     return _item(visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id))
 
 
 @router.get("/items/{item_id}/movements", response={200: MovementPage, **ERRORS})
-def movement_list(request: HttpRequest, item_id: int, page: Query[PageIn]) -> dict:
+def movement_list(request: HttpRequest, item_id: Id, page: Query[PageIn]) -> dict:
     item = visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
     found, count = paginate(selectors.movements_visible(user=request.auth).filter(item=item), page)
     return {"items": [_movement(x) for x in found], "count": count}
@@ -188,7 +199,7 @@ def movement_list(request: HttpRequest, item_id: int, page: Query[PageIn]) -> di
 
 @router.post("/items/{item_id}/movements", response={201: MovementOut, **WRITE_ERRORS})
 @idempotent
-def movement_add(request: HttpRequest, item_id: int, payload: MovementIn):
+def movement_add(request: HttpRequest, item_id: Id, payload: MovementIn):
     item = visible_or_404(selectors.item_get, "item_id", user=request.auth, item_id=item_id)
     try:
         movement = services.stock_move(actor=request.auth, item=item, **payload.dict())
@@ -201,7 +212,7 @@ def movement_add(request: HttpRequest, item_id: int, payload: MovementIn):
 
 
 @router.get("/alerts", response={200: list[AlertOut], **ERRORS})
-def alert_list(request: HttpRequest, days: int = selectors.EXPIRY_WARNING_DAYS) -> list[dict]:
+def alert_list(request: HttpRequest, days: DaysSpan = selectors.EXPIRY_WARNING_DAYS) -> list[dict]:
     return [
         {**row, "item": _item(row["item"])}
         for row in selectors.supply_alerts(user=request.auth, days=max(0, min(days, 365)))

@@ -204,3 +204,149 @@ def test_the_openapi_document_states_the_bounds(world):
     assert offset["schema"]["maximum"] == MAX_OFFSET
     visited_at = schemas["VisitIn"]["properties"]["visited_at"]["anyOf"][0]
     assert visited_at["x-bounds"] == "between 2000-01-01 and 2100-12-31"
+
+
+def _unbounded_inputs(document: dict) -> list[str]:
+    """Every request-body, query or path value of the document that states no bound: a string
+    without maxLength (or an enum, or a date/moment/file format), a number without maximum.
+    The string branch of a decimal (`anyOf: [number, string]`) is bounded by its number
+    branch: the string is parsed and checked against the same maximum."""
+    components = document.get("components", {}).get("schemas", {})
+    offenders: list[str] = []
+
+    def walk(schema: dict, where: str) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            walk(components[name], name)
+            return
+        branches = schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", [])
+        numbers_bounded = any(
+            b.get("type") in ("number", "integer") and "maximum" in b for b in branches
+        )
+        for branch in branches:
+            if numbers_bounded and branch.get("type") == "string":
+                continue
+            walk(branch, where)
+        for name, sub in schema.get("properties", {}).items():
+            walk(sub, f"{where}.{name}")
+        if schema.get("type") == "array":
+            walk(schema.get("items", {}), f"{where}[]")
+        kind = schema.get("type")
+        if kind == "string" and not (
+            "maxLength" in schema
+            or "enum" in schema
+            or schema.get("format") in ("date", "date-time", "binary")
+        ):
+            offenders.append(f"{where}: string without maxLength")
+        if kind in ("integer", "number") and "maximum" not in schema and "enum" not in schema:
+            offenders.append(f"{where}: {kind} without maximum")
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            name = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                walk(parameter.get("schema", {}), f"{name} {parameter['in']} {parameter['name']}")
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                walk(content.get("schema", {}), f"{name} body")
+    return sorted(set(offenders))
+
+
+def test_every_api_input_states_its_bound_in_the_schema():
+    from linli.api import api
+
+    assert _unbounded_inputs(api.get_openapi_schema()) == []
+
+
+def test_the_bound_walker_finds_an_unbounded_string_and_integer():
+    document = {
+        "paths": {
+            "/x": {
+                "post": {
+                    "parameters": [{"in": "query", "name": "n", "schema": {"type": "integer"}}],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/XIn"}}
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "XIn": {
+                    "properties": {
+                        "name": {"type": "string"},
+                        "code": {"type": "string", "maxLength": 5},
+                        "on": {"type": "string", "format": "date"},
+                        "hours": {
+                            "anyOf": [
+                                {"type": "number", "maximum": 24},
+                                {"type": "string", "pattern": "^[0-9.]+$"},
+                            ]
+                        },
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                    }
+                }
+            }
+        },
+    }
+    assert _unbounded_inputs(document) == [
+        "POST /x query n: integer without maximum",
+        "XIn.name: string without maxLength",
+        "XIn.tags[]: string without maxLength",
+    ]
+
+
+# Below the API (web forms, imports, other services): text longer than its column is refused
+# naming the field, never cut silently.
+
+
+@pytest.mark.parametrize(
+    ("field", "length"), [("contact_name", 51), ("offers", 2001), ("address", 201)]
+)
+def test_a_partner_text_longer_than_its_column_is_refused_not_cut(world, field, length):
+    from django.core.exceptions import ValidationError
+
+    from linli.partners.models import Partner
+    from linli.partners.services import partner_create
+
+    with pytest.raises(ValidationError) as refused:
+        partner_create(
+            actor=world.users[Role.SECRETARY],
+            community=world.community,
+            name="静安区人民法院",
+            partner_type="court",
+            **{field: "字" * length},
+        )
+    assert refused.value.message_dict == {
+        field: [f"Ensure this value has at most {length - 1} characters (it has {length})."]
+    }
+    assert Partner.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "length"), [("title", 101), ("description", 2001), ("rrule", 301)]
+)
+def test_an_activity_text_longer_than_its_column_is_refused_not_cut(world, field, length):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.core.exceptions import ValidationError
+
+    from linli.participation.services import activity_create
+
+    starts = datetime(2026, 6, 20, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    values = {"title": "读书会", "description": "", "rrule": ""}
+    values[field] = "字" * length if field != "rrule" else "FREQ=WEEKLY;" + "X" * (length - 12)
+    with pytest.raises(ValidationError) as refused:
+        activity_create(
+            actor=world.users[Role.SECRETARY],
+            organiser=world.community,
+            kind="culture",
+            capacity=10,
+            starts_at=starts,
+            ends_at=starts.replace(hour=10),
+            **values,
+        )
+    assert list(refused.value.message_dict) == [field]
+    assert Activity.objects.count() == 0

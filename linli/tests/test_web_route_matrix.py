@@ -123,7 +123,7 @@ PAGES: dict[str, tuple[Callable[[World], str], tuple[int, ...]]] = {
     "own household export": (url("grids:me_export"), (302, 200, 404, 404, 404, 404, 404, 404, 404)),
     "service hours export": (
         url("volunteers:hours_export"),
-        (302, 404, 404, 404, 404, 200, 200, 200, 200),
+        (302, 404, 404, 404, 200, 200, 200, 200, 200),
     ),
     # Departure and anonymisation need EDIT_REGISTRY on the resident's grid.
     "departure of own-area resident": (
@@ -256,7 +256,7 @@ EXPORT_POSTS: dict[str, tuple[Callable[[World], str], dict, tuple[int, ...]]] = 
     "service hours export": (
         url("volunteers:hours_export"),
         {},
-        (302, 404, 404, 404, 404, 200, 200, 200, 200),
+        (302, 404, 404, 404, 200, 200, 200, 200, 200),
     ),
 }
 
@@ -281,7 +281,7 @@ def test_an_export_post_downloads_only_for_the_permitted_and_is_audited(
         assert_sent_to_login(response)
     if expected == 200:
         assert response["Content-Disposition"].startswith("attachment;")
-        assert response["Cache-Control"] == "no-store"
+        assert "no-store" in response["Cache-Control"].split(", ")
         assert AuditEntry.objects.count() == before + 1
     else:
         assert AuditEntry.objects.count() == before
@@ -566,6 +566,14 @@ EXCLUDED_ROUTES = {
     "/metrics",
     # Django's language switch: sets a cookie, reads and writes nothing else.
     "/i18n/setlang/",
+    # TODO issue 13: auditwords adds it (the audit log's export, with its matrix).
+    "/registry/audit/export/",
+    # TODO issue 13: pipl adds it (consent, access and correction pages, with their matrix).
+    "/privacy/notice/",
+    "/privacy/my-data/",
+    "/privacy/my-corrections/",
+    "/privacy/corrections/",
+    "/privacy/corrections/<int:correction_id>/",
 }
 
 
@@ -606,6 +614,14 @@ TESTED_HERE = {
     "tokens:revoke",
     "privacy:resident_departure",
 }
+# TODO issue 13: pipl adds them (with their role matrix).
+NOT_YET_TESTED_HERE = {
+    "privacy:notice",
+    "privacy:my_data",
+    "privacy:my_corrections",
+    "privacy:corrections",
+    "privacy:correction_detail",
+}
 
 
 def route_names(patterns, namespace: str = "") -> set[str]:
@@ -627,5 +643,5 @@ def test_every_page_in_issue_13_namespaces_is_in_the_matrix_above():
         for name in route_names(get_resolver().url_patterns)
         if name.split(":")[0] in ISSUE_13_NAMESPACES
     }
-    assert sorted(names - TESTED_HERE) == []
+    assert sorted(names - TESTED_HERE - NOT_YET_TESTED_HERE) == []
     assert sorted(TESTED_HERE - names) == []

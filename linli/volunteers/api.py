@@ -10,7 +10,7 @@ Phones leave masked only.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
@@ -24,8 +24,11 @@ from linli.api_shared import (
     CorrectionHours,
     ErrorOut,
     Hours,
+    Id,
     NotVisible,
     PageIn,
+    column_int,
+    column_text,
     conflict_or_raise,
     paginate,
     visible_or_404,
@@ -77,39 +80,41 @@ class VolunteerPage(Schema):
 
 
 class VolunteerFilters(Schema):
-    status: str | None = None
-    skill: str | None = None
-    q: str = ""
+    status: column_text(Volunteer, "status") | None = None
+    skill: Annotated[str, Field(max_length=50)] | None = None
+    q: Annotated[str, Field(max_length=50)] = ""
 
 
 class SignupIn(Schema):
-    skills: list[str] = []
-    willingness: list[str] = []
-    availability: list[str] = Field([], description="Slots such as mon_am, thu_pm, sun_eve")
-    party_member_type: str = ""
-    resident_id: int | None = Field(None, description="Staff: a resident of their scope")
-    grid_unit_id: int | None = Field(None, description="The community (outside volunteers)")
-    name: str = ""
-    phone: str = ""
-    work_unit: str = ""
-    home_building_id: int | None = None
-    introduction: str = ""
+    skills: list[column_text(Volunteer, "skills")] = []
+    willingness: list[column_text(Volunteer, "willingness")] = []
+    availability: list[column_text(Volunteer, "availability")] = Field(
+        [], description="Slots such as mon_am, thu_pm, sun_eve"
+    )
+    party_member_type: column_text(Volunteer, "party_member_type") = ""
+    resident_id: Id | None = Field(None, description="Staff: a resident of their scope")
+    grid_unit_id: Id | None = Field(None, description="The community (outside volunteers)")
+    name: column_text(Volunteer, "name") = ""
+    phone: column_text(Volunteer, "phone") = ""
+    work_unit: column_text(Volunteer, "work_unit") = ""
+    home_building_id: Id | None = None
+    introduction: column_text(Volunteer, "introduction") = ""
     for_me: bool = Field(False, description="Staff signing themselves up (links their login)")
 
 
 class ProfileIn(Schema):
-    skills: list[str] | None = None
-    willingness: list[str] | None = None
-    availability: list[str] | None = None
-    phone: str | None = None
-    work_unit: str | None = None
-    introduction: str | None = None
-    home_building_id: int | None = None
+    skills: list[column_text(Volunteer, "skills")] | None = None
+    willingness: list[column_text(Volunteer, "willingness")] | None = None
+    availability: list[column_text(Volunteer, "availability")] | None = None
+    phone: column_text(Volunteer, "phone") | None = None
+    work_unit: column_text(Volunteer, "work_unit") | None = None
+    introduction: column_text(Volunteer, "introduction") | None = None
+    home_building_id: Id | None = None
 
 
 class ReviewIn(Schema):
     approve: bool
-    note: str = ""
+    note: column_text(Volunteer, "review_note") = ""
 
 
 class ActiveIn(Schema):
@@ -141,32 +146,32 @@ class TeamDetailOut(TeamOut):
 
 
 class TeamIn(Schema):
-    community_id: int
-    kind: str
-    name: str
-    target_size: int
-    required_skills: list[str] = []
-    duty_slots: list[str] = []
+    community_id: Id
+    kind: column_text(Team, "kind")
+    name: column_text(Team, "name")
+    target_size: column_int(Team, "target_size")
+    required_skills: list[column_text(Team, "required_skills")] = []
+    duty_slots: list[column_text(Team, "duty_slots")] = []
 
 
 class TeamPatchIn(Schema):
-    name: str | None = None
-    target_size: int | None = None
-    required_skills: list[str] | None = None
-    duty_slots: list[str] | None = None
-    lead_id: int | None = Field(None, description="0 clears the lead")
+    name: column_text(Team, "name") | None = None
+    target_size: column_int(Team, "target_size") | None = None
+    required_skills: list[column_text(Team, "required_skills")] | None = None
+    duty_slots: list[column_text(Team, "duty_slots")] | None = None
+    lead_id: Id | None = Field(None, description="0 clears the lead")
 
 
 class CommunityIn(Schema):
-    community_id: int
+    community_id: Id
 
 
 class MemberIn(Schema):
-    volunteer_id: int
+    volunteer_id: Id
 
 
 class RecommendIn(Schema):
-    community_id: int
+    community_id: Id
     include_members: bool = False
 
 
@@ -192,8 +197,8 @@ class RecommendationOut(Schema):
 
 
 class AdjustIn(Schema):
-    volunteer_id: int
-    team_id: int | None = None
+    volunteer_id: Id
+    team_id: Id | None = None
 
 
 class AcceptOut(Schema):
@@ -219,15 +224,15 @@ class HoursPage(Schema):
 
 
 class HoursFilters(Schema):
-    volunteer_id: int | None = None
+    volunteer_id: Id | None = None
     start: BoundedDate | None = None
     end: BoundedDate | None = None
 
 
 class HoursIn(Schema):
-    volunteer_id: int
+    volunteer_id: Id
     hours: Hours
-    note: str = ""
+    note: column_text(ServiceHoursEntry, "note") = ""
     occurred_on: BoundedDate | None = None
 
 
@@ -352,7 +357,7 @@ def _hours(entry: ServiceHoursEntry) -> dict[str, Any]:
     }
 
 
-def _building(building_id: int | None) -> Building | None:
+def _building(building_id: Id | None) -> Building | None:
     if building_id is None:
         return None
     building = Building.objects.filter(pk=building_id).first()
@@ -361,7 +366,7 @@ def _building(building_id: int | None) -> Building | None:
     return building
 
 
-def _volunteer_in_scope(user, volunteer_id: int) -> Volunteer:
+def _volunteer_in_scope(user, volunteer_id: Id) -> Volunteer:
     return visible_or_404(
         selectors.volunteer_get, "volunteer_id", user=user, volunteer_id=volunteer_id
     )
@@ -424,7 +429,7 @@ def volunteer_me(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/teams", response={200: list[TeamOut], **ERRORS})
-def team_list(request: HttpRequest, community_id: int | None = None) -> list[dict]:
+def team_list(request: HttpRequest, community_id: Id | None = None) -> list[dict]:
     community = None
     if community_id is not None:
         community = visible_or_404(
@@ -466,14 +471,14 @@ def team_defaults(request: HttpRequest, payload: CommunityIn):
 
 
 @router.get("/teams/{team_id}", response={200: TeamDetailOut, **ERRORS})
-def team_detail(request: HttpRequest, team_id: int) -> dict[str, Any]:
+def team_detail(request: HttpRequest, team_id: Id) -> dict[str, Any]:
     return _team_detail(
         visible_or_404(selectors.team_get, "team_id", user=request.auth, team_id=team_id)
     )
 
 
 @router.patch("/teams/{team_id}", response={200: TeamDetailOut, **WRITE_ERRORS})
-def team_change(request: HttpRequest, team_id: int, payload: TeamPatchIn):
+def team_change(request: HttpRequest, team_id: Id, payload: TeamPatchIn):
     user = request.auth
     team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     changes: dict[str, Any] = {}
@@ -494,7 +499,7 @@ def team_change(request: HttpRequest, team_id: int, payload: TeamPatchIn):
 
 
 @router.post("/teams/{team_id}/members", response={200: TeamDetailOut, **WRITE_ERRORS})
-def team_member_add(request: HttpRequest, team_id: int, payload: MemberIn):
+def team_member_add(request: HttpRequest, team_id: Id, payload: MemberIn):
     user = request.auth
     team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
@@ -508,7 +513,7 @@ def team_member_add(request: HttpRequest, team_id: int, payload: MemberIn):
 @router.delete(
     "/teams/{team_id}/members/{volunteer_id}", response={200: TeamDetailOut, **WRITE_ERRORS}
 )
-def team_member_remove(request: HttpRequest, team_id: int, volunteer_id: int):
+def team_member_remove(request: HttpRequest, team_id: Id, volunteer_id: Id):
     user = request.auth
     team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     volunteer = _volunteer_in_scope(user, volunteer_id)
@@ -519,7 +524,7 @@ def team_member_remove(request: HttpRequest, team_id: int, volunteer_id: int):
 # Recommendation -------------------------------------------------------------------------
 
 
-def _visible_recommendation(user, recommendation_id: int) -> TeamRecommendation:
+def _visible_recommendation(user, recommendation_id: Id) -> TeamRecommendation:
     return visible_or_404(
         selectors.recommendation_get,
         "recommendation_id",
@@ -543,7 +548,7 @@ def recommendation_create(request: HttpRequest, payload: RecommendIn):
 
 
 @router.get("/recommendations/{recommendation_id}", response={200: RecommendationOut, **ERRORS})
-def recommendation_detail(request: HttpRequest, recommendation_id: int) -> dict[str, Any]:
+def recommendation_detail(request: HttpRequest, recommendation_id: Id) -> dict[str, Any]:
     return _recommendation(_visible_recommendation(request.auth, recommendation_id))
 
 
@@ -551,7 +556,7 @@ def recommendation_detail(request: HttpRequest, recommendation_id: int) -> dict[
     "/recommendations/{recommendation_id}/adjust",
     response={200: RecommendationOut, **WRITE_ERRORS},
 )
-def recommendation_adjust(request: HttpRequest, recommendation_id: int, payload: AdjustIn):
+def recommendation_adjust(request: HttpRequest, recommendation_id: Id, payload: AdjustIn):
     user = request.auth
     recommendation = _visible_recommendation(user, recommendation_id)
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
@@ -570,7 +575,7 @@ def recommendation_adjust(request: HttpRequest, recommendation_id: int, payload:
 @router.post(
     "/recommendations/{recommendation_id}/accept", response={200: AcceptOut, **WRITE_ERRORS}
 )
-def recommendation_accept(request: HttpRequest, recommendation_id: int):
+def recommendation_accept(request: HttpRequest, recommendation_id: Id):
     user = request.auth
     recommendation = _visible_recommendation(user, recommendation_id)
     try:
@@ -662,7 +667,9 @@ def hours_totals(request: HttpRequest, filters: Query[TotalsFilters]) -> dict[st
     return {"by": filters.by, "items": items}
 
 
-@router.get("/hours/export", response={200: None, **ERRORS}, summary="Ledger as .xlsx (audited)")
+# POST, not GET: a cross-site page can make a browser follow a link with its session cookie,
+# but cannot send a session POST without the CSRF token (bearer callers need none).
+@router.post("/hours/export", response={200: None, **ERRORS}, summary="Ledger as .xlsx (audited)")
 def hours_export_xlsx(
     request: HttpRequest, start: BoundedDate | None = None, end: BoundedDate | None = None
 ):
@@ -678,12 +685,12 @@ def hours_export_xlsx(
 
 
 @router.get("/{volunteer_id}", response={200: VolunteerDetailOut, **ERRORS})
-def volunteer_detail(request: HttpRequest, volunteer_id: int) -> dict[str, Any]:
+def volunteer_detail(request: HttpRequest, volunteer_id: Id) -> dict[str, Any]:
     return _volunteer_detail(_volunteer_in_scope(request.auth, volunteer_id))
 
 
 @router.patch("/{volunteer_id}", response={200: VolunteerDetailOut, **WRITE_ERRORS})
-def volunteer_change(request: HttpRequest, volunteer_id: int, payload: ProfileIn):
+def volunteer_change(request: HttpRequest, volunteer_id: Id, payload: ProfileIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, volunteer_id)
     services.volunteer_update(
@@ -701,7 +708,7 @@ def volunteer_change(request: HttpRequest, volunteer_id: int, payload: ProfileIn
 
 
 @router.post("/{volunteer_id}/review", response={200: VolunteerDetailOut, **WRITE_ERRORS})
-def volunteer_review(request: HttpRequest, volunteer_id: int, payload: ReviewIn):
+def volunteer_review(request: HttpRequest, volunteer_id: Id, payload: ReviewIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, volunteer_id)
     try:
@@ -714,7 +721,7 @@ def volunteer_review(request: HttpRequest, volunteer_id: int, payload: ReviewIn)
 
 
 @router.post("/{volunteer_id}/active", response={200: VolunteerDetailOut, **WRITE_ERRORS})
-def volunteer_active(request: HttpRequest, volunteer_id: int, payload: ActiveIn):
+def volunteer_active(request: HttpRequest, volunteer_id: Id, payload: ActiveIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, volunteer_id)
     services.volunteer_set_active(actor=user, volunteer=volunteer, active=payload.active)
@@ -722,7 +729,7 @@ def volunteer_active(request: HttpRequest, volunteer_id: int, payload: ActiveIn)
 
 
 @router.get("/{volunteer_id}/hours", response={200: HoursPage, **ERRORS})
-def volunteer_hours(request: HttpRequest, volunteer_id: int, page: Query[PageIn]) -> dict[str, Any]:
+def volunteer_hours(request: HttpRequest, volunteer_id: Id, page: Query[PageIn]) -> dict[str, Any]:
     user = request.auth
     volunteer = _volunteer_in_scope(user, volunteer_id)
     items, count = paginate(selectors.hours_entries(user=user, volunteer=volunteer), page)

@@ -58,9 +58,7 @@ def test_an_id_number_reveal_names_the_id_number(world, chinese):
 
 
 def test_an_update_shows_the_masked_phone_change_as_an_arrow(world, chinese):
-    resident_update(
-        user=world.users[Role.SECRETARY], resident=world.resident, phone="13912345678"
-    )
+    resident_update(user=world.users[Role.SECRETARY], resident=world.resident, phone="13912345678")
     assert describe(latest(action=AuditAction.UPDATE)) == AuditLine(
         sentence="secretary 修改了居民“张桂英”",
         details=["电话：138****1234 → 139****5678"],
@@ -76,7 +74,7 @@ def test_an_update_shows_choices_booleans_and_empty_values_in_words(world, chine
         vulnerability_tags=["elderly_alone", "disabled"],
     )
     details = describe(latest(action=AuditAction.UPDATE)).details
-    assert details == ["户籍类型：户籍人口 → 流动人口", "关爱标签：— → 残疾人、独居老人"]
+    assert details == ["户籍类型：户籍 → 外来", "关爱标签：— → 残疾、独居老人"]
 
 
 def test_an_import_check_reads_as_a_dry_run_with_its_counts(world, chinese):

@@ -433,8 +433,40 @@ def test_dashboard_says_what_is_wrong_with_a_bad_period(world):
     assert response.status_code == 200
     assert response.context["period"].kind == "month"
     assert [str(m) for m in response.context["messages"]] == [
-        "Choose week, month, quarter or year."
+        "Period: Choose week, month, quarter or year."
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"date": "9999-12-31"}, "Any day in the period: "),
+        ({"start": "2026-01-01", "end": "9999-12-31"}, "End date: "),
+        ({"start": "0810-01-01", "end": "2026-01-01"}, "Start date: "),
+    ],
+)
+def test_dashboard_refuses_a_date_outside_2000_to_2100_naming_the_field(world, params, message):
+    client = client_for(world, Role.SECRETARY)
+    with at(NOW):
+        response = client.get(reverse("cases:metrics"), {"unit": world.community.pk, **params})
+        listed = client.get("/cases/metrics/closed/", {"unit": world.community.pk, **params})
+    for answer in (response, listed):
+        assert answer.status_code == 200
+        assert answer.context["period"].kind == "month"
+        assert [str(m) for m in answer.context["messages"]] == [
+            message + "Enter a date between 2000-01-01 and 2100-12-31."
+        ]
+
+
+@pytest.mark.parametrize("field", ["date", "start", "end"])
+def test_period_from_params_refuses_year_9999_naming_the_field(field):
+    params = {"start": "2026-01-01", "end": "2026-02-01"}
+    params[field] = "9999-12-31"
+    if field == "date":
+        params = {"day": "9999-12-31"}
+    with pytest.raises(ValidationError) as refused:
+        metrics.period_from_params(**params)
+    assert list(refused.value.message_dict) == [field]
 
 
 def test_out_of_scope_unit_is_404_on_the_pages(world, example):

@@ -399,6 +399,15 @@ def case_detail(request, case_id: int):
     visible = selectors.cases_visible(user=user)
     context = {
         "case": case,
+        # Typed text as the user may read it: numbers masked unless staff covering the case
+        # or the person who typed it (timeline notes are masked by case_timeline).
+        "title": selectors.case_text(
+            user=user, case=case, text=case.title, typed_by_id=case.reporter_id
+        ),
+        "description": selectors.case_text(
+            user=user, case=case, text=case.description, typed_by_id=case.reporter_id
+        ),
+        "handler": selectors.case_text(user=user, case=case, text=case.handler_text),
         "events": events,
         "actions": actions,
         "can_rate": can_rate,

@@ -42,7 +42,21 @@ def _period(request) -> metrics.Period:
             end=request.GET.get("end") or None,
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        # Named by the label the form shows, so the user sees which input to correct.
+        labels = {
+            "period": _("Period"),
+            "date": _("Any day in the period"),
+            "start": _("Start date"),
+            "end": _("End date"),
+        }
+        messages.error(
+            request,
+            " ".join(
+                _("%(field)s: %(message)s") % {"field": labels.get(name, name), "message": text}
+                for name, texts in error.message_dict.items()
+                for text in texts
+            ),
+        )
         return metrics.period_from_params()
 
 

@@ -31,6 +31,7 @@ def photo(request, case_id: int, photo_id: int):
         as_attachment=False,
         filename=f"{case.reference}-{found.pk}.{extension}",
     )
-    # Personal data: browsers may keep it, shared caches and proxies may not.
-    response["Cache-Control"] = "private, max-age=3600"
+    # Personal data: kept by no cache, not even the browser's (a community office's shared
+    # computer); linli.ops.security_headers says the same for every signed-in answer.
+    response["Cache-Control"] = "no-store"
     return response

@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.accounts.privacy import FREE_TEXT_WARNING
 from linli.accounts.roles import Permission
 from linli.emergency import selectors, services
 from linli.emergency.board import board_data, board_paths, paths_condition
@@ -263,7 +264,10 @@ class RegradeForm(forms.Form):
 
 class AddTaskForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=TaskKind.choices)
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=100)
+    # The volunteer who takes the task reads its title and instructions.
+    title = forms.CharField(
+        label=gettext_lazy("Title"), max_length=100, help_text=FREE_TEXT_WARNING
+    )
     building = forms.ModelChoiceField(label=gettext_lazy("Building"), queryset=None)
     room = forms.CharField(
         label=gettext_lazy("Room (for a household; leave empty for the whole building)"),
@@ -283,6 +287,7 @@ class AddTaskForm(forms.Form):
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=FREE_TEXT_WARNING,
     )
 
     def __init__(self, *args, paths: list[str], **kwargs):
@@ -586,7 +591,11 @@ def _reassign_form_again(request, activation, task, error: ValidationError) -> R
 
 class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=gettext_lazy("What the check found"), choices=Outcome.choices)
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False)
+    # When it needs help, the note is the help request's description: whoever it is sent to
+    # (a volunteer, a partner unit) reads it.
+    note = forms.CharField(
+        label=gettext_lazy("Note"), max_length=500, required=False, help_text=FREE_TEXT_WARNING
+    )
     help_kind = forms.ChoiceField(
         label=gettext_lazy("Help needed (when it needs help)"),
         choices=[("", "—"), *HelpKind.choices],

@@ -158,10 +158,13 @@ def _start_of_today() -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _card(task: Task, residents: list[Resident], now: datetime) -> dict:
+def _card(user, task: Task, residents: list[Resident], now: datetime) -> dict:
     building = task_building(task)
     return {
         "task": task,
+        # Typed by staff, they may name people: the volunteer reads the numbers masked.
+        "title": selectors.free_text(user=user, of=task, text=task.title),
+        "instructions": selectors.free_text(user=user, of=task, text=task.instructions),
         "building": building,
         "room": task.household.room if task.household_id else "",
         "is_welfare_check": task.kind == TaskKind.WELFARE_CHECK,
@@ -203,8 +206,8 @@ def _my_tasks_context(request, *, failed_task: int | None = None, errors=None) -
     waiting_ids = {task.pk for task in waiting}
     now_tasks = tasks_in_walking_order([t for t in tasks if t.pk not in waiting_ids], home)
     residents = task_residents(tasks)
-    cards = [_card(task, residents.get(task.household_id, []), now) for task in now_tasks]
-    later = [_card(task, residents.get(task.household_id, []), now) for task in waiting]
+    cards = [_card(user, task, residents.get(task.household_id, []), now) for task in now_tasks]
+    later = [_card(user, task, residents.get(task.household_id, []), now) for task in waiting]
     for card in (*cards, *later):
         if card["task"].pk == failed_task:
             card["errors"] = errors or {}
@@ -246,7 +249,7 @@ def my_task_acknowledge(request, task_id: int):
             return _forbidden(_words(error))
         messages.error(request, _words(error))
     else:
-        messages.success(request, _("You took on “%(task)s”.") % {"task": task.title})
+        messages.success(request, _("You took on “%(task)s”.") % {"task": _title(request, task)})
     return _back(request, "emergency:my_tasks")
 
 
@@ -267,12 +270,17 @@ def my_task_decline(request, task_id: int):
     else:
         messages.success(
             request,
-            _("You declined “%(task)s”; it goes to another volunteer.") % {"task": task.title},
+            _("You declined “%(task)s”; it goes to another volunteer.")
+            % {"task": _title(request, task)},
         )
     return _back(request, "emergency:my_tasks")
 
 
-def _report_message(task: Task) -> str:
+def _title(request, task: Task) -> str:
+    return selectors.free_text(user=request.user, of=task, text=task.title)
+
+
+def _report_message(request, task: Task) -> str:
     place = str(task.household) if task.household_id else str(task_building(task) or "")
     if task.state == TaskState.ESCALATED:
         return _("No answer after %(tries)d tries: %(place)s has gone to the micro-grid lead.") % {
@@ -288,7 +296,7 @@ def _report_message(task: Task) -> str:
         return _("Recorded: %(place)s needs help, and a help request was filed.") % {"place": place}
     if task.outcome == Outcome.SAFE:
         return _("Recorded: %(place)s is safe.") % {"place": place}
-    return _("Recorded: “%(task)s” is done.") % {"task": task.title}
+    return _("Recorded: “%(task)s” is done.") % {"task": _title(request, task)}
 
 
 @login_required
@@ -328,7 +336,7 @@ def my_task_report(request, task_id: int):
             messages.error(request, _words(error))
             return _back(request, "emergency:my_tasks")
         return render(request, "emergency/field/my_tasks.html", context, status=400)
-    messages.success(request, _report_message(task))
+    messages.success(request, _report_message(request, task))
     if is_help and str(request.POST.get("help_urgency")) == str(Urgency.LIFE_THREATENING):
         messages.error(
             request,
@@ -383,6 +391,7 @@ def task_reveal(request, task_id: int):
     else:
         context = {"task": task, "resident_id": resident.pk, "phone": phone}
     context["name"] = mask_name(resident.name)
+    context["title"] = _title(request, task)
     template = "emergency/field/_phone.html" if _is_htmx(request) else "emergency/field/phone.html"
     return render(request, template, context)
 
@@ -532,11 +541,17 @@ def help_list(request):
     else:
         state = "all"
     requests = requests.order_by("urgency", "created_at", "id")
+    page = Paginator(requests, HELP_PAGE_SIZE).get_page(request.GET.get("page"))
+    for help_request in page:
+        # Typed by a resident or staff: a volunteer or partner reads the numbers masked.
+        help_request.shown_description = selectors.free_text(
+            user=user, of=help_request, text=help_request.description
+        )
     return render(
         request,
         "emergency/field/help_list.html",
         {
-            "page": Paginator(requests, HELP_PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page,
             "state": state,
             "states": [
                 ("open", _("Open or dispatched")),
@@ -597,6 +612,13 @@ def help_detail(request, request_id: int):
         "emergency/field/help_detail.html",
         {
             "help": help_request,
+            # Typed by a resident or staff: a volunteer or partner reads the numbers masked.
+            "description": selectors.free_text(
+                user=user, of=help_request, text=help_request.description
+            ),
+            "resolution": selectors.free_text(
+                user=user, of=help_request, text=help_request.resolution
+            ),
             "is_open": is_open,
             "is_life_threatening": help_request.urgency == Urgency.LIFE_THREATENING,
             "may_dispatch": may_dispatch,

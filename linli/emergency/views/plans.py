@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.accounts.privacy import FREE_TEXT_WARNING
 from linli.accounts.roles import Permission
 from linli.emergency import plans as services
 from linli.emergency import selectors
@@ -320,9 +321,16 @@ def plan_copy(request, plan_id: int):
 
 class TemplateForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind of task"), choices=TaskKind.choices)
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=100)
+    # Each task made from the template carries its title and instructions to a volunteer.
+    title = forms.CharField(
+        label=gettext_lazy("Title"), max_length=100, help_text=FREE_TEXT_WARNING
+    )
     instructions = forms.CharField(
-        label=gettext_lazy("Instructions"), required=False, widget=forms.Textarea, max_length=1000
+        label=gettext_lazy("Instructions"),
+        required=False,
+        widget=forms.Textarea,
+        max_length=1000,
+        help_text=FREE_TEXT_WARNING,
     )
     target_tags = forms.MultipleChoiceField(
         label=gettext_lazy("Households to check (welfare checks only)"),

@@ -5,7 +5,6 @@ built on it), every write through `linli.grids.services`. Anything outside the u
 scope answers 404, including pages for a role the user does not hold.
 """
 
-from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -14,27 +13,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Max
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from linli.accounts.audit_words import describe, object_noun
 from linli.accounts.models import AuditAction
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.reveals import (
     REASON_MAX_LENGTH,
     REASON_MIN_LENGTH,
     RevealPurpose,
-    day_start,
-    purpose_label,
 )
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
-from linli.grids import selectors, services
+from linli.api_shared import MAX_YEAR, MIN_YEAR
+from linli.grids import audit, selectors, services
 from linli.grids.models import (
     GridLevel,
     Household,
@@ -488,43 +487,127 @@ def visit_list(request):
 # Audit log -----------------------------------------------------------------------------------
 
 
-@login_required
-def audit_log(request):
-    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
-    entries = _audit_filtered(request, selectors.audit_entries_visible(user=request.user))
-    page = _page(request, entries)
-    for entry in page:
-        entry.change_lines = [_change_line(name, change) for name, change in entry.changes.items()]
-        entry.purpose = purpose_label(entry.reason_code)
-    return render(request, "grids/audit_log.html", {"page": page})
+class AuditFilterForm(forms.Form):
+    """The audit log's filter (GET). `date` is one day (the link in the alert on unusual
+    reveals uses it with `actor` and `action`); `date_from`/`date_to` a range."""
 
+    actor = forms.ChoiceField(label=gettext_lazy("Who"), required=False)
+    action = forms.ChoiceField(label=pgettext_lazy("audit filter", "What"), required=False)
+    object_type = forms.ChoiceField(label=gettext_lazy("Kind of record"), required=False)
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False)
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False)
+    date = forms.DateField(required=False, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=gettext_lazy("Words in the record or reason"), required=False, max_length=100
+    )
 
-def _audit_filtered(request, entries):
-    """?actor=<user id>&action=<code>&date=<YYYY-MM-DD>, each optional (the link in the alert
-    on unusual reveals uses all three); a value that does not parse is ignored."""
-    actor = request.GET.get("actor", "")
-    if actor.isdigit():
-        entries = entries.filter(actor_id=int(actor))
-    action = request.GET.get("action", "")
-    if action in AuditAction.values:
-        entries = entries.filter(action=action)
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        day = None
-    # Years near the calendar's ends cannot be turned into UTC moments.
-    if day is not None and date(1900, 1, 1) <= day <= date(9000, 1, 1):
-        entries = entries.filter(created_at__gte=day_start(day)).filter(
-            created_at__lt=day_start(day + timedelta(days=1))
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        everyone = [("", _("Anyone")), (audit.SYSTEM, _("System"))]
+        self.fields["actor"].choices = everyone + audit.audit_actor_choices(user=user)
+        self.fields["action"].choices = [("", _("Any action")), *AuditAction.choices]
+        self.fields["object_type"].choices = [("", _("Any kind"))] + [
+            (kind, object_noun(kind)) for kind in audit.audit_object_types(user=user)
+        ]
+
+    def _bounded(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValidationError(
+                _("Enter a date between %(min)s-01-01 and %(max)s-12-31.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR}
+            )
+        return value
+
+    def clean_date_from(self):
+        return self._bounded("date_from")
+
+    def clean_date_to(self):
+        return self._bounded("date_to")
+
+    def clean_date(self):
+        return self._bounded("date")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> "audit.AuditFilter":
+        """What the valid fields ask for (a field with an error filters nothing)."""
+        data = getattr(self, "cleaned_data", {})
+        day = data.get("date")
+        return audit.AuditFilter(
+            actor=data.get("actor") or "",
+            action=data.get("action") or "",
+            object_type=data.get("object_type") or "",
+            date_from=data.get("date_from") or day,
+            date_to=data.get("date_to") or day,
+            text=(data.get("text") or "").strip(),
         )
-    return entries
 
 
-def _change_line(name: str, change) -> str:
-    # Updates store [old, new] (already masked by the service); other actions store facts.
-    if isinstance(change, list | tuple) and len(change) == 2:
-        return f"{name}: {change[0] or '—'} → {change[1] or '—'}"
-    return f"{name}: {change}"
+def _audit_form(request, data) -> AuditFilterForm:
+    form = AuditFilterForm(data, user=request.user)
+    form.is_valid()
+    return form
+
+
+@login_required
+@never_cache
+def audit_log(request):
+    """The audit log of the reader's grids, each entry in words (linli.accounts.audit_words),
+    filtered by who, what, kind, dates and words; the street administrator downloads it."""
+    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
+    form = _audit_form(request, request.GET)
+    return _audit_page(request, form)
+
+
+def _audit_page(request, form, status=200):
+    entries = audit.audit_entries_filtered(user=request.user, filters=form.filters())
+    page = _page(request, entries)
+    names = audit.grid_names(entry.grid_path for entry in page)
+    for entry in page:
+        entry.words = describe(entry)
+        entry.grid_name = names.get(entry.grid_path, "")
+    return render(
+        request,
+        "grids/audit_log.html",
+        {
+            "page": page,
+            "form": form,
+            "may_export": audit.may_export_audit(request.user),
+            "export_query": {
+                name: value for name, value in request.GET.items() if name != "page" and value
+            },
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def audit_log_export(request):
+    """Download the filtered log (.xlsx); the filter comes in the POST with its CSRF token.
+    Only the street administrator: anyone else gets 404 and nothing is written."""
+    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
+    if not audit.may_export_audit(request.user):
+        raise Http404
+    form = _audit_form(request, request.POST)
+    if not form.is_valid():
+        return _audit_page(request, form, status=400)
+    export = audit.audit_log_export(
+        user=request.user, filters=form.filters(), ip_address=client_address(request)
+    )
+    response = HttpResponse(
+        export.content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 urlpatterns = [
@@ -540,4 +623,5 @@ urlpatterns = [
     path("visits/new", visit_new, name="visit_new"),
     path("me/", own_household, name="me"),
     path("audit/", audit_log, name="audit"),
+    path("audit/export/", audit_log_export, name="audit_export"),
 ]

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from linli.accounts.roles import Role
+from linli.conftest import PASSWORD
 from linli.ops.security_headers import tile_source
 
 POLICY = (
@@ -16,6 +17,7 @@ POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 TEMPLATES = sorted(Path(__file__).resolve().parents[2].glob("*/templates/**/*.html"))
 
 
@@ -39,6 +41,22 @@ def test_a_page_for_a_signed_in_user_is_not_stored(world):
     assert response.status_code == 200
     assert response["Content-Security-Policy"] == POLICY
     assert (response["Cache-Control"], response["Pragma"]) == ("no-store", "no-cache")
+
+
+def test_the_answer_that_signs_a_user_in_is_not_stored(world):
+    response = Client().post(
+        "/login/", {"username": world.users[Role.RESIDENT].username, "password": PASSWORD}
+    )
+    assert (response.status_code, response.cookies["sessionid"].value != "") == (302, True)
+    # The login view's own never_cache words stay; Pragma says this middleware saw a session.
+    assert (response["Cache-Control"], response["Pragma"]) == (NEVER_CACHE, "no-cache")
+
+
+def test_a_view_that_already_says_no_store_keeps_its_own_words(world):
+    client = Client()
+    client.force_login(world.users[Role.RESIDENT])
+    response = client.get("/healthz")  # never_cache
+    assert (response["Cache-Control"], response["Pragma"]) == (NEVER_CACHE, "no-cache")
 
 
 def test_an_error_page_for_a_signed_in_user_is_not_stored_and_has_the_policy(world):

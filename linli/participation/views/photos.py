@@ -35,5 +35,5 @@ def photo(request, occurrence_id: int, photo_id: int):
     if found is None:
         raise Http404
     response = FileResponse(found.image.open("rb"), content_type=found.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "no-store"  # personal data (linli.ops.security_headers)
     return response

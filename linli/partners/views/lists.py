@@ -240,6 +240,7 @@ def need_detail(request, need_id: int):
         {
             "need": need,
             "beneficiary": selectors.beneficiary_label(user=user, need=need),
+            "description": selectors.need_description(user=user, need=need),
             "claims": claims,
             "provider": provider.get("partner") or provider.get("volunteer"),
             "can_claim": bool(provider) and need.state == NeedState.OPEN,

@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from linli.accounts.models import AuditAction, AuditEntry
 from linli.accounts.roles import Role
+from linli.conftest import PASSWORD
 from linli.volunteers.models import (
     ServiceHoursEntry,
     Team,
@@ -293,12 +295,36 @@ def test_export_is_xlsx(world):
         note="",
         actor=None,
     )
-    response = as_role(world, Role.SECRETARY).get(f"{URL}/hours/export")
+    response = as_role(world, Role.SECRETARY).post(f"{URL}/hours/export")
     assert response.status_code == 200
     assert response["Content-Type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml"
     )
-    assert as_role(world, Role.PARTNER_LIAISON).get(f"{URL}/hours/export").status_code == 403
+    assert as_role(world, Role.PARTNER_LIAISON).post(f"{URL}/hours/export").status_code == 403
+
+
+def test_export_is_not_a_link_a_cross_site_page_can_follow(world):
+    # A GET (a link or an <img> on another site, sent with the session cookie) exports nothing;
+    # a session POST needs the CSRF token; a bearer token needs none.
+    secretary = world.users[Role.SECRETARY]
+    browser = Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
+    browser.force_login(secretary)
+    assert browser.get(f"{URL}/hours/export").status_code == 405
+    refused = browser.post(f"{URL}/hours/export")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == (
+        "CSRF check failed: send the X-CSRFToken header with session requests."
+    )
+    token = Client().post(
+        "/api/v1/auth/token",
+        {"username": secretary.username, "password": PASSWORD},
+        content_type="application/json",
+    )
+    bearer = Client(
+        enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token.json()['token']}"}
+    )
+    assert bearer.post(f"{URL}/hours/export").status_code == 200
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT).count() == 1
 
 
 def test_lists_take_a_fixed_number_of_queries(world, django_assert_num_queries):
