@@ -736,7 +736,8 @@ def _photos(case: Case) -> list[dict]:
 
 
 @router.post(
-    "/{int:case_id}/photos", response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS}
+    "/{int:case_id}/photos",
+    response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS},
 )
 def case_photos_upload(request: HttpRequest, case_id: Id, photos: File[list[UploadedFile]]):
     """Add photos to an open case as a timeline step of their own (reporter or staff)."""
@@ -746,7 +747,10 @@ def case_photos_upload(request: HttpRequest, case_id: Id, photos: File[list[Uplo
     return Status(201, _detail(_visible_case(user, case_id), user))
 
 
-@router.post("/with-photos", response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS})
+@router.post(
+    "/with-photos",
+    response={201: CaseDetailOut, 400: ErrorOut, 429: ErrorOut, 503: ErrorOut, **ERRORS},
+)
 @idempotent
 def case_file_with_photos(
     request: HttpRequest,

@@ -33,7 +33,7 @@ WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 CONFLICTS = frozenset({"conflict"})
 
 
-class NoticeOut(Schema):
+class PrivacyNoticeOut(Schema):
     version: str = Field(description="The current version (LINLI_PRIVACY_NOTICE_VERSION)")
     text_url: str = Field(description="Where the notice is shown, in the site's languages")
     required: bool = Field(description="Whether the API refuses callers who have not accepted it")
@@ -41,12 +41,12 @@ class NoticeOut(Schema):
     accepted_at: datetime | None
 
 
-class AcceptIn(Schema):
+class PrivacyNoticeAcceptIn(Schema):
     # The version the caller read: accepting an older text is refused.
     version: str = Field(..., min_length=1, max_length=20)
 
 
-class AcceptanceOut(Schema):
+class PrivacyNoticeAcceptanceOut(Schema):
     version: str
     accepted_at: datetime
 
@@ -65,7 +65,7 @@ def _notice(request: HttpRequest) -> dict[str, Any]:
 
 @router.get(
     "/notice",
-    response={200: NoticeOut, **ERRORS},
+    response={200: PrivacyNoticeOut, **ERRORS},
     summary="The current privacy notice and whether I accepted it",
     url_name="privacy_notice",
 )
@@ -75,10 +75,10 @@ def privacy_notice(request: HttpRequest) -> dict[str, Any]:
 
 @router.post(
     "/notice/accept",
-    response={200: AcceptanceOut, 400: ErrorOut, **ERRORS},
+    response={200: PrivacyNoticeAcceptanceOut, 400: ErrorOut, **ERRORS},
     summary="Accept the current privacy notice",
 )
-def privacy_notice_accept(request: HttpRequest, payload: AcceptIn) -> dict[str, Any]:
+def privacy_notice_accept(request: HttpRequest, payload: PrivacyNoticeAcceptIn) -> dict[str, Any]:
     acceptance = notice.privacy_notice_accept(
         user=request.auth, version=payload.version, ip_address=client_address(request)
     )
@@ -88,29 +88,29 @@ def privacy_notice_accept(request: HttpRequest, payload: AcceptIn) -> dict[str, 
 # Corrections -----------------------------------------------------------------------------
 
 
-class CorrectionIn(Schema):
+class PrivacyCorrectionIn(Schema):
     resident_id: int = Field(..., ge=1, le=2_147_483_647)
     field: Literal[tuple(CorrectionField.values)]  # type: ignore[valid-type]
     requested_value: str = Field("", max_length=CORRECTION_VALUE_MAX_LENGTH)
     note: str = Field("", max_length=CORRECTION_NOTE_MAX_LENGTH)
 
 
-class ApplyIn(Schema):
+class CorrectionApplyIn(Schema):
     # The value to record; left out, the value the resident asked for.
     value: str | None = Field(None, max_length=CORRECTION_VALUE_MAX_LENGTH)
     decision_note: str = Field("", max_length=DECISION_NOTE_MAX_LENGTH)
 
 
-class DeclineIn(Schema):
+class CorrectionDeclineIn(Schema):
     reason: str = Field(..., min_length=1, max_length=DECISION_NOTE_MAX_LENGTH)
 
 
-class CorrectionFilters(Schema):
+class PrivacyCorrectionFilters(Schema):
     state: Literal[tuple(CorrectionState.values)] | None = None  # type: ignore[valid-type]
     mine: bool = Field(False, description="Only requests about my own household")
 
 
-class CorrectionOut(Schema):
+class PrivacyCorrectionOut(Schema):
     id: int
     resident_id: int
     resident_name: str
@@ -125,8 +125,8 @@ class CorrectionOut(Schema):
     may_handle: bool
 
 
-class CorrectionPage(Schema):
-    items: list[CorrectionOut]
+class PrivacyCorrectionPage(Schema):
+    items: list[PrivacyCorrectionOut]
     count: int
 
 
@@ -149,11 +149,11 @@ def _correction(request: HttpRequest, correction: CorrectionRequest) -> dict[str
 
 @router.get(
     "/corrections",
-    response={200: CorrectionPage, **ERRORS},
+    response={200: PrivacyCorrectionPage, **ERRORS},
     summary="Correction requests: about my household, and those I may handle",
 )
 def correction_list(
-    request: HttpRequest, filters: Query[CorrectionFilters], page: Query[PageIn]
+    request: HttpRequest, filters: Query[PrivacyCorrectionFilters], page: Query[PageIn]
 ) -> dict[str, Any]:
     if filters.mine:
         items = corrections.corrections_own(user=request.auth)
@@ -167,10 +167,10 @@ def correction_list(
 
 @router.post(
     "/corrections",
-    response={201: CorrectionOut, **WRITE_ERRORS},
+    response={201: PrivacyCorrectionOut, **WRITE_ERRORS},
     summary="Ask for a correction of a member of my household",
 )
-def correction_create(request: HttpRequest, payload: CorrectionIn):
+def correction_create(request: HttpRequest, payload: PrivacyCorrectionIn):
     resident = corrections.own_residents(user=request.auth).filter(pk=payload.resident_id).first()
     if resident is None:
         raise NotVisible("resident_id")
@@ -199,10 +199,10 @@ def _handleable(request: HttpRequest, correction_id: Id) -> CorrectionRequest:
 
 @router.post(
     "/corrections/{int:correction_id}/apply",
-    response={200: CorrectionOut, **WRITE_ERRORS},
+    response={200: PrivacyCorrectionOut, **WRITE_ERRORS},
     summary="Apply a correction request",
 )
-def correction_apply(request: HttpRequest, correction_id: Id, payload: ApplyIn):
+def correction_apply(request: HttpRequest, correction_id: Id, payload: CorrectionApplyIn):
     correction = _handleable(request, correction_id)
     try:
         corrections.correction_request_apply(
@@ -220,10 +220,10 @@ def correction_apply(request: HttpRequest, correction_id: Id, payload: ApplyIn):
 
 @router.post(
     "/corrections/{int:correction_id}/decline",
-    response={200: CorrectionOut, **WRITE_ERRORS},
+    response={200: PrivacyCorrectionOut, **WRITE_ERRORS},
     summary="Decline a correction request, with a reason the resident reads",
 )
-def correction_decline(request: HttpRequest, correction_id: Id, payload: DeclineIn):
+def correction_decline(request: HttpRequest, correction_id: Id, payload: CorrectionDeclineIn):
     correction = _handleable(request, correction_id)
     try:
         corrections.correction_request_decline(

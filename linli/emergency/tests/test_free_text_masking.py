@@ -8,7 +8,6 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from linli.accounts.privacy import FREE_TEXT_WARNING
 from linli.accounts.roles import Role
 from linli.emergency import services
 from linli.emergency.models import HelpRequest, Task
@@ -18,7 +17,10 @@ TYPED = "张帆联系沈阿姨 13812345678，身份证 110101199003070038"
 MASKED = "张帆联系沈阿姨 138****5678，身份证 110101********0038"
 TYPED_TITLE = "沈阿姨 13812345678 安全确认"
 MASKED_TITLE = "沈阿姨 138****5678 安全确认"
-WARNING = str(FREE_TEXT_WARNING)
+WARNING = (
+    "Partners and volunteers will see this text: do not write names, phone numbers or ID "
+    "numbers into it."
+)
 
 
 def client_for(user) -> Client:
