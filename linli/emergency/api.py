@@ -265,7 +265,7 @@ class TaskFilters(Schema):
 
 
 class DeclineIn(Schema):
-    reason: str = ""
+    reason: column_text(Unavailability, "reason") = ""
 
 
 class TaskReportIn(Schema):

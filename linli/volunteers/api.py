@@ -237,10 +237,10 @@ class HoursIn(Schema):
 
 
 class CorrectionIn(Schema):
-    volunteer_id: int
+    volunteer_id: Id
     hours: CorrectionHours
-    reason: str = ""
-    corrects_id: int | None = None
+    reason: column_text(ServiceHoursEntry, "note") = ""
+    corrects_id: Id | None = None
     occurred_on: BoundedDate | None = None
 
 

@@ -121,9 +121,9 @@ def test_the_case_page_masks_the_handler_for_the_reporter(world, category):
 
 def test_the_reporter_reads_their_own_note_as_typed(world, category):
     case = handled_case(world, category, Role.PARTNER_LIAISON)
-    case = case_transition(
-        case=case, actor=world.users[Role.SECRETARY], action="resolve", note="已清理"
-    )
+    secretary = world.users[Role.SECRETARY]
+    case = case_transition(case=case, actor=secretary, action="start")
+    case = case_transition(case=case, actor=secretary, action="resolve", note="已清理")
     case_transition(case=case, actor=world.users[Role.PARTNER_LIAISON], action="reopen", note=OWN)
 
     body = client_for(world, Role.PARTNER_LIAISON).get(f"/api/v1/cases/{case.pk}").json()
