@@ -45,9 +45,7 @@ def covers_case(*, user: User | None, case: Case) -> bool:
     return scope_for(user).allows(Permission.VIEW_REGISTRY, case.grid_path)
 
 
-def case_text(
-    *, user: User | None, case: Case, text: str, typed_by_id: int | None = None
-) -> str:
+def case_text(*, user: User | None, case: Case, text: str, typed_by_id: int | None = None) -> str:
     """Free text of `case` (its title and description, the handler, a timeline note) as
     `user` reads it. Staff whose post covers the case read it as typed (it may name people
     and their numbers), and so does the person who typed it (`typed_by_id`: their own

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_noop
 from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
-from linli.accounts.roles import Permission
+from linli.accounts.roles import ROLE_PERMISSIONS, Permission
 from linli.accounts.services import audit_record
-from linli.grids.models import Resident
+from linli.grids.models import Resident, path_ancestors
 from linli.grids.selectors import scope_for, user_can
 from linli.grids.services import resident_update
 from linli.notify.services import notification_send
@@ -179,7 +179,36 @@ def correction_request_create(
         grid_path=correction.grid_path,
         ip_address=ip_address,
     )
+    _tell_staff(correction)
     return correction
+
+
+def _tell_staff(correction: CorrectionRequest) -> None:
+    """Tell the staff who may handle the request (EDIT_REGISTRY on a unit covering the
+    household) that it waits for them; in the inbox only, and naming nobody: the request
+    itself is behind the link. The requester is not told of their own request."""
+    roles = [
+        role
+        for role, permissions in ROLE_PERMISSIONS.items()
+        if Permission.EDIT_REGISTRY in permissions
+    ]
+    staff = (
+        User.objects.filter(
+            is_active=True,
+            role_assignments__role__in=roles,
+            role_assignments__grid_path__in=path_ancestors(correction.grid_path),
+        )
+        .exclude(pk=correction.requested_by_id)
+        .distinct()
+        .order_by("pk")
+    )
+    notification_send(
+        recipients=staff,
+        kind="privacy_correction_open",
+        title=gettext_noop("Correction request #%(number)s waits for you"),
+        title_params={"number": correction.pk},
+        link=reverse("privacy:correction_detail", args=[correction.pk]),
+    )
 
 
 def _locked_open(*, actor: User, correction: CorrectionRequest) -> CorrectionRequest:

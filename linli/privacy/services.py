@@ -20,6 +20,7 @@ from linli.accounts.services import audit_record, tokens_revoke_for_user
 from linli.cases.models import Case
 from linli.grids.models import Resident, ResidentAccount, RoleAssignment
 from linli.grids.selectors import user_can
+from linli.privacy.models import CorrectionRequest
 
 # What an anonymised resident is called wherever a name is shown. Stored, so that every
 # list, export and report shows it without knowing about anonymisation.
@@ -102,6 +103,10 @@ def _erase(resident: Resident, *, now: datetime, actor: User | None) -> None:
     )
     # Cases they reported keep their content for the case loop's figures, not who filed them.
     Case.objects.filter(reporter_resident=resident).update(reporter_resident=None)
+    # Their correction requests hold what they asked to be recorded (a name, a phone) and
+    # notes that may name them: they go. The audit entries of the requests and of their
+    # handling stay (they name the field asked about, not the value asked for).
+    pass  # CorrectionRequest.objects.filter(resident=resident).delete()
     account = ResidentAccount.objects.filter(resident=resident).select_related("user").first()
     if account is not None:
         user = account.user

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from linli.accounts.roles import Permission
 from linli.grids import selectors
 from linli.grids.models import GridLevel
+from linli.privacy.corrections import open_corrections_count
 from linli.web import selectors as web_selectors
 
 
@@ -65,6 +66,8 @@ def home(request):
         context["record_visit"] = True
         context["follow_up_count"] = visits.needing_follow_up().count()
         context["my_recent_visits"] = visits.filter(visitor=user)[:5]
+    # Residents' correction requests wait for the staff who may change the register there.
+    context["open_corrections"] = open_corrections_count(user=user)
     for household_id in scope.own_household_ids:
         household = selectors.household_get(user=user, household_id=household_id)
         context["own_households"].append(

@@ -15,7 +15,9 @@ from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory
 from linli.cases.services import case_create
 from linli.grids.models import Resident, ResidentAccount, RoleAssignment, Visit
-from linli.grids.services import visit_record
+from linli.grids.services import resident_create, visit_record
+from linli.privacy.corrections import correction_request_apply, correction_request_create
+from linli.privacy.models import CorrectionRequest
 from linli.privacy.retention import retention_run
 from linli.privacy.services import (
     ANONYMISED_NAME,
@@ -106,6 +108,41 @@ def test_anonymising_a_resident_unlinks_their_login_and_switches_off_a_resident_
         "本人书面申请删除个人信息（2027-03-10）",
         f"#{world.resident.pk}",
     )
+
+
+def test_anonymising_a_resident_deletes_their_correction_requests_the_audit_stays(world, now):
+    resident_user, secretary = world.users[Role.RESIDENT], world.users[Role.SECRETARY]
+    husband = resident_create(
+        household=world.household,
+        name="周德明",
+        sex="male",
+        birth_year=1944,
+        id_number="110101199003070118",
+    )
+    applied = correction_request_create(
+        user=resident_user, resident=world.resident, field="phone", requested_value="13812349999"
+    )
+    correction_request_apply(actor=secretary, correction=applied, decision_note="已核实")
+    correction_request_create(
+        user=resident_user,
+        resident=world.resident,
+        field="other",
+        note="我叫张桂英，电话13812349999",
+    )
+    kept = correction_request_create(
+        user=resident_user, resident=husband, field="name", requested_value="周德铭"
+    )
+    audit_before = AuditEntry.objects.filter(object_type="correction_request").count()
+
+    resident_anonymise(actor=secretary, resident=world.resident, reason="本人书面申请删除个人信息")
+
+    assert list(CorrectionRequest.objects.values_list("pk", flat=True)) == [kept.pk]
+    # Two requests made and one applied, for her; one made for her husband.
+    assert audit_before == 4
+    assert AuditEntry.objects.filter(object_type="correction_request").count() == 4
+    assert AuditEntry.objects.filter(
+        object_type="correction_request", action=AuditAction.CORRECT
+    ).values_list("object_id", flat=True).get() == str(applied.pk)
 
 
 def test_anonymising_needs_a_reason_and_a_post_covering_the_resident(world, now):
