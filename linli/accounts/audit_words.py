@@ -222,6 +222,13 @@ def _sentence(entry: AuditEntry) -> str:
     if action == AuditAction.EXPORT:
         return _("%(actor)s exported %(object)s") % words
     if action == AuditAction.IMPORT_CHECK:
+        # A check that wrote nothing: asked for (a dry run), or an import refused for its
+        # errors, which must not read as if the person had only been trying.
+        if isinstance(entry.changes, dict) and entry.changes.get("dry_run") is False:
+            return (
+                _("%(actor)s tried to import %(object)s; it was refused and nothing was written")
+                % words
+            )
         return _("%(actor)s checked %(object)s without importing it (dry run)") % words
     if action == AuditAction.LINK:
         return _("%(actor)s linked a login to %(object)s") % words

@@ -1,11 +1,12 @@
 """Exports of the resident registry as .xlsx: masked, scoped and audited.
 
 `resident_export_rows` (a selector) decides what a user may export and how each row looks;
-`residents_export` and `own_household_export` (services) write the workbook and one audit
-entry per export. Phone and ID numbers are always masked; vulnerability tags appear only
-where the user may see them (`selectors.sensitive_visible`). The columns are the import
-columns (README "Import columns"), with Chinese headers and values in Chinese, English
-ones otherwise.
+`residents_export` (a service) writes the workbook and one audit entry per export; a
+resident's own household's rows (`own_household_rows`) are the first sheet of their download
+of everything held about them (linli.privacy.access). Phone and ID numbers are always
+masked; vulnerability tags appear only where the user may see them
+(`selectors.sensitive_visible`). The columns are the import columns (README "Import
+columns"), with Chinese headers and values in Chinese, English ones otherwise.
 """
 
 import io
@@ -165,28 +166,10 @@ def residents_export(
 
 def own_household_rows(*, user: User) -> tuple[list[list], tuple[int, ...], str]:
     """The user's own household as rows (header first, numbers masked), its ids and its grid
-    path; also the first sheet of a resident's download of all their data (linli.privacy)."""
+    path: the first sheet of a resident's download of all their data (linli.privacy)."""
     household_ids = scope_for(user).own_household_ids
     if not household_ids:
         raise ValidationError(_("You have no household to export."), code="permission_denied")
     residents = residents_visible(user=user).filter(household_id__in=household_ids)
     first = residents.select_related(None).values_list("grid_path", flat=True).first() or ""
     return [export_header(), *_rows(user, residents)], household_ids, first
-
-
-@transaction.atomic
-def own_household_export(*, user: User, ip_address: str | None = None) -> ExportFile:
-    """A resident's own household (their own data, ID numbers masked) as .xlsx; audited."""
-    rows, household_ids, first = own_household_rows(user=user)
-    content, count = _workbook(iter(rows), title="我的家庭" if _chinese() else "My household")
-    audit_record(
-        actor=user,
-        action=AuditAction.EXPORT,
-        object_type="household",
-        object_id=",".join(str(pk) for pk in household_ids),
-        object_label="my-household.xlsx",
-        changes={"count": count},
-        grid_path=first,
-        ip_address=ip_address,
-    )
-    return ExportFile(filename="my-household.xlsx", content=content, count=count)

@@ -106,7 +106,7 @@ def _erase(resident: Resident, *, now: datetime, actor: User | None) -> None:
     # Their correction requests hold what they asked to be recorded (a name, a phone) and
     # notes that may name them: they go. The audit entries of the requests and of their
     # handling stay (they name the field asked about, not the value asked for).
-    pass  # CorrectionRequest.objects.filter(resident=resident).delete()
+    CorrectionRequest.objects.filter(resident=resident).delete()
     account = ResidentAccount.objects.filter(resident=resident).select_related("user").first()
     if account is not None:
         user = account.user

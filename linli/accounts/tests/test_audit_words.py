@@ -94,6 +94,20 @@ def test_an_import_check_reads_as_a_dry_run_with_its_counts(world, chinese):
     ]
 
 
+def test_a_refused_import_does_not_read_as_a_dry_run(world, chinese):
+    bad_row = [*GOOD_ROWS[0]]
+    bad_row[0] = "NOPE"  # a building-group code nobody has
+    registry_import(
+        actor=world.users[Role.SECRETARY],
+        source=csv_bytes([bad_row]),
+        filename="bad.csv",
+        dry_run=False,
+    )
+    line = describe(latest(action=AuditAction.IMPORT_CHECK))
+    assert line.sentence == "secretary 尝试导入居民登记表“bad.csv”，因有错误未导入，未写入任何数据"
+    assert "仅检查，未写入任何数据。" not in line.details
+
+
 def test_a_role_grant_names_the_person_the_role_in_words_and_the_grid(world, chinese):
     role_assign(
         user=world.users[Role.VOLUNTEER],

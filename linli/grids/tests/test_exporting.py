@@ -131,14 +131,27 @@ def test_export_is_404_without_the_permission_and_writes_nothing(world, role):
 
 def test_anonymous_export_is_sent_to_log_in(world):
     assert Client().post(reverse("grids:residents_export")).status_code == 302
-    assert Client().post(reverse("grids:me_export")).status_code == 302
+    assert Client().post(reverse("privacy:my_data")).status_code == 302
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-def test_resident_exports_their_own_household(world):
-    response = client_for(world, Role.RESIDENT).post(reverse("grids:me_export"))
+def test_resident_downloads_their_own_household_first_in_everything_held_about_them(world):
+    response = client_for(world, Role.RESIDENT).post(reverse("privacy:my_data"))
     assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="my-data.xlsx"'
+    workbook = load_workbook(io.BytesIO(response.content))
+    # The household sheet first, then the rest of what is held (linli/privacy/access.py).
+    assert workbook.sheetnames == [
+        "我的家庭",
+        "走访记录",
+        "诉求",
+        "应急求助",
+        "活动报名",
+        "隐私告知同意",
+        "更正申请",
+    ]
     header, *rows = rows_of(response)
+    assert list(header) == [column.zh for column in COLUMNS]
     assert rows == [
         (
             "A1-1",
@@ -155,38 +168,54 @@ def test_resident_exports_their_own_household(world):
         ),
     ]
     entry = AuditEntry.objects.get(action="export")
-    assert (entry.object_type, entry.object_id) == ("household", str(world.household.id))
-    assert entry.changes == {"count": 1}
+    assert (entry.object_type, entry.object_id, entry.object_label) == (
+        "household",
+        str(world.household.id),
+        "my-data.xlsx",
+    )
+    assert entry.changes == {
+        "count": 1,
+        "sheets": {
+            "household": 1,
+            "visits": 0,
+            "cases": 0,
+            "help_requests": 0,
+            "sign_ups": 0,
+            "privacy_notice": 0,
+            "corrections": 0,
+        },
+    }
     assert entry.grid_path == world.household.grid_path
 
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.MICRO_GRID_LEAD, Role.VOLUNTEER])
-def test_own_export_is_404_for_users_without_a_household(world, role):
-    assert client_for(world, role).post(reverse("grids:me_export")).status_code == 404
+def test_own_download_is_404_for_users_without_a_household(world, role):
+    assert client_for(world, role).post(reverse("privacy:my_data")).status_code == 404
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
+# Each export, who may take it, and the button its GET page shows.
 EXPORTS = [
-    (Role.SECRETARY, "grids:residents_export"),
-    (Role.RESIDENT, "grids:me_export"),
-    (Role.SECRETARY, "volunteers:hours_export"),
+    (Role.SECRETARY, "grids:residents_export", "export-confirm"),
+    (Role.RESIDENT, "privacy:my_data", "download-my-data"),
+    (Role.SECRETARY, "volunteers:hours_export", "export-confirm"),
 ]
 
 
-@pytest.mark.parametrize(("role", "name"), EXPORTS)
-def test_a_get_of_an_export_shows_the_button_and_exports_nothing(world, role, name):
+@pytest.mark.parametrize(("role", "name", "button"), EXPORTS)
+def test_a_get_of_an_export_shows_the_button_and_exports_nothing(world, role, name, button):
     """A link from another site (a GET) downloads nothing: the page POSTs with the token."""
     response = client_for(world, role).get(reverse(name), {"start": "2026-03-01"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     content = response.content.decode()
-    assert 'data-testid="export-confirm"' in content
+    assert f'data-testid="{button}"' in content
     assert 'name="csrfmiddlewaretoken"' in content
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
-@pytest.mark.parametrize(("role", "name"), EXPORTS)
-def test_an_export_posted_without_the_csrf_token_is_refused(world, role, name):
+@pytest.mark.parametrize(("role", "name", "button"), EXPORTS)
+def test_an_export_posted_without_the_csrf_token_is_refused(world, role, name, button):
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.users[role])
     assert client.post(reverse(name)).status_code == 403

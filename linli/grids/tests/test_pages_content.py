@@ -469,11 +469,12 @@ def test_resident_list_offers_the_export_of_the_filtered_list_to_who_may_export(
     assert reverse("grids:residents_export") not in page(client, reverse("grids:resident_list"))
 
 
-def test_own_household_page_offers_the_residents_own_export(world, client):
+def test_own_household_page_offers_one_download_the_complete_one(world, client):
     signed_in(client, world, Role.RESIDENT)
-    assert f'<form method="post" action="{reverse("grids:me_export")}">' in page(
-        client, reverse("grids:me")
-    )
+    content = page(client, reverse("grids:me"))
+    # Everything held about the household (linli.privacy), not the household sheet alone.
+    assert content.count('<form method="post" action="/privacy/my-data/">') == 1
+    assert content.count('<form method="post"') == 1
 
 
 def test_menu_links_to_the_import_page_for_who_may_import(world, client):

@@ -1,8 +1,8 @@
 """Import and export pages: thin wrappers over `linli.grids.importing` and `.exporting`.
 
 The import page answers 404 to anyone without the import permission somewhere; the export
-of the resident list answers 404 without the export permission; a resident's own export
-answers 404 to anyone without a household of their own.
+of the resident list answers 404 without the export permission. A resident downloads their
+own data, everything held about their household, at /privacy/my-data/ (linli.privacy).
 
 An upload is checked against the import limits (linli.grids.import_limits) before anything
 parses it; a file of more than LINLI_IMPORT_BACKGROUND_ROWS rows is imported by the worker
@@ -25,7 +25,7 @@ from linli.accounts.services import client_address
 from linli.grids import exporting, import_runs, importing
 from linli.grids.import_limits import Limits, UploadRefused, upload_inspect
 from linli.grids.models import ImportRun
-from linli.grids.selectors import grid_unit_get, scope_for, user_can
+from linli.grids.selectors import grid_unit_get, user_can
 
 
 class ImportForm(forms.Form):
@@ -173,27 +173,10 @@ def residents_export(request):
     return _download(export.content, export.filename, export.content_type)
 
 
-@never_cache
-@login_required
-def own_household_export(request):
-    if request.method != "POST":
-        if not scope_for(request.user).own_household_ids:
-            raise Http404
-        return _confirm(request, title=_("Download my household's data"), fields={})
-    try:
-        export = exporting.own_household_export(
-            user=request.user, ip_address=client_address(request)
-        )
-    except ValidationError:
-        raise Http404 from None
-    return _download(export.content, export.filename, export.content_type)
-
-
 urlpatterns = [
     path("import/", import_page, name="import"),
     path("import/runs/<int:run_id>/", import_run, name="import_run"),
     path("import/template.xlsx", import_template_xlsx, name="import_template_xlsx"),
     path("import/template.csv", import_template_csv, name="import_template_csv"),
     path("residents/export.xlsx", residents_export, name="residents_export"),
-    path("me/export.xlsx", own_household_export, name="me_export"),
 ]
