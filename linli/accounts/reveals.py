@@ -134,7 +134,7 @@ class RevealQuotaExceeded(ValidationError):
         return max(1, int((self.resets_at - clock.now()).total_seconds()))
 
 
-def reveal_quota_claim(*, actor: User) -> int:
+def reveal_quota_claim(*, actor: User, enforce: bool = True) -> int:
     """Check the daily quota for one more reveal and return which reveal of the day it is.
 
     Runs inside the caller's transaction: the lock on the user's row holds until it commits
@@ -144,7 +144,7 @@ def reveal_quota_claim(*, actor: User) -> int:
     User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
     count = reveals_today(actor=actor)
     quota = settings.LINLI_REVEAL_DAILY_QUOTA
-    if count >= quota:
+    if enforce and count >= quota:
         logger.warning(
             "reveal refused: user %s is over the daily quota (%d of %d)", actor.pk, count, quota
         )
@@ -169,8 +169,13 @@ def reveal_audit(
     grid_path: str,
     ip_address: str | None = None,
     reason_prefix: str = "",
+    within_quota: bool = True,
 ) -> int:
     """Check the purpose, the reason and the quota, and write the reveal's audit row.
+
+    `within_quota=False` counts the reveal (and so the alert to the secretary) without
+    refusing it over the quota: for a volunteer calling the people of an emergency task they
+    hold, whose reach is bounded by their tasks and who must not be cut off mid-typhoon.
 
     Call it inside the revealing service's transaction, after its permission check and before
     the value leaves; it raises ValidationError (fields `purpose`, `reason`) or
@@ -178,7 +183,7 @@ def reveal_audit(
     is stored before the reason's words. Returns how many full numbers the actor has seen
     today, this one included."""
     purpose, reason = reveal_reason_clean(purpose=purpose, reason=reason)
-    count = reveal_quota_claim(actor=actor)
+    count = reveal_quota_claim(actor=actor, enforce=within_quota)
     audit_record(
         actor=actor,
         action=AuditAction.REVEAL,

@@ -1732,8 +1732,10 @@ def task_phone_reveal(
 ) -> str:
     """One tap shows the full number of a resident of the task's household to the volunteer
     holding the task (or to staff who may reveal numbers there), and the audit log keeps
-    who, whom, when, for which task and why. The purpose, the reason and the daily quota are
-    those of every reveal (linli.accounts.reveals); the secretary hears of unusual counts."""
+    who, whom, when, for which task and why. The purpose and the reason are those of every
+    reveal (linli.accounts.reveals), and so is the daily quota for staff; the volunteer
+    holding the task is counted (the secretary hears of unusual counts) but never cut off
+    from the people of their own task during an emergency."""
     volunteer = _own_volunteer(actor)
     holds = (
         volunteer is not None
@@ -1751,6 +1753,9 @@ def task_phone_reveal(
         purpose=purpose,
         reason=reason,
         reason_prefix=_("Emergency task %(task)d: ") % {"task": task.pk},
+        # The volunteer holding the task reaches only its household; staff revealing through
+        # a task count against their daily quota as in the registry.
+        within_quota=not holds,
         object_type="resident",
         object_id=resident.pk,
         object_label=resident.name,

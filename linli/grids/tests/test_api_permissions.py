@@ -3,17 +3,21 @@
 The expected outcomes are written out by hand below, from the `world` fixture's tree
 (see linli/conftest.py), rather than computed from the code under test. Callers
 authenticate as apps do, with a bearer token from POST /api/v1/auth/token. Denied writes
-must change nothing: the Visit and AuditEntry row counts are compared before and after.
+must change nothing: the Visit (or correction request) and AuditEntry row counts are compared
+before and after.
 """
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from linli.accounts.models import ApiToken, AuditEntry
 from linli.accounts.roles import Role
-from linli.conftest import PASSWORD
+from linli.conftest import PASSWORD, make_user
 from linli.grids.models import Building, GridUnit, Household, Resident, Visit
-from linli.grids.services import visit_record
+from linli.grids.services import resident_account_link, role_assign, visit_record
+from linli.privacy.corrections import correction_request_create
+from linli.privacy.models import CorrectionRequest, PrivacyNoticeAcceptance
 
 ANONYMOUS = "anonymous"
 ROLES = [
@@ -318,16 +322,186 @@ def test_own_tokens_only(client, world, role):
         assert client.get("/api/v1/auth/tokens", headers=headers).status_code == 401
 
 
-# Operations still being built by other work on issue 13, outside the comparison below until
-# their role matrices land.
-NOT_YET_IN_THE_MATRIX = {
-    # TODO issue 13: pipl adds it (privacy notice, consent and corrections, with its matrix).
-    "/api/v1/privacy/notice",
-    "/api/v1/privacy/notice/accept",
-    "/api/v1/privacy/corrections",
-    "/api/v1/privacy/corrections/{correction_id}/apply",
-    "/api/v1/privacy/corrections/{correction_id}/decline",
+# The privacy routes (notice, consent, correction requests) ---------------------------------
+
+# A secretary of C社区: the same role as `secretary`, in the other community.
+OTHER = "other_community_secretary"
+PRIVACY_ROLES = [*ROLES, OTHER]
+
+
+@pytest.fixture
+def privacy_world(world):
+    """The world, a secretary of C社区, and one open correction request in each community,
+    each asked by the resident's own login: 张桂英 (1号楼 101) and 赵强 (9号楼 901)."""
+    other = make_user(OTHER)
+    role_assign(
+        user=other, role=Role.SECRETARY, grid_unit=world.other_community, post="party_secretary"
+    )
+    world.users[OTHER] = other
+    c_resident = make_user("c_resident")
+    role_assign(
+        user=c_resident,
+        role=Role.RESIDENT,
+        grid_unit=world.other_community_household.building.grid_unit,
+        post="resident",
+    )
+    resident_account_link(resident=world.other_community_resident, user=c_resident)
+    world.corrections = {
+        "A": correction_request_create(
+            user=world.users[Role.RESIDENT],
+            resident=world.resident,
+            field="phone",
+            requested_value="13812349999",
+        ),
+        "C": correction_request_create(
+            user=c_resident,
+            resident=world.other_community_resident,
+            field="phone",
+            requested_value="13600009999",
+        ),
+    }
+    return world
+
+
+@pytest.mark.parametrize("role", PRIVACY_ROLES)
+def test_everyone_reads_the_notice_and_accepts_it_for_themselves_only(client, privacy_world, role):
+    world = privacy_world
+    headers = headers_for(client, world, role)
+    before = AuditEntry.objects.count()
+    read = client.get("/api/v1/privacy/notice", headers=headers)
+    accept = client.post(
+        "/api/v1/privacy/notice/accept",
+        {"version": settings.LINLI_PRIVACY_NOTICE_VERSION},
+        content_type="application/json",
+        headers=headers,
+    )
+    if role == ANONYMOUS:
+        assert (read.status_code, accept.status_code) == (401, 401)
+        assert not PrivacyNoticeAcceptance.objects.exists()
+        assert AuditEntry.objects.count() == before
+        return
+    assert read.status_code == 200
+    assert (read.json()["version"], read.json()["accepted"]) == (
+        settings.LINLI_PRIVACY_NOTICE_VERSION,
+        False,
+    )
+    assert accept.status_code == 200
+    assert list(PrivacyNoticeAcceptance.objects.values_list("user__username", flat=True)) == [
+        world.users[role].username
+    ]
+    assert AuditEntry.objects.count() == before + 1
+
+
+# Which requests each role lists (by community), and may handle.
+CORRECTIONS_LISTED = {
+    Role.RESIDENT: {"A"},  # their own household's
+    Role.VOLUNTEER: set(),
+    Role.PARTNER_LIAISON: set(),
+    Role.BUILDING_GROUP_LEADER: set(),
+    Role.MICRO_GRID_LEAD: {"A"},
+    Role.SECRETARY: {"A"},
+    Role.STREET_ADMIN: {"A", "C"},
+    OTHER: {"C"},
 }
+MAY_HANDLE = {
+    Role.MICRO_GRID_LEAD: {"A"},
+    Role.SECRETARY: {"A"},
+    Role.STREET_ADMIN: {"A", "C"},
+    OTHER: {"C"},
+}
+
+
+def correction_rows() -> list[dict]:
+    return list(CorrectionRequest.objects.order_by("pk").values())
+
+
+def privacy_counts() -> tuple[int, int, int]:
+    return CorrectionRequest.objects.count(), Resident.objects.count(), AuditEntry.objects.count()
+
+
+@pytest.mark.parametrize("role", PRIVACY_ROLES)
+def test_correction_list_shows_own_and_handleable_requests_only(client, privacy_world, role):
+    headers = headers_for(client, privacy_world, role)
+    response = client.get("/api/v1/privacy/corrections", headers=headers)
+    if role == ANONYMOUS:
+        assert response.status_code == 401
+        return
+    assert response.status_code == 200
+    community = {c.pk: key for key, c in privacy_world.corrections.items()}
+    listed = {community[item["id"]]: item["may_handle"] for item in response.json()["items"]}
+    assert listed == {key: key in MAY_HANDLE.get(role, set()) for key in CORRECTIONS_LISTED[role]}
+    assert response.json()["count"] == len(CORRECTIONS_LISTED[role])
+
+
+@pytest.mark.parametrize("role", PRIVACY_ROLES)
+def test_only_a_resident_asks_for_a_correction_and_of_their_own_household(
+    client, privacy_world, role
+):
+    headers = headers_for(client, privacy_world, role)
+    outcomes = {}
+    for resident in (privacy_world.resident, privacy_world.neighbour):
+        before = privacy_counts()
+        response = client.post(
+            "/api/v1/privacy/corrections",
+            {"resident_id": resident.pk, "field": "name", "requested_value": "张桂瑛"},
+            content_type="application/json",
+            headers=headers,
+        )
+        outcomes[resident.name] = response.status_code
+        if response.status_code == 201:
+            assert privacy_counts() == (before[0] + 1, before[1], before[2] + 1)
+            assert response.json()["resident_id"] == resident.pk
+        else:
+            assert privacy_counts() == before
+            assert set(response.json()) == {"message", "field"}
+    if role == ANONYMOUS:
+        assert outcomes == {"张桂英": 401, "李建国": 401}
+    elif role == Role.RESIDENT:
+        assert outcomes == {"张桂英": 201, "李建国": 404}
+    else:
+        # Staff correct the register directly; they ask nothing through this route.
+        assert outcomes == {"张桂英": 404, "李建国": 404}
+
+
+@pytest.mark.parametrize("action", ["apply", "decline"])
+@pytest.mark.parametrize("role", PRIVACY_ROLES)
+def test_a_correction_is_handled_only_by_staff_covering_the_household(
+    client, privacy_world, role, action
+):
+    headers = headers_for(client, privacy_world, role)
+    payload = {"apply": {"decision_note": "已核实"}, "decline": {"reason": "号码未变，无需更正"}}
+    outcomes = {}
+    for key, correction in privacy_world.corrections.items():
+        rows_before, counts_before = correction_rows(), privacy_counts()
+        resident_before = Resident.objects.values().get(pk=correction.resident_id)
+        response = client.post(
+            f"/api/v1/privacy/corrections/{correction.pk}/{action}",
+            payload[action],
+            content_type="application/json",
+            headers=headers,
+        )
+        outcomes[key] = response.status_code
+        if response.status_code == 200:
+            assert response.json()["state"] == {"apply": "applied", "decline": "declined"}[action]
+            assert AuditEntry.objects.count() > counts_before[2]
+            continue
+        assert set(response.json()) == {"message", "field"}
+        assert correction_rows() == rows_before
+        assert Resident.objects.values().get(pk=correction.resident_id) == resident_before
+        assert privacy_counts() == counts_before
+    if role == ANONYMOUS:
+        expected = {"A": 401, "C": 401}
+    else:
+        expected = {
+            key: 200
+            if key in MAY_HANDLE.get(role, set())
+            # The resident sees their own request but may not decide it.
+            else 403
+            if key in CORRECTIONS_LISTED[role]
+            else 404
+            for key in privacy_world.corrections
+        }
+    assert outcomes == expected
 
 
 def test_matrix_covers_every_api_operation(client, db):
@@ -337,7 +511,6 @@ def test_matrix_covers_every_api_operation(client, db):
     operations = {
         path: " ".join(sorted(method.upper() for method in methods))
         for path, methods in schema_paths.items()
-        if path not in NOT_YET_IN_THE_MATRIX
     }
     assert operations == {
         "/api/v1/auth/token": "DELETE POST",
@@ -359,6 +532,12 @@ def test_matrix_covers_every_api_operation(client, db):
         "/api/v1/notifications": "GET",
         "/api/v1/notifications/{notification_id}/read": "POST",
         "/api/v1/notifications/read-all": "POST",
+        # The privacy notice and correction requests: the privacy tests above.
+        "/api/v1/privacy/notice": "GET",
+        "/api/v1/privacy/notice/accept": "POST",
+        "/api/v1/privacy/corrections": "GET POST",
+        "/api/v1/privacy/corrections/{correction_id}/apply": "POST",
+        "/api/v1/privacy/corrections/{correction_id}/decline": "POST",
         # Cases: role-by-role expectations live in linli/cases/tests/ (test_api.py,
         # test_handling_api.py, test_categories.py, test_photos.py, test_metrics.py).
         "/api/v1/cases": "GET POST",
