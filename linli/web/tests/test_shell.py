@@ -117,3 +117,15 @@ def test_pages_load_no_third_party_assets(world, client):
     assert "http://" not in content
     assert "https://" not in content
     assert "/static/web/htmx.min.js" in content
+
+
+@pytest.mark.parametrize("role", [Role.VOLUNTEER, Role.PARTNER_LIAISON])
+def test_home_of_a_volunteer_or_partner_links_to_what_they_can_do(world, client, role):
+    client.force_login(world.users[role])
+    content = client.get(reverse("web:home"), **ENGLISH).content.decode()
+    assert "switched on" not in content
+    for name in ("participation:list", "volunteers:list", "partners:home", "emergency:my_tasks"):
+        href = reverse(name)
+        assert f'href="{href}"' in content
+        # A page or, for a volunteer without a profile yet, the sign-up it leads to.
+        assert client.get(href).status_code in (200, 302), href
