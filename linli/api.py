@@ -9,6 +9,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -58,8 +59,10 @@ def schema_validation_error(request, exc: ValidationError):
         for part in first.get("loc", [])
         if part not in ("body", "query", "path", "payload", "filters", "pagination")
     ]
+    # An error of the body as a whole (none sent, not an object) names the body.
+    body_at_fault = "body" if list(first.get("loc", []))[:1] == ["body"] else None
     return error_response(
-        request, first.get("msg", _("Invalid input.")), ".".join(location) or None, 422
+        request, first.get("msg", _("Invalid input.")), ".".join(location) or body_at_fault, 422
     )
 
 
@@ -114,7 +117,8 @@ def unexpected_error(request, exc: Exception):
     logged with its traceback (secrets redacted, linli.ops.logging) like any 500."""
     if isinstance(exc, PermissionDenied):
         return error_response(request, _("Permission denied."), None, 403)
-    if isinstance(exc, SuspiciousOperation | BadRequest):
+    # A multipart body without its boundary: Django's own handler answers it 400 too.
+    if isinstance(exc, SuspiciousOperation | BadRequest | MultiPartParserError):
         return error_response(request, _("Bad request."), None, 400)
     request_id = getattr(request, "request_id", "")
     message = _("Server error. Quote the request id %(request_id)s when reporting it.") % {

@@ -247,6 +247,14 @@ def _sentence(entry: AuditEntry) -> str:
     if action == AuditAction.CORRECT:
         return _("%(actor)s corrected %(object)s at the person's request") % words
     if action == AuditAction.CONSENT:
+        if entry.object_type == "privacy_notice":
+            # The label is the version ("2026-12"); entries written before it was, carry
+            # "username · version".
+            version = entry.object_label.rsplit(" · ", 1)[-1] or entry.object_id
+            return _("%(actor)s agreed to the privacy notice (version %(version)s)") % {
+                "actor": words["actor"],
+                "version": version,
+            }
         return _("%(actor)s accepted %(object)s") % words
     words["action"] = action
     return _("%(actor)s did “%(action)s” to %(object)s") % words

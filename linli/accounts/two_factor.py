@@ -16,14 +16,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -35,6 +33,7 @@ from linli.accounts.addresses import client_address
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.accounts.services import audit_record
+from linli.redirects import send_to_step
 
 # The permissions that put the whole register within reach: a second factor guards them.
 TWO_FACTOR_PERMISSIONS = frozenset(
@@ -50,6 +49,8 @@ STATIC_DEVICE_NAME = "recovery codes"
 # Where the codes made by the last enrolment or regeneration wait to be shown (once) and
 # downloaded; cleared when the person says they have kept them.
 FRESH_CODES_SESSION_KEY = "linli_two_factor_fresh_codes"
+# Set once the codes page has shown them: the next visit drops them instead of showing them again.
+FRESH_CODES_SHOWN_SESSION_KEY = "linli_two_factor_fresh_codes_shown"
 
 
 def needs_two_factor(user: User | Any) -> bool:
@@ -125,9 +126,11 @@ def _throttled(device) -> CodeRefusal | None:
     if locked_until is not None:
         seconds = max(1, math.ceil((locked_until - clock.now()).total_seconds()))
     return CodeRefusal(
+        # django-otp waits 1 s after the first wrong code, then 2, 4, 8 …: say what
+        # happened and how long, not "too many" after a single slip.
         ngettext(
-            "Too many wrong codes. Wait %(seconds)s second, then try again.",
-            "Too many wrong codes. Wait %(seconds)s seconds, then try again.",
+            "That code was not accepted. Wait %(seconds)d second before the next try.",
+            "That code was not accepted. Wait %(seconds)d seconds before the next try.",
             seconds,
         )
         % {"seconds": seconds},
@@ -448,11 +451,6 @@ class TwoFactorMiddleware:
                 status=403,
             )
         user = request.user
-        target = reverse("two_factor:verify" if is_enrolled(user) else "two_factor:enrol")
-        if request.method == "GET":
-            target = f"{target}?{urlencode({'next': request.get_full_path()})}"
-        if request.headers.get("HX-Request"):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
-            return response
-        return redirect(target)
+        return send_to_step(
+            request, reverse("two_factor:verify" if is_enrolled(user) else "two_factor:enrol")
+        )

@@ -69,6 +69,17 @@ def _mark_verified(request: HttpRequest, device) -> None:
     otp_login(request, device)
 
 
+def _keep_fresh_codes(request: HttpRequest, codes: list[str]) -> None:
+    """Codes just made wait in the session until the codes page has shown them once."""
+    request.session[two_factor.FRESH_CODES_SESSION_KEY] = codes
+    request.session.pop(two_factor.FRESH_CODES_SHOWN_SESSION_KEY, None)
+
+
+def _forget_fresh_codes(request: HttpRequest) -> None:
+    request.session.pop(two_factor.FRESH_CODES_SESSION_KEY, None)
+    request.session.pop(two_factor.FRESH_CODES_SHOWN_SESSION_KEY, None)
+
+
 def _qr_svg(url: str) -> str:
     # segno writes only rectangles' path data: nothing from the request reaches the markup.
     svg = segno.make(url, error="m").svg_inline(
@@ -119,7 +130,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         else:
             confirmed, codes = result
             _mark_verified(request, confirmed)
-            request.session[two_factor.FRESH_CODES_SESSION_KEY] = codes
+            _keep_fresh_codes(request, codes)
             return redirect(_with_next("two_factor:recovery_codes", _next_url(request)))
     return render(
         request,
@@ -179,15 +190,25 @@ def verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
-    """GET: the codes just made (once), else how many are left. POST: make new ones."""
+    """GET: the codes just made, on the first visit only (the page says they are shown only
+    now; a second visit, a reload included, drops them); else how many are left. POST: make
+    new ones."""
     user = request.user
     if request.method == "POST":
         if not two_factor.is_enrolled(user) or not _session_verified(request):
             raise Http404
         codes = two_factor.two_factor_recovery_codes_regenerate(user=user, request=request)
-        request.session[two_factor.FRESH_CODES_SESSION_KEY] = codes
+        _keep_fresh_codes(request, codes)
         return redirect("two_factor:recovery_codes")
     fresh = request.session.get(two_factor.FRESH_CODES_SESSION_KEY) or []
+    already_shown = bool(fresh) and bool(
+        request.session.get(two_factor.FRESH_CODES_SHOWN_SESSION_KEY)
+    )
+    if already_shown:
+        _forget_fresh_codes(request)
+        fresh = []
+    elif fresh:
+        request.session[two_factor.FRESH_CODES_SHOWN_SESSION_KEY] = True
     return render(
         request,
         "accounts/two_factor_recovery_codes.html",
@@ -195,6 +216,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
             "codes": [two_factor.format_recovery_code(code) for code in fresh],
             "codes_left": two_factor.recovery_codes_left(user),
             "enrolled": two_factor.is_enrolled(user),
+            "already_shown": already_shown,
             "next": request.GET.get("next", ""),
         },
     )
@@ -222,7 +244,7 @@ def recovery_codes_download(request: HttpRequest) -> HttpResponse:
 @login_required
 def recovery_codes_done(request: HttpRequest) -> HttpResponse:
     """The person has kept the codes: they are not shown again."""
-    request.session.pop(two_factor.FRESH_CODES_SESSION_KEY, None)
+    _forget_fresh_codes(request)
     return redirect(_next_url(request))
 
 

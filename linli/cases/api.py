@@ -324,9 +324,7 @@ def _detail(case: Case, user=None, *, events=None, photos=None) -> dict:
                 "units_assigned": meeting.units_assigned,
                 "due_at": timezone.localtime(meeting.due_at),
             }
-            for meeting in (
-                selectors.coordinations_visible(user=user, case=case) if staff else []
-            )
+            for meeting in (selectors.coordinations_visible(user=user, case=case) if staff else [])
         ],
     }
 
@@ -541,7 +539,10 @@ def duplicate_list(request: HttpRequest, filters: Query[DuplicateFilters]) -> li
         latitude, longitude = building.latitude, building.longitude
     found = selectors.duplicate_candidates(
         user=request.auth,
-        category=category, building=building, latitude=latitude, longitude=longitude
+        category=category,
+        building=building,
+        latitude=latitude,
+        longitude=longitude,
     )
     return [
         {

@@ -252,6 +252,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "非党员不填，党员请填写“在职”“退休”或“流动”。",
     ),
     "tag": ("Unknown tag: {tag}.", "未知的困难标签：{tag}。"),
+    # A formula's result is not in a file saved by a program other than Excel (nor is it
+    # what was typed): ask for the value itself rather than report an empty cell.
+    "formula": (
+        "Formulas are not accepted: type the value itself.",
+        "不接受公式，请直接填写内容本身。",
+    ),
     "missing_column": (
         "The header row has no column {header}.",
         "表头缺少“{header}”列。",
@@ -418,23 +424,38 @@ def _csv_rows(binary: BinaryIO) -> Iterator[tuple[int, list[str]]]:
             pass
 
 
+class _RowWithFormulas(list):
+    """A sheet row in which some cells hold formulas: those cells are blank here and their
+    positions are in `formulas`, so that the check can refuse them by name."""
+
+    formulas: tuple[int, ...] = ()
+
+
 def _xlsx_rows(binary: BinaryIO, limits: Limits) -> Iterator[tuple[int, list[str]]]:
     """The first sheet's rows, read as a stream (openpyxl's read-only mode) after
     `upload_inspect` passed the file; still stopped at the row cap and each cell cut at the
-    cell limit, whatever the file claims."""
+    cell limit, whatever the file claims. Formulas are read as formulas (data_type "f"), not
+    as the result the file may or may not carry, and handed on as _RowWithFormulas."""
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(binary, read_only=True, data_only=True)
+        workbook = load_workbook(binary, read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise ImportAborted("unreadable") from None
     cap, width = limits.sheet_rows, limits.cell_chars
     try:
         sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, row in enumerate(sheet.iter_rows(), start=1):
             if cap is not None and number > cap:
                 raise ImportAborted("too_many_rows", limit=limits.rows)
-            yield number, [_cell_text(value)[:width] for value in row]
+            cells = [
+                "" if cell.data_type == "f" else _cell_text(cell.value)[:width] for cell in row
+            ]
+            formulas = tuple(index for index, cell in enumerate(row) if cell.data_type == "f")
+            if formulas:
+                cells = _RowWithFormulas(cells)
+                cells.formulas = formulas
+            yield number, cells
     finally:
         workbook.close()
 
@@ -865,6 +886,7 @@ class _Importer:
             for key in ("phone", "residency_type", "party_membership", "vulnerability_tags")
         )
         width = max(positions.values()) + 1
+        column_at = {index: key for key, index in positions.items()}
         error = self._error
         household_cache = self.household_cache
         seen_ids = self.seen_ids
@@ -874,10 +896,12 @@ class _Importer:
         max_year = self.max_year
         report = self.report
         for number, cells in rows:
+            formulas = getattr(cells, "formulas", ())
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
             if not cells[p_id] and not cells[p_name] and not any(c.strip() for c in cells):
-                continue  # a blank row
+                if not formulas:
+                    continue  # a blank row
             report.rows += 1
             bad = len(self.errors)
 
@@ -957,6 +981,11 @@ class _Importer:
                 raw = cells[p_tags]
                 tags = self._tags(number, raw) if raw else ""
 
+            if formulas:
+                self._refuse_formulas(
+                    number, bad, [column_at[i] for i in formulas if i in column_at]
+                )
+
             if len(self.errors) == bad and household is not None:
                 yield (
                     number,
@@ -971,6 +1000,18 @@ class _Importer:
                     party,
                     tags,
                 )
+
+    def _refuse_formulas(self, number: int, bad: int, columns: list[str]) -> None:
+        """Formula cells of row `number` (blank as read) are refused as formulas, in place of
+        whatever the blank made the other checks say about those columns. The formula is
+        not echoed: it may hold a phone or ID number."""
+        if not columns:
+            return
+        refused = set(columns)
+        self.errors[bad:] = [e for e in self.errors[bad:] if e.column not in refused]
+        for column in COLUMNS:
+            if column.key in refused:
+                self._error(number, column.key, "formula")
 
     def _header_positions(self, number: int, header: list[str]) -> dict[str, int] | None:
         positions: dict[str, int] = {}

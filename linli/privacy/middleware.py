@@ -13,16 +13,14 @@ first. The version a session has accepted is kept in the session, so the check c
 query per session, not per request.
 """
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from linli.accounts.services import token_user
 from linli.privacy import notice
+from linli.redirects import send_to_step
 
 
 def _open_prefixes() -> tuple[str, ...]:
@@ -106,11 +104,4 @@ class PrivacyNoticeMiddleware:
             return self.get_response(request)
         if _accepted(request, user, in_session=True):
             return self.get_response(request)
-        target = reverse("privacy:notice")
-        if request.method == "GET":
-            target = f"{target}?{urlencode({'next': request.get_full_path()})}"
-        if request.headers.get("HX-Request"):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
-            return response
-        return redirect(target)
+        return send_to_step(request, reverse("privacy:notice"))

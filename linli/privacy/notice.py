@@ -100,7 +100,8 @@ def privacy_notice_accept(
                 action=AuditAction.CONSENT,
                 object_type="privacy_notice",
                 object_id=version,
-                object_label=f"{user.username} · {version}",
+                # The actor is the person: the label is the version they agreed to.
+                object_label=version,
                 grid_path=_home_path(user),
                 ip_address=ip_address,
             )

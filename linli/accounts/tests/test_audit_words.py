@@ -8,12 +8,14 @@ import pytest
 import time_machine
 from django.utils import translation
 
-from linli.accounts.audit_words import AuditLine, describe
-from linli.accounts.models import AuditAction, AuditEntry
+from linli.accounts.audit_words import AuditLine, describe, field_noun
+from linli.accounts.models import ApiToken, AuditAction, AuditEntry, TokenRevocation
 from linli.accounts.roles import Role
+from linli.accounts.services import token_revoke
 from linli.grids.importing import registry_import
 from linli.grids.services import resident_reveal, resident_update, role_assign
 from linli.grids.tests.test_importing import GOOD_ROWS, csv_bytes
+from linli.privacy.notice import privacy_notice_accept
 from linli.privacy.retention import retention_run
 from linli.privacy.services import resident_move_out
 
@@ -219,3 +221,41 @@ def test_english_sentences_are_complete(world):
         line = describe(latest(action=AuditAction.REVEAL))
     assert line.sentence == "micro_grid_lead revealed the full phone of resident “张桂英”"
     assert line.reason == "Contact for a home visit: 约定上门时间"
+
+
+def test_a_token_revocation_uses_the_same_verb_as_its_filter_option(world, chinese):
+    secretary = world.users[Role.SECRETARY]
+    token = ApiToken.objects.create(
+        user=secretary,
+        key_hash="f" * 64,
+        key_prefix="abcd1234",
+        expires_at=datetime(2030, 1, 1, tzinfo=SHANGHAI),
+    )
+    token_revoke(actor=secretary, token=token, reason=TokenRevocation.BY_OWNER)
+    line = describe(latest(action=AuditAction.TOKEN_REVOKE))
+    assert line.sentence == "secretary 撤销了API 令牌“secretary · abcd1234…”"
+    assert str(AuditAction.TOKEN_REVOKE.label) == "撤销 API 令牌"
+    assert field_noun("revoked_reason") == "撤销原因"
+    assert field_noun("revoked_at") == "撤销时间"
+
+
+def test_a_privacy_notice_consent_names_the_version_only(world, settings, chinese):
+    settings.LINLI_PRIVACY_NOTICE_VERSION = "2026-12"
+    privacy_notice_accept(user=world.users[Role.RESIDENT], ip_address="10.0.0.8")
+    entry = latest(action=AuditAction.CONSENT)
+    assert entry.object_label == "2026-12"
+    assert describe(entry).sentence == "resident 同意了隐私告知（2026-12版）"
+    with translation.override("en"):
+        assert describe(entry).sentence == (
+            "resident agreed to the privacy notice (version 2026-12)"
+        )
+
+
+def test_a_consent_written_before_the_label_was_the_version_still_reads_well(chinese):
+    entry = AuditEntry(
+        action=AuditAction.CONSENT,
+        object_type="privacy_notice",
+        object_id="2026-12",
+        object_label="secretary · 2026-12",
+    )
+    assert describe(entry).sentence == "系统 同意了隐私告知（2026-12版）"

@@ -227,15 +227,29 @@ def test_a_wrong_code_is_refused_and_then_throttled(world, clock):
     response = browser.post(VERIFY, {"code": wrong})
     assert response.status_code == 400
     assert "That code is not right." in response.content.decode()
-    # Straight after a failure even the right code waits (1 s, then 2, 4 …).
+    # Straight after a failure even the right code waits (1 s, then 2, 4 …), and the page
+    # says so without calling one slip "too many".
     response = browser.post(VERIFY, {"code": code_of(device)})
     assert response.status_code == 400
-    assert "Too many wrong codes. Wait 1 second, then try again." in response.content.decode()
+    assert (
+        "That code was not accepted. Wait 1 second before the next try."
+        in response.content.decode()
+    )
+    assert "Too many" not in response.content.decode()
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
     assert browser.get(RESIDENTS).status_code == 302
 
+    # A second wrong code doubles the wait: the plural.
     clock.shift(timedelta(seconds=2))
+    assert browser.post(VERIFY, {"code": wrong}).status_code == 400
+    response = browser.post(VERIFY, {"code": code_of(device)})
+    assert (
+        "That code was not accepted. Wait 2 seconds before the next try."
+        in response.content.decode()
+    )
+
+    clock.shift(timedelta(seconds=3))
     response = browser.post(VERIFY, {"code": code_of(device), "next": RESIDENTS})
     assert response["Location"] == RESIDENTS
     assert browser.get(RESIDENTS).status_code == 200
@@ -281,6 +295,42 @@ def test_an_enrolled_person_cannot_replace_the_authenticator_with_the_password_a
     response = browser.get(ENROL)
     assert response["Location"] == f"{VERIFY}?next=%2Faccount%2Ftwo-factor%2Fenrol%2F"
     assert list(TOTPDevice.objects.filter(user=secretary)) == [device]
+
+
+def test_recovery_codes_are_shown_on_the_first_visit_only(world, clock):
+    secretary = world.users[Role.SECRETARY]
+    browser = password_login(Role.SECRETARY)
+    browser.get(ENROL)
+    device = TOTPDevice.objects.get(user=secretary)
+    codes_page = browser.post(ENROL, {"code": code_of(device), "next": RESIDENTS})["Location"]
+    tokens = sorted(
+        StaticToken.objects.filter(device__user=secretary).values_list("token", flat=True)
+    )
+
+    first = browser.get(codes_page).content.decode()
+    assert sorted(code.replace("-", "") for code in _codes_in(first)) == tokens
+    assert "These codes are shown only now." in first
+    # The download linked from that page still works while it is open …
+    assert browser.get("/account/two-factor/recovery-codes/download/").status_code == 200
+
+    # … but coming back (or reloading) before "I have kept them" shows no code, only the
+    # way to make new ones.
+    again = browser.get(codes_page).content.decode()
+    assert _codes_in(again) == []
+    assert 'data-testid="codes-already-shown"' in again
+    assert "Your new recovery codes were shown once and are not shown again." in again
+    assert "Make new recovery codes" in again
+    assert browser.get("/account/two-factor/recovery-codes/download/").status_code == 404
+    assert _codes_in(browser.get(codes_page).content.decode()) == []
+
+    # New codes are shown once again, and only once.
+    assert browser.post("/account/two-factor/recovery-codes/").status_code == 302
+    new_tokens = sorted(
+        StaticToken.objects.filter(device__user=secretary).values_list("token", flat=True)
+    )
+    shown = _codes_in(browser.get("/account/two-factor/recovery-codes/").content.decode())
+    assert sorted(code.replace("-", "") for code in shown) == new_tokens
+    assert _codes_in(browser.get("/account/two-factor/recovery-codes/").content.decode()) == []
 
 
 def test_regenerating_recovery_codes_replaces_them_and_is_audited(world, clock):

@@ -342,8 +342,7 @@ def test_duplicates_same_building_or_within_fifty_metres_and_seven_days(world, c
     other_category = report(world, CaseCategory.objects.get(code="ENV-03"))
     now = timezone.now()
     found = duplicate_candidates(
-        user=lead,
-        category=category, building=world.building, latitude=lat, longitude=lon, now=now
+        user=lead, category=category, building=world.building, latitude=lat, longitude=lon, now=now
     )
     assert set(found) == {near, same_building}
     assert far not in found and other_category not in found

@@ -50,9 +50,7 @@ def test_a_medical_help_request_reaches_the_group_without_address_or_need(
     )
 
     posts = group_posts()
-    assert posts["emergency_help"] == (
-        "收到一条危及生命的紧急求助\n请登录邻里查看详情。"
-    )
+    assert posts["emergency_help"] == ("收到一条危及生命的紧急求助\n请登录邻里查看详情。")
     assert posts["emergency_activated"] == (
         "演练：A社区启动A社区防台防汛预案（IV级）\n请登录邻里查看详情。"
     )
@@ -83,6 +81,4 @@ def test_an_escalated_task_reaches_the_group_without_its_household(
         services.task_report(actor=world.users[Role.VOLUNTEER], task=task, outcome="no_answer")
 
     post = group_posts()["emergency_task_escalated"]
-    assert post == (
-        "一项应急任务2次联系无应答，需要网格长跟进\n请登录邻里查看详情。"
-    )
+    assert post == ("一项应急任务2次联系无应答，需要网格长跟进\n请登录邻里查看详情。")

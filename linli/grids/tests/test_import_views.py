@@ -169,9 +169,7 @@ def test_command_as_a_user_uses_their_scope(world, tmp_path):
             "import", "residents", str(write_csv(tmp_path, rows)), "--as", "secretary", stdout=out
         )
     assert "第3行 楼组网格编码" in out.getvalue()
-    assert "row 3 building_group_code: This row cannot be imported here." in (
-        out.getvalue()
-    )
+    assert "row 3 building_group_code: This row cannot be imported here." in (out.getvalue())
     assert registry_counts() == before
 
 

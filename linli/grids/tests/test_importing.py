@@ -328,6 +328,37 @@ def test_xlsx_errors_report_the_spreadsheet_row(world):
     assert errors_of(report) == [(4, "sex", "sex")]
 
 
+def test_a_formula_cell_is_refused_as_a_formula_naming_its_row_and_column(world):
+    before = registry_counts()
+    rows = [
+        GOOD_ROWS[0],
+        # openpyxl stores the formula without a result, as a program other than Excel does.
+        [*GOOD_ROWS[1][:3], '=HYPERLINK("http://example.com","陈建华")', *GOOD_ROWS[1][4:]],
+        # A formula alone on a row is not a blank row.
+        ["", "", "", "=A2", "", "", "", "", "", "", ""],
+        # Nor is an optional column's formula read as an empty phone number.
+        [*GOOD_ROWS[2][:6], '="1381111"&"3333"', *GOOD_ROWS[2][7:]],
+    ]
+    report = run(world, rows, source=xlsx_bytes(rows), filename="formulas.xlsx")
+    assert errors_of(report) == [
+        (3, "name", "formula"),  # not "[empty value] 不能为空"
+        (4, "building_group_code", "required"),
+        (4, "building", "required"),
+        (4, "room", "required"),
+        (4, "name", "formula"),
+        (4, "sex", "required"),
+        (4, "birth_year", "required"),
+        (4, "id_number", "required"),
+        (5, "phone", "formula"),
+    ]
+    name_error = next(e for e in report.errors if (e.row, e.column) == (3, "name"))
+    assert name_error.as_text() == (
+        "第3行 姓名: 不接受公式，请直接填写内容本身。 / "
+        "row 3 name: Formulas are not accepted: type the value itself."
+    )
+    assert registry_counts() == before
+
+
 def test_english_headers_and_codes_are_accepted_and_csv_without_bom(world):
     rows = [
         [

@@ -65,7 +65,7 @@ def test_accepting_records_version_moment_and_address_audits_it_and_goes_on(worl
             user.pk,
             "privacy_notice",
             "2026-12",
-            "resident · 2026-12",
+            "2026-12",
             world.resident.grid_path,
             "10.1.2.3",
         )

@@ -542,7 +542,10 @@ def hours_export_view(request):
     link from another site downloads nothing."""
     if request.method != "POST":
         scope = scope_for(request.user)
-        if not scope.paths_for(selectors.VIEW) and selectors.own_volunteer(user=request.user) is None:
+        if (
+            not scope.paths_for(selectors.VIEW)
+            and selectors.own_volunteer(user=request.user) is None
+        ):
             raise Http404
         fields = {key: request.GET.get(key, "") for key in ("start", "end")}
         return render(
