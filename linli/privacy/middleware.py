@@ -85,6 +85,11 @@ class PrivacyNoticeMiddleware:
         if not notice.required():
             return self.get_response(request)
         path = request.path
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if not signed_in and not request.headers.get("Authorization"):
+            # Nobody to ask (a visitor, a health probe): no lookup, no URL reversing.
+            return self.get_response(request)
         if _is_api(request):
             if path.startswith(_open_api_prefixes()):
                 return self.get_response(request)
