@@ -129,3 +129,12 @@ def test_home_of_a_volunteer_or_partner_links_to_what_they_can_do(world, client,
         assert f'href="{href}"' in content
         # A page or, for a volunteer without a profile yet, the sign-up it leads to.
         assert client.get(href).status_code in (200, 302), href
+
+
+@pytest.mark.parametrize("role", [Role.RESIDENT, Role.SECRETARY])
+def test_every_page_links_to_sign_in_security_which_opens(world, client, role):
+    client.force_login(world.users[role])
+    content = client.get(reverse("web:home"), **ENGLISH).content.decode()
+    href = reverse("two_factor:status")
+    assert f'href="{href}" data-testid="two-factor-link">Sign-in security</a>' in content
+    assert client.get(href, **ENGLISH).status_code == 200
