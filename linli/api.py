@@ -5,15 +5,20 @@ one shape, `{"message": ..., "field": ...}`, where `field` names the input at fa
 null when no single field is).
 """
 
+import json
+
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
-from django.http import Http404
+from django.db import DataError
+from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from linli.accounts.api import BearerTokenAuth, SessionAuth
 from linli.accounts.api import router as accounts_router
@@ -35,7 +40,71 @@ from linli.supplies.api import router as supplies_router
 from linli.uploads import RATE_LIMITED
 from linli.volunteers.api import router as volunteers_router
 
+NUL_REFUSED = gettext_lazy("Text may not contain the NUL character (0x00).")
+
+
+def _nul_location(value, path: tuple = ()) -> tuple | None:
+    """Where in a decoded JSON body a string holds NUL, or None. No column can store it
+    (PostgreSQL refuses it outright): a schema-valid string with NUL is refused here, at
+    the field, instead of failing in the database."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_location(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+class NulRefusalMiddleware:
+    """Refuses a JSON body with NUL in any text before any handler runs, with a 422 naming
+    the field, on every database alike (ninja turns a parser's exception into a bare 400)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/") and request.content_type == "application/json":
+            try:
+                data = json.loads(request.body or b"null")
+            except ValueError:
+                data = None  # ninja answers malformed JSON itself
+            where = _nul_location(data)
+            if where:
+                return JsonResponse(
+                    {"message": str(NUL_REFUSED), "field": ".".join(map(str, where))},
+                    status=422,
+                )
+        return self.get_response(request)
+
+
+class NulRefusingParser(Parser):
+    """ninja's JSON and query parsing: NUL in a query is refused with a 422 naming the
+    parameter; in a JSON body its place is noted for nul_refused."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        # ninja turns any exception raised here into a bare 400: the place is noted instead,
+        # and the database's refusal of NUL (unavoidable, should a handler write it) is
+        # answered as a 422 naming it (nul_refused below).
+        request.nul_field = _nul_location(data)
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        for key, values in data.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise ValidationError([{"loc": ("query", key), "msg": str(NUL_REFUSED)}])
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(
+    parser=NulRefusingParser(),
     title="Linli API",
     version="1",
     urls_namespace="api-v1",
@@ -108,6 +177,16 @@ def http_error(request, exc: HttpError):
         # Ninja's session auth refused an unsafe request without the CSRF token.
         message = _("CSRF check failed: send the X-CSRFToken header with session requests.")
     return error_response(request, message, None, exc.status_code)
+
+
+@api.exception_handler(DataError)
+def nul_refused(request, exc: DataError):
+    """PostgreSQL refuses NUL in text (SQLite stores it): the caller's input, not a fault."""
+    where = getattr(request, "nul_field", None)
+    if where is None:
+        return unexpected_error(request, exc)
+    field = ".".join(str(part) for part in where) or None
+    return error_response(request, NUL_REFUSED, field, 422)
 
 
 @api.exception_handler(Exception)

@@ -96,6 +96,8 @@ MIDDLEWARE = [
     # Then a signed-in person who has not accepted the current privacy notice reaches only
     # the notice (linli.privacy.middleware).
     "linli.privacy.middleware.PrivacyNoticeMiddleware",
+    # NUL in a JSON text: a 422 naming the field before any handler (linli.api).
+    "linli.api.NulRefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication (login throttling).

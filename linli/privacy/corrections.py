@@ -144,10 +144,11 @@ def correction_request_create(
             {"requested_value": _("A mobile number has 11 digits and starts with 1.")}
         )
     # Locks the household's rows: two requests sent at once cannot both pass the bound.
-    open_count = (
+    # (Rows fetched, then counted: PostgreSQL refuses FOR UPDATE with an aggregate.)
+    open_count = len(
         CorrectionRequest.objects.select_for_update()
         .filter(household_id=resident.household_id, state=CorrectionState.OPEN)
-        .count()
+        .values_list("pk", flat=True)
     )
     if open_count >= MAX_OPEN_PER_HOUSEHOLD:
         raise ValidationError(
@@ -215,7 +216,8 @@ def _locked_open(*, actor: User, correction: CorrectionRequest) -> CorrectionReq
     if not may_handle(user=actor, correction=correction):
         raise _deny(_("You may not change residents in this grid."))
     correction = (
-        CorrectionRequest.objects.select_for_update()
+        # Only the request's own row: PostgreSQL cannot lock the nullable side of a join.
+        CorrectionRequest.objects.select_for_update(of=("self",))
         .select_related("resident", "requested_by")
         .get(pk=correction.pk)
     )

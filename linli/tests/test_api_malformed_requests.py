@@ -24,3 +24,28 @@ def test_a_multipart_request_without_a_boundary_is_400_not_500(world):
     )
     assert response.status_code == 400
     assert response.json() == {"message": "请求无效。", "field": None}
+
+
+def test_a_nul_character_in_a_text_is_refused_naming_the_field_and_nothing_is_written(world):
+    from django.test import Client
+
+    from linli.accounts.roles import Role
+    from linli.cases.models import Case
+
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(world.users[Role.RESIDENT])
+    before = Case.objects.count()
+
+    body = client.post(
+        "/api/v1/cases",
+        {"category": "a\x00b", "description": "楼道灯坏了"},
+        content_type="application/json",
+    )
+    query = client.get("/api/v1/cases/duplicates", {"category": "x\x00"})
+
+    assert (body.status_code, body.json()) == (
+        422,
+        {"message": "Text may not contain the NUL character (0x00).", "field": "category"},
+    )
+    assert (query.status_code, query.json()["field"]) == (422, "category")
+    assert Case.objects.count() == before
