@@ -182,12 +182,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _model(rule: Rule):
-    return {"resident": Resident, "case": Case, "visit": Visit, "help_request": HelpRequest}[
-        rule.object_type
-    ]
-
-
 def retention_run(*, dry_run: bool, now: datetime | None = None) -> list[Outcome]:
     """Apply every rule (or, with dry_run, only count what each would anonymise).
 
@@ -206,12 +200,13 @@ def retention_run(*, dry_run: bool, now: datetime | None = None) -> list[Outcome
         total = 0
         while True:
             with transaction.atomic():
-                ids = list(
-                    rule.due(cutoff).order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE]
+                # Each row's grid path comes with its id: the audit entry is filed there.
+                paths = dict(
+                    rule.due(cutoff).order_by("pk").values_list("pk", "grid_path")[:BATCH_SIZE]
                 )
+                ids = list(paths)
                 if not ids:
                     break
-                paths = dict(_model(rule).objects.filter(pk__in=ids).values_list("pk", "grid_path"))
                 erased = rule.erase(ids, now)
                 reason = str(_reason(rule))
                 AuditEntry.objects.bulk_create(
