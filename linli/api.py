@@ -25,6 +25,7 @@ from linli.accounts.api import router as accounts_router
 from linli.cases.api import router as cases_router
 from linli.emergency.api import router as emergency_router
 from linli.emergency.api_plans import router as emergency_plans_router
+from linli.errors import error_field, status_for
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
 from linli.participation.api import router as activities_router
@@ -35,9 +36,7 @@ from linli.partners.api import router as partners_router
 from linli.privacy.api import router as privacy_router
 from linli.resilience.api_dashboard import router as resilience_dashboard_router
 from linli.resilience.api_map import router as resilience_map_router
-from linli.storage import STORAGE_UNAVAILABLE
 from linli.supplies.api import router as supplies_router
-from linli.uploads import RATE_LIMITED
 from linli.volunteers.api import router as volunteers_router
 
 NUL_REFUSED = gettext_lazy("Text may not contain the NUL character (0x00).")
@@ -112,9 +111,6 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-# The service layer marks refusals with this code (grids.services._deny).
-PERMISSION_DENIED = "permission_denied"
-
 
 def error_response(request, message, field: str | None, status: int):
     return api.create_response(request, {"message": str(message), "field": field}, status=status)
@@ -135,28 +131,14 @@ def schema_validation_error(request, exc: ValidationError):
     )
 
 
-def _refusal_status(codes: set) -> int:
-    if PERMISSION_DENIED in codes:
-        return 403
-    # The server's disk refused an upload (full, read-only): not the client's fault, and
-    # worth retrying once the IT staff have made room.
-    if STORAGE_UNAVAILABLE in codes:
-        return 503
-    # Over a per-user quota (linli.uploads): try again later.
-    if RATE_LIMITED in codes:
-        return 429
-    return 400
-
-
 @api.exception_handler(DjangoValidationError)
-def domain_validation_error(request, exc: DjangoValidationError):
-    if hasattr(exc, "error_dict"):
-        field, errors = next(iter(exc.message_dict.items()))
-        field = None if field == "__all__" else field
-        codes = {error.code for error in exc.error_dict[next(iter(exc.error_dict))]}
-        return error_response(request, errors[0], field, _refusal_status(codes))
-    codes = {getattr(error, "code", None) for error in exc.error_list}
-    return error_response(request, exc.messages[0], None, _refusal_status(codes))
+def domain_refusal(request, exc: DjangoValidationError):
+    """A service's refusal (linli.errors): 403, 409, 400 and the rest, by its codes, with the
+    first message and the field it names."""
+    field = error_field(exc)
+    messages = exc.message_dict.get(field or "__all__") if hasattr(exc, "error_dict") else None
+    message = (messages or exc.messages)[0]
+    return error_response(request, message, field, status_for(exc))
 
 
 @api.exception_handler(Http404)

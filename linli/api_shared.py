@@ -9,13 +9,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Schema, Status
+from ninja import Field, Schema
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
+
+from linli.errors import NotVisible
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -130,15 +131,6 @@ def paginate(queryset: QuerySet, page: PageIn) -> tuple[list, int]:
     return list(queryset[page.offset : page.offset + page.limit]), count
 
 
-class NotVisible(Http404):
-    """Not found, or outside the caller's scope (the two are indistinguishable). The API's
-    404 handler puts `field` in the error body."""
-
-    def __init__(self, field: str):
-        super().__init__(field)
-        self.field = field
-
-
 def visible_or_404(getter, field: str, **kwargs):
     """Call a scoped `*_get` selector; its 404 names the request field that pointed at it."""
     try:
@@ -147,16 +139,7 @@ def visible_or_404(getter, field: str, **kwargs):
         raise NotVisible(field) from None
 
 
-def conflict_or_raise(exc: ValidationError, conflict_codes: frozenset[str]):
-    """409 when the refusal means the row moved on under the caller (a stale version, a step
-    the state no longer allows, nothing left to claim): the client reloads and retries.
-    Any other refusal is raised again for the API's 400/403 handler."""
-    if hasattr(exc, "error_dict"):
-        codes = {error.code for errors in exc.error_dict.values() for error in errors}
-        field = next(iter(exc.error_dict))
-    else:
-        codes = {error.code for error in exc.error_list}
-        field = None
-    if codes & conflict_codes:
-        return Status(409, {"message": exc.messages[0], "field": field})
+def conflict_or_raise(exc, conflict_codes=frozenset()):
+    """Transitional: the API's one handler (linli/api.py) answers every refusal by its codes
+    (linli.errors.status_for), 409 included. Callers are being removed."""
     raise exc

@@ -16,6 +16,8 @@ import tempfile
 from django.core.files.storage import FileSystemStorage
 from django.utils.translation import gettext_lazy
 
+from linli.errors import STORAGE_UNAVAILABLE  # noqa: F401 - the code callers test for
+
 logger = logging.getLogger(__name__)
 
 # The failures that are the machine's, not the user's: the disk or the quota is full, the
@@ -33,7 +35,6 @@ UNAVAILABLE_ERRNOS = frozenset(
     }
 )
 # A code on the ValidationError that says "the server's fault": the API answers it with 503.
-STORAGE_UNAVAILABLE = "storage_unavailable"
 STORAGE_UNAVAILABLE_MESSAGE = gettext_lazy(
     "The photos could not be saved: the server's storage is full or read-only; "
     "tell the IT staff. Nothing was saved."

@@ -21,9 +21,9 @@ from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from linli import clock
+from linli.errors import RATE_LIMITED  # noqa: F401 - the code callers test for
 
 # The code on the ValidationError of a user over their hourly quota: the API answers 429.
-RATE_LIMITED = "rate_limited"
 
 Image.MAX_IMAGE_PIXELS = settings.LINLI_UPLOAD_MAX_PIXELS
 

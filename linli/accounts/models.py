@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.fields import GridPathField
+from linli.accounts.grid_paths import within
 
 
 class User(AbstractUser):
@@ -100,10 +101,7 @@ class AuditAction(models.TextChoices):
 
 class AuditEntryQuerySet(models.QuerySet):
     def within_paths(self, paths: list[str]) -> "AuditEntryQuerySet":
-        condition = models.Q(pk__in=[])
-        for path in paths:
-            condition |= models.Q(grid_path__startswith=path)
-        return self.filter(condition)
+        return self.filter(within(paths))
 
 
 class AuditEntry(models.Model):

@@ -13,10 +13,9 @@ from django.utils.translation import pgettext_lazy
 
 from linli import clock
 from linli.accounts.fields import GridPathField
+from linli.accounts.grid_paths import PATH_SEPARATOR, path_ancestors, within
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Role
-
-PATH_SEPARATOR = "/"
 
 
 class GridLevel(models.TextChoices):
@@ -35,16 +34,6 @@ def parent_level(level: str) -> str | None:
     return GRID_LEVEL_ORDER[position - 1] if position else None
 
 
-def path_ancestors(path: str) -> list[str]:
-    """Every unit path on the way down to `path`, itself last: `/S/B/A/` → `/S/`, `/S/B/`,
-    `/S/B/A/`."""
-    parts = [part for part in path.split(PATH_SEPARATOR) if part]
-    return [
-        PATH_SEPARATOR + PATH_SEPARATOR.join(parts[: index + 1]) + PATH_SEPARATOR
-        for index in range(len(parts))
-    ]
-
-
 class WithinPathQuerySet(models.QuerySet):
     """Querysets of rows that carry `grid_path` (or `path` for grid units)."""
 
@@ -54,10 +43,7 @@ class WithinPathQuerySet(models.QuerySet):
         """Rows inside any of the subtrees named by `paths`; nothing when `paths` is empty."""
         if not paths:
             return self.none()
-        condition = models.Q()
-        for path in paths:
-            condition |= models.Q(**{f"{self.path_field}__startswith": path})
-        return self.filter(condition)
+        return self.filter(within(paths, self.path_field))
 
 
 def path_index(model_name: str, field: str = "grid_path") -> models.Index:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from linli import clock
+from linli.accounts.grid_paths import collapse_paths, within
 from linli.accounts.models import AuditEntry, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
+from linli.errors import get_visible_or_404
 from linli.grids.geo import distance_metres, point_in_geojson
 from linli.grids.models import (
     Building,
@@ -60,16 +61,6 @@ class Scope:
 _EMPTY = Scope()
 
 
-def _collapse(paths: set[str]) -> tuple[str, ...]:
-    """Drop paths already covered by an ancestor path, so filters stay short."""
-    ordered = sorted(paths, key=len)
-    kept: list[str] = []
-    for path in ordered:
-        if not any(path.startswith(ancestor) for ancestor in kept):
-            kept.append(path)
-    return tuple(sorted(kept))
-
-
 def scope_for(user: User | None) -> Scope:
     """The user's scope, computed once per request (cached on the user object)."""
     if user is None or not user.is_authenticated or not user.is_active:
@@ -99,7 +90,9 @@ def scope_for(user: User | None) -> Scope:
             .distinct()
         )
         scope = Scope(
-            paths={permission: _collapse(paths) for permission, paths in by_permission.items()},
+            paths={
+                permission: collapse_paths(paths) for permission, paths in by_permission.items()
+            },
             own_household_ids=own,
             roles=frozenset(roles),
             role_paths=tuple(sorted(role_paths)),
@@ -109,9 +102,7 @@ def scope_for(user: User | None) -> Scope:
 
 
 def _registry(queryset: QuerySet, scope: Scope, household_field: str | None) -> QuerySet:
-    condition = Q(pk__in=[])
-    for path in scope.paths_for(Permission.VIEW_REGISTRY):
-        condition |= Q(grid_path__startswith=path)
+    condition = within(scope.paths_for(Permission.VIEW_REGISTRY))
     if household_field and scope.own_household_ids:
         condition |= Q(**{f"{household_field}__in": scope.own_household_ids})
     return queryset.filter(condition)
@@ -126,7 +117,7 @@ def grid_units_visible(*, user: User) -> QuerySet[GridUnit]:
 
 
 def grid_unit_get(*, user: User, grid_unit_id: int) -> GridUnit:
-    return _get_or_404(grid_units_visible(user=user), grid_unit_id)
+    return get_visible_or_404(grid_units_visible(user=user), grid_unit_id)
 
 
 def grid_roots_for(*, user: User) -> list[GridUnit]:
@@ -215,7 +206,7 @@ def buildings_visible(*, user: User) -> QuerySet[Building]:
 
 
 def building_get(*, user: User, building_id: int) -> Building:
-    return _get_or_404(buildings_visible(user=user).select_related("grid_unit"), building_id)
+    return get_visible_or_404(buildings_visible(user=user).select_related("grid_unit"), building_id)
 
 
 def households_visible(*, user: User) -> QuerySet[Household]:
@@ -223,7 +214,7 @@ def households_visible(*, user: User) -> QuerySet[Household]:
 
 
 def household_get(*, user: User, household_id: int) -> Household:
-    return _get_or_404(households_visible(user=user), household_id)
+    return get_visible_or_404(households_visible(user=user), household_id)
 
 
 def residents_visible(*, user: User) -> QuerySet[Resident]:
@@ -233,7 +224,7 @@ def residents_visible(*, user: User) -> QuerySet[Resident]:
 
 
 def resident_get(*, user: User, resident_id: int) -> Resident:
-    return _get_or_404(residents_visible(user=user), resident_id)
+    return get_visible_or_404(residents_visible(user=user), resident_id)
 
 
 def resident_search(
@@ -259,9 +250,7 @@ def residents_with_visible_tag(
     see (a VIEW_SENSITIVE subtree, or their own household), so that filtering by a tag can
     never disclose a tag the list itself would hide."""
     scope = scope_for(user)
-    condition = Q(pk__in=[])
-    for path in scope.paths_for(Permission.VIEW_SENSITIVE):
-        condition |= Q(grid_path__startswith=path)
+    condition = within(scope.paths_for(Permission.VIEW_SENSITIVE))
     if scope.own_household_ids:
         condition |= Q(household_id__in=scope.own_household_ids)
     return residents.filter(condition).with_tag(tag)
@@ -284,7 +273,7 @@ def visits_visible(*, user: User) -> QuerySet[Visit]:
 
 
 def visit_get(*, user: User, visit_id: int) -> Visit:
-    return _get_or_404(visits_visible(user=user), visit_id)
+    return get_visible_or_404(visits_visible(user=user), visit_id)
 
 
 def households_for_visiting(*, user: User) -> QuerySet[Household]:
@@ -308,13 +297,6 @@ def audit_entries_visible(*, user: User) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.within_paths(scope.paths_for(Permission.VIEW_AUDIT)).select_related(
         "actor"
     )
-
-
-def _get_or_404(queryset: QuerySet, pk: int):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 # Places ------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from django.db.models import Count, Q, QuerySet
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
+from linli.errors import get_visible_or_404 as get_or_404
+from linli.grids.membership import member_community_ids
 from linli.grids.models import GridLevel, GridUnit, RoleAssignment
 from linli.grids.selectors import scope_for
 from linli.participation.models_deliberation import (
@@ -21,7 +23,7 @@ from linli.participation.models_deliberation import (
     Topic,
     TopicState,
 )
-from linli.participation.selectors import get_or_404, holds, member_community_ids
+from linli.participation.selectors import holds
 
 MANAGE = Permission.DELIBERATION_MANAGE
 

@@ -13,9 +13,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors, within
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
-from linli.grids.models import GridLevel, GridUnit, RoleAssignment
+from linli.errors import get_visible_or_404
+from linli.grids.membership import member_community_ids, member_paths_condition
+from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.participation.models import (
     Activity,
@@ -29,18 +32,9 @@ from linli.participation.models import (
     Venue,
 )
 from linli.partners.models import Partner
-from linli.volunteers.models import MEMBER_STATUSES, Team, Volunteer
+from linli.volunteers.models import Team, Volunteer
 
 MANAGE = Permission.ACTIVITIES_MANAGE
-
-
-def get_or_404(queryset: QuerySet, pk):
-    """One row of a scoped queryset; absent and out of scope look the same (404).
-    Shared by the activity, deliberation and survey selectors."""
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
 
 
 def holds(user: User | None, permission: str, grid_path: str | None = None) -> bool:
@@ -55,53 +49,17 @@ def may_manage(user: User | None, grid_path: str | None = None) -> bool:
     return holds(user, MANAGE, grid_path)
 
 
-def _ancestors(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
-
-
-def member_community_ids(*, user: User | None) -> list[int]:
-    """The communities a person belongs to (the one definition of membership): above any
-    of their posts (a resident's login, a partner liaison's post included) or their
-    approved volunteer profile. Cached on the user object for the request, like the scope."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return []
-    cached = getattr(user, "_linli_communities", None)
-    if cached is not None:
-        return cached
-    paths = set(RoleAssignment.objects.filter(user=user).values_list("grid_path", flat=True))
-    # An application is not membership: only a volunteer staff approved belongs.
-    paths.update(
-        Volunteer.objects.filter(user=user, status__in=MEMBER_STATUSES).values_list(
-            "grid_path", flat=True
-        )
-    )
-    ancestors = {ancestor for path in paths for ancestor in _ancestors(path)}
-    ids = list(
-        GridUnit.objects.filter(level=GridLevel.COMMUNITY, path__in=ancestors)
-        .order_by("path")
-        .values_list("id", flat=True)
-    )
-    user._linli_communities = ids
-    return ids
-
-
 def _member_condition(user: User | None, prefix: str = "") -> Q:
     community_ids = member_community_ids(user=user)
     if not community_ids:
         return Q(pk__in=[])
-    paths = GridUnit.objects.filter(pk__in=community_ids).values_list("path", flat=True)
-    condition = Q(**{f"{prefix}invited_communities__in": community_ids})
-    for path in paths:
-        condition |= Q(**{f"{prefix}grid_path__startswith": path})
-    return condition
+    return Q(**{f"{prefix}invited_communities__in": community_ids}) | member_paths_condition(
+        user=user, field=f"{prefix}grid_path"
+    )
 
 
 def _manage_condition(user: User | None, field: str = "grid_path") -> Q:
-    condition = Q(pk__in=[])
-    for path in scope_for(user).paths_for(MANAGE):
-        condition |= Q(**{f"{field}__startswith": path})
-    return condition
+    return within(scope_for(user).paths_for(MANAGE), field)
 
 
 # Activities and occurrences ------------------------------------------------------------
@@ -112,7 +70,7 @@ def activities_managed(*, user: User) -> QuerySet[Activity]:
 
 
 def activity_get_managed(*, user: User, activity_id: int) -> Activity:
-    return get_or_404(activities_managed(user=user), activity_id)
+    return get_visible_or_404(activities_managed(user=user), activity_id)
 
 
 def activities_visible(*, user: User) -> QuerySet[Activity]:
@@ -128,7 +86,7 @@ def occurrences_visible(*, user: User) -> QuerySet[Occurrence]:
 
 
 def occurrence_get(*, user: User, occurrence_id: int) -> Occurrence:
-    return get_or_404(occurrences_visible(user=user), occurrence_id)
+    return get_visible_or_404(occurrences_visible(user=user), occurrence_id)
 
 
 def occurrences_managed(*, user: User) -> QuerySet[Occurrence]:
@@ -138,7 +96,7 @@ def occurrences_managed(*, user: User) -> QuerySet[Occurrence]:
 
 
 def occurrence_get_managed(*, user: User, occurrence_id: int) -> Occurrence:
-    return get_or_404(occurrences_managed(user=user), occurrence_id)
+    return get_visible_or_404(occurrences_managed(user=user), occurrence_id)
 
 
 def occurrence_visible_to(*, user: User, occurrence: Occurrence) -> bool:
@@ -198,7 +156,7 @@ def my_sign_up_for(*, user: User, occurrence: Occurrence) -> SignUp | None:
 
 
 def sign_up_get_own(*, user: User, sign_up_id: int) -> SignUp:
-    return get_or_404(
+    return get_visible_or_404(
         SignUp.objects.filter(user=user).select_related("occurrence__activity"), sign_up_id
     )
 
@@ -216,14 +174,14 @@ def sign_ups_of(*, user: User, occurrence: Occurrence) -> QuerySet[SignUp]:
 
 
 def sign_up_get_managed(*, user: User, sign_up_id: int) -> SignUp:
-    return get_or_404(
+    return get_visible_or_404(
         SignUp.objects.filter(_manage_condition(user)).select_related("occurrence__activity"),
         sign_up_id,
     )
 
 
 def stall_get_managed(*, user: User, stall_id: int) -> Stall:
-    return get_or_404(Stall.objects.filter(_manage_condition(user)), stall_id)
+    return get_visible_or_404(Stall.objects.filter(_manage_condition(user)), stall_id)
 
 
 def community_path_of(grid_path: str) -> str:
@@ -270,7 +228,7 @@ def venues_usable(*, user: User) -> QuerySet[Venue]:
     """Venues a user may book: inside their scope, or of the community above their
     micro-grid (a micro-grid lead uses the community's shared living room)."""
     paths = scope_for(user).paths_for(MANAGE)
-    ancestors = {ancestor for path in paths for ancestor in _ancestors(path)}
+    ancestors = {ancestor for path in paths for ancestor in path_ancestors(path)}
     return Venue.objects.filter(
         _manage_condition(user) | Q(grid_path__in=ancestors), is_active=True
     ).select_related("community")

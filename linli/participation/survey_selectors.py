@@ -17,6 +17,7 @@ from django.http import Http404
 from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
+from linli.errors import get_visible_or_404 as get_or_404
 from linli.grids.models import GridLevel, GridUnit, Resident
 from linli.grids.selectors import scope_for
 from linli.participation import survey_stats
@@ -26,7 +27,7 @@ from linli.participation.models_surveys import (
     SurveyResponse,
     SurveyState,
 )
-from linli.participation.selectors import get_or_404, holds
+from linli.participation.selectors import holds
 
 MANAGE = Permission.SURVEYS_MANAGE
 RESULTS = Permission.SURVEYS_RESULTS

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from linli.accounts.addresses import client_address
 from linli.accounts.roles import Permission
+from linli.forms import form_add_errors
 from linli.grids.selectors import scope_for
 from linli.privacy import access, corrections, notice
 from linli.privacy.correction_forms import ApplyForm, CorrectionRequestForm, DeclineForm
 from linli.privacy.models import APPLICABLE_FIELDS, CorrectionState, PrivacyNoticeAcceptance
-from linli.web.forms import form_add_errors
 
 
 def _safe_next(request, value: str) -> str:

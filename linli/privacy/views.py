@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods
 
 from linli.accounts.addresses import client_address
 from linli.accounts.roles import Permission
+from linli.forms import form_add_errors
 from linli.grids import selectors
 from linli.privacy import pages, services
 from linli.privacy.forms import AnonymiseForm, MoveOutForm
 from linli.privacy.retention import RULES
-from linli.web.forms import form_add_errors
 
 app_name = "privacy"
 

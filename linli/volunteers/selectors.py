@@ -306,3 +306,15 @@ def hours_totals_by_month(
 
 def service_kind_label(kind: str) -> str:
     return str(ServiceKind(kind).label) if kind in ServiceKind.values else kind
+
+
+def volunteer_member_paths(user: User) -> list[str]:
+    """Where an approved volunteer belongs (a membership source of linli.grids.membership);
+    an application still waiting is not membership."""
+    from linli.volunteers.models import MEMBER_STATUSES
+
+    return list(
+        Volunteer.objects.filter(user=user, status__in=MEMBER_STATUSES).values_list(
+            "grid_path", flat=True
+        )
+    )

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory
-from linli.web.forms import form_add_errors
+from linli.forms import form_add_errors
 
 
 def _require_viewer(user) -> None:

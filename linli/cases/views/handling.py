@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 
 from linli.cases import selectors, services
 from linli.cases.models import ESCALATION_ORDER, Case, EscalationLevel
+from linli.forms import form_add_errors
 from linli.grids.models import GridLevel, GridUnit
-from linli.web.forms import form_add_errors
 
 
 def _int(value) -> int | None:

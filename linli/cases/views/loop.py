@@ -28,11 +28,11 @@ from linli.accounts.roles import Permission
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory, CasePriority, CaseSource, CaseState
 from linli.cases.views import handling
+from linli.forms import form_add_errors
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.idempotency.web import once_per_form
-from linli.web.forms import form_add_errors
 
 PAGE_SIZE = 50
 

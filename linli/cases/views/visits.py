@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy
 from linli.accounts.roles import Permission
 from linli.cases import services
 from linli.cases.models import CaseCategory
+from linli.forms import form_add_errors
 from linli.grids import selectors as grid_selectors
 from linli.grids.selectors import scope_for
-from linli.web.forms import form_add_errors
 
 
 class VisitCaseForm(forms.Form):

@@ -32,12 +32,12 @@ from linli.emergency.models import (
     UnassignedReason,
     Urgency,
 )
+from linli.forms import form_add_errors
 from linli.grids.models import GRID_LEVEL_ORDER, Building, GridLevel, GridUnit, Household
 from linli.grids.selectors import scope_for
 from linli.idempotency.web import once_per_form
 from linli.supplies.models import SupplyItem
 from linli.volunteers.models import ServiceKind, Volunteer
-from linli.web.forms import form_add_errors
 
 P = Permission
 COMMUNITY_DEPTH = GRID_LEVEL_ORDER.index(GridLevel.COMMUNITY)

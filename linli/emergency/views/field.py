@@ -41,6 +41,7 @@ from linli.emergency.models import (
     TaskState,
     Urgency,
 )
+from linli.forms import form_add_errors
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import Building, Household, Resident
 from linli.grids.selectors import scope_for
@@ -48,7 +49,6 @@ from linli.idempotency.web import once_per_form
 from linli.partners.models import Partner
 from linli.partners.selectors import mask_name, partners_visible
 from linli.volunteers.models import Volunteer
-from linli.web.forms import form_add_errors
 
 P = Permission
 HELP_PAGE_SIZE = 50

@@ -33,11 +33,11 @@ from linli.emergency.models import (
     TaskKind,
     TaskTemplate,
 )
+from linli.forms import form_add_errors
 from linli.grids.models import GridUnit, Post, VulnerabilityTag
 from linli.grids.selectors import scope_for
 from linli.supplies.models import SupplyCategory
 from linli.volunteers.models import ServiceKind, Skill, decode_codes
-from linli.web.forms import form_add_errors
 
 P = Permission
 NUMBER = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})

@@ -33,6 +33,7 @@ from linli.accounts.reveals import (
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.api_shared import MAX_YEAR, MIN_YEAR
+from linli.forms import form_add_errors
 from linli.grids import audit, selectors, services
 from linli.grids.models import (
     GridLevel,
@@ -46,7 +47,6 @@ from linli.grids.models import (
 )
 from linli.idempotency.web import once_per_form
 from linli.web import selectors as web_selectors
-from linli.web.forms import form_add_errors
 
 PAGE_SIZE = 50
 REVEAL_LABELS = {"phone": gettext_lazy("Phone"), "id_number": gettext_lazy("ID number")}

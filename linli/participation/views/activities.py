@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli import clock
+from linli.forms import form_add_errors
 from linli.grids.models import GridLevel, GridUnit
 from linli.idempotency.web import once_per_form
 from linli.participation import selectors, services
@@ -34,7 +35,6 @@ from linli.participation.models import (
     SignUpStatus,
     StallService,
 )
-from linli.web.forms import form_add_errors
 
 
 def _message(error: ValidationError) -> str:

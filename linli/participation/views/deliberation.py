@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.models import User
 from linli.cases.selectors import case_get, cases_visible
+from linli.forms import form_add_errors
 from linli.participation import deliberation as services
 from linli.participation import deliberation_selectors as selectors
 from linli.participation.models_deliberation import (
@@ -35,7 +36,6 @@ from linli.participation.models_deliberation import (
     TopicState,
 )
 from linli.partners.models import Partner
-from linli.web.forms import form_add_errors
 
 
 def _message(error: ValidationError) -> str:

@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.forms import form_add_errors
 from linli.participation import survey_selectors as selectors
 from linli.participation import surveys as services
 from linli.participation.models_surveys import LIKERT_LABELS, SurveyFactor, SurveyItem
-from linli.web.forms import form_add_errors
 
 
 def _message(error: ValidationError) -> str:
