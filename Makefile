@@ -56,10 +56,15 @@ serve: install
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Style, formatting, migrations, the layering contract of docs/architecture.md (import-linter,
+# [tool.importlinter] in pyproject.toml) and the types of the kernel, services and selectors
+# (mypy with django-stubs, [tool.mypy]).
 lint: install-test
 	$(BIN)/ruff check linli bench
 	$(BIN)/ruff format --check linli bench
 	$(BIN)/linli makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Lint, then the suite on SQLite, on PostgreSQL and on SQLite with the clock moved: every run
 # runs even when one before it failed, and the summary at the end fails `make test` if any did.

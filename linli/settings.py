@@ -99,6 +99,8 @@ MIDDLEWARE = [
     # NUL in a JSON text: a 422 naming the field before any handler (linli.api).
     "linli.api.NulRefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A service's refusal that no page caught: the 403, 409 or 400 page (linli.errors).
+    "linli.web.errors.DomainRefusalMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication (login throttling).
     "axes.middleware.AxesMiddleware",

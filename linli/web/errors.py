@@ -13,10 +13,13 @@ unknown route, an error in a middleware).
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+
+from linli.errors import status_for
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +112,27 @@ def _same_site_referer(request: HttpRequest) -> str:
         referer, allowed_hosts={host}, require_https=request.is_secure()
     )
     return referer if referer and safe else ""
+
+
+class DomainRefusalMiddleware:
+    """The web's one mapping of a service's refusal (linli.errors) that no view caught: a
+    403 page with the service's sentence for NotAllowed, a 409 page ("reload and try again")
+    for Conflict, a 400 page for anything else. Pages that show a refusal on their form
+    catch it themselves (linli.forms.form_add_errors); the API has its own handler."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if _is_api(request) or not isinstance(exception, ValidationError):
+            return None
+        status = status_for(exception)
+        reason = exception.messages[0] if exception.messages else ""
+        if status == 403:
+            return _page(request, "403", 403, reason=reason)
+        if status == 409:
+            return _page(request, "409", 409, reason=reason, back=_same_site_referer(request))
+        return _page(request, "400", 400, reason=reason)

@@ -2,7 +2,7 @@
 127.0.0.1:8000."""
 
 from linli.demo.management.commands.demo import Command as DemoCommand
-from linli.web.management.commands.serve import Command as ServeCommand
+from linli.ops.management.commands.serve import Command as ServeCommand
 
 
 def parsed_defaults(command) -> tuple[str, int]:

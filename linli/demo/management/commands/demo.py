@@ -23,7 +23,7 @@ from linli.demo.generator import (
 )
 from linli.env import env_int, env_str
 from linli.grids.models import Post
-from linli.web.management.commands.serve import unapplied_migrations
+from linli.ops.scheduler import unapplied_migrations
 
 
 def display_width(text: str) -> int:

@@ -22,7 +22,7 @@ from django.db import connections
 
 from linli.env import env_int, env_str
 from linli.ops.jobs_supervisor import Child, Supervisor, linli_command
-from linli.ops.scheduler import unapplied_migrations  # noqa: F401 - also imported from here
+from linli.ops.scheduler import unapplied_migrations
 
 
 def gunicorn_run(*, host: str, port: int, workers: int, threads: int, timeout: int) -> None:
@@ -32,8 +32,13 @@ def gunicorn_run(*, host: str, port: int, workers: int, threads: int, timeout: i
     """
     from gunicorn.app.base import BaseApplication
 
+    # The project's WSGI application by its setting, as runserver loads it: the operations
+    # app stays below the project modules (docs/architecture.md).
+    from django.core.servers.basehttp import get_internal_wsgi_application
+
     from linli.ops.metrics import gunicorn_setup
-    from linli.wsgi import application
+
+    application = get_internal_wsgi_application()
 
     options = {
         "bind": f"{host}:{port}",
