@@ -340,9 +340,9 @@ def district_scenario(scenario: str, streets) -> None:
     from linli.emergency import assign as solver
     from linli.emergency.models import Activation
     from linli.emergency.services import (
-        _job,
         activation_start,
         registry_read,
+        solver_job,
         tasks_draft,
         workforce_read,
     )
@@ -390,7 +390,7 @@ def district_scenario(scenario: str, streets) -> None:
         workforce = workforce_read(
             path=street.path, rule=plan.movement_rule, capacity=plan.volunteer_capacity
         )
-        jobs = [_job(index, draft, plan.movement_rule) for index, draft in enumerate(drafts)]
+        jobs = [solver_job(index, draft, plan.movement_rule) for index, draft in enumerate(drafts)]
         result = solver.assign(jobs, workforce.workers)
         solver_seconds += result.solver_seconds
         by_zone_jobs: dict[str, list] = {}

@@ -253,6 +253,7 @@ def child(path: str) -> None:
     from django.db import connection
 
     from linli.grids.importing import registry_import
+    from linli.grids.importing.writers import short_switch_interval
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -261,7 +262,9 @@ def child(path: str) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
-    report = registry_import(actor=None, source=path, filename=Path(path).name)
+    # This process is the import's own, as `linli import`'s is.
+    with short_switch_interval():
+        report = registry_import(actor=None, source=path, filename=Path(path).name)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     python_cpu = usage.ru_utime + usage.ru_stime - cpu_before

@@ -471,8 +471,9 @@ def main() -> None:
     from linli.accounts.roles import Role
     from linli.grids.models import GridLevel, GridUnit
     from linli.grids.services import role_assign
-    from linli.participation import ties
     from linli.participation.models import Occurrence
+    from linli.participation.ties import selectors as tie_selectors
+    from linli.participation.ties import services as ties
 
     street = GridUnit.objects.get(level=GridLevel.STREET)
     generated = fill_participation(street, ties.subtree_rows(unit=street)[1], args)
@@ -542,7 +543,7 @@ def main() -> None:
 
     def selector_call():
         lead.__dict__.pop("_linli_scope", None)
-        return list(ties.isolated_visible(user=lead, path=micro.path))
+        return list(tie_selectors.isolated_visible(user=lead, path=micro.path))
 
     rows = len(selector_call())
     client = Client()

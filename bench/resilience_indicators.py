@@ -348,25 +348,27 @@ def _fill(args, now: datetime) -> None:
     h_id_list = h_ids.tolist()
     visitor_of = [leaders.get(path) for path in group_paths]
     raw = connection.connection
-    with raw.cursor() as cursor:
-        with copy_into(
+    with (
+        raw.cursor() as cursor,
+        copy_into(
             cursor,
             "grids_visit",
             "id, household_id, grid_path, visitor_id, visited_at, method, finding, mood, "
             "needs_follow_up, created_at",
-        ) as write:
-            for index, (household, seconds, method, follow, mood) in enumerate(
-                zip(
-                    v_household.tolist(), v_seconds.tolist(), v_method.tolist(),
-                    v_follow.tolist(), v_mood.tolist(), strict=True,
-                )
-            ):  # fmt: skip
-                at = first + timedelta(seconds=seconds)
-                write(
-                    (visit_base + index + 1, h_id_list[household], h_paths[household],
-                     visitor_of[household], at, method,
-                     "楼道堆物，需清理。" if follow else "", mood, follow, at)
-                )  # fmt: skip
+        ) as write,
+    ):
+        for index, (household, seconds, method, follow, mood) in enumerate(
+            zip(
+                v_household.tolist(), v_seconds.tolist(), v_method.tolist(),
+                v_follow.tolist(), v_mood.tolist(), strict=True,
+            )
+        ):  # fmt: skip
+            at = first + timedelta(seconds=seconds)
+            write(
+                (visit_base + index + 1, h_id_list[household], h_paths[household],
+                 visitor_of[household], at, method,
+                 "楼道堆物，需清理。" if follow else "", mood, follow, at)
+            )  # fmt: skip
     visits_done = time.perf_counter()
     print(f"  visits: {n_visits:,} in {visits_done - loaded:.1f} s")
 

@@ -28,10 +28,10 @@ from linli.emergency.api_plans import router as emergency_plans_router
 from linli.errors import error_field, status_for
 from linli.grids.api import router as grids_router
 from linli.notify.api import router as notify_router
-from linli.participation.api import router as activities_router
-from linli.participation.api_deliberation import router as deliberation_router
-from linli.participation.api_surveys import router as surveys_router
-from linli.participation.api_ties import router as ties_router
+from linli.participation.activities.api import router as activities_router
+from linli.participation.deliberation.api import router as deliberation_router
+from linli.participation.surveys.api import router as surveys_router
+from linli.participation.ties.api import router as ties_router
 from linli.partners.api import router as partners_router
 from linli.privacy.api import router as privacy_router
 from linli.resilience.api_dashboard import router as resilience_dashboard_router

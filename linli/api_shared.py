@@ -1,5 +1,6 @@
-"""What every `/api/v1` router shares: the error body, limit/offset pages, the 404 that
-names the field it could not find, and the 409 for a row that moved on under the caller.
+"""What every `/api/v1` router shares: the error body, limit/offset pages, the bounded
+input types and the 404 that names the field it could not find. Refusals and their statuses
+(403, 409, …) are linli.errors', answered once by the API's handler (linli/api.py).
 
 Kept outside the domain apps so that any router (including `notify`, which imports no
 domain app) uses the one definition.
@@ -137,9 +138,3 @@ def visible_or_404(getter, field: str, **kwargs):
         return getter(**kwargs)
     except Http404:
         raise NotVisible(field) from None
-
-
-def conflict_or_raise(exc, conflict_codes=frozenset()):
-    """Transitional: the API's one handler (linli/api.py) answers every refusal by its codes
-    (linli.errors.status_for), 409 included. Callers are being removed."""
-    raise exc

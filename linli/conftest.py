@@ -30,6 +30,14 @@ from linli.grids.services import (
     resident_create,
     role_assign,
 )
+from linli.testing.browser import (  # noqa: F401 - fixtures for every test
+    _browser_fails_on_csp_violations,
+    browser,
+    desktop,
+    phone,
+)
+from linli.testing.builders import PASSWORD
+from linli.testing.language import english  # noqa: F401 - a fixture for every test
 
 # Green on any day: `LINLI_TEST_CLOCK` moves every test to another moment, to prove no test
 # leans on today's date. Either an ISO moment ("2027-12-31T23:50:00+08:00"; without an offset
@@ -89,8 +97,6 @@ def _moved_clock():
     with time_machine.travel(destination, tick=True):
         yield
 
-
-PASSWORD = "correct-horse-battery-staple"
 
 # Valid GB 11643 ID numbers (checksums correct), used only by tests.
 ID_NUMBERS = [
@@ -301,33 +307,6 @@ def _no_live_emergency():
 
     cache.clear()
     cache.set(LIVE_KEY, [], None)
-
-
-@pytest.fixture(autouse=True)
-def _browser_fails_on_csp_violations(request, monkeypatch):
-    """A browser test fails when a page breaks the Content-Security-Policy (inline script,
-    eval, an injected style element): Chromium reports each refusal on the console."""
-    if request.node.get_closest_marker("browser") is None:
-        yield
-        return
-    from playwright.sync_api import Browser
-
-    refused: list[str] = []
-    new_context = Browser.new_context
-
-    def watched_context(self, *args, **kwargs):
-        context = new_context(self, *args, **kwargs)
-        context.on(
-            "console",
-            lambda message: (
-                refused.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
-        return context
-
-    monkeypatch.setattr(Browser, "new_context", watched_context)
-    yield
-    assert refused == []
 
 
 @pytest.fixture(autouse=True)

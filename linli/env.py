@@ -1,7 +1,8 @@
 """Typed environment helpers that fail loudly.
 
 Settings read everything from the environment; a value that cannot be parsed stops the
-process with the variable's name rather than silently falling back.
+process with Django's ImproperlyConfigured, naming the variable, what it expects and what it
+got, rather than silently falling back.
 """
 
 import hashlib
@@ -9,13 +10,12 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-class EnvironmentError_(RuntimeError):
-    pass
 
 
 # The secret files this process generated (not read): a field key generated on a database that
@@ -36,7 +36,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise EnvironmentError_(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
 def env_int(name: str, default: int) -> int:
@@ -46,14 +46,36 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise EnvironmentError_(f"{name} must be an integer, got {raw!r}") from None
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated values, blanks dropped; the default only when the variable is unset."""
     raw = os.environ.get(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An address with one of `schemes` and a host; empty (the default) when unset or blank,
+    which callers read as "not configured"."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - read for its check: it raises on a port that is no number
+        valid = parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:  # an unbalanced [ in the host, or a port that is not a number
+        valid = False
+    if not valid:
+        starts = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ImproperlyConfigured(
+            f"{name} must be a URL starting with {starts} and naming a host, got {raw!r}"
+        )
+    return value
 
 
 def generated_record(path: Path) -> Path:

@@ -29,8 +29,11 @@ INVALID = "invalid"
 STORAGE_UNAVAILABLE = "storage_unavailable"
 RATE_LIMITED = "rate_limited"
 # Codes that mean "the row moved on under you" besides CONFLICT: a case or claim whose state
-# no longer allows the step, a deliberation round already open or closed.
-CONFLICT_CODES = frozenset({CONFLICT, "illegal_transition", "round_open", "round_closed"})
+# no longer allows the step, a deliberation round already open or closed, a survey already
+# answered by this resident.
+CONFLICT_CODES = frozenset(
+    {CONFLICT, "illegal_transition", "round_open", "round_closed", "already_responded"}
+)
 
 
 class NotVisible(Http404):

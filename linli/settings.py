@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from linli.env import env_bool, env_int, env_list, env_str, secret_from_env_or_file
+from linli.env import env_bool, env_int, env_list, env_str, env_url, secret_from_env_or_file
 from linli.ops.logging import log_format_from_environment, logging_config
 from linli.ops.private import tighten
 
@@ -249,7 +249,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 LINLI_UPLOAD_MAX_PIXELS = env_int("LINLI_UPLOAD_MAX_PIXELS", 24_000_000)
 # Photos one user may send in a clock hour (counted in the shared cache), good or refused.
 LINLI_UPLOADS_PER_HOUR = env_int("LINLI_UPLOADS_PER_HOUR", 60)
-# Registry imports through the web (linli.grids.import_limits): an upload over
+# Registry imports through the web (linli.grids.importing.limits): an upload over
 # LINLI_IMPORT_MAX_FILE_BYTES, an .xlsx unpacking to more than
 # LINLI_IMPORT_MAX_UNCOMPRESSED_BYTES, a sheet over LINLI_IMPORT_MAX_ROWS data rows or a cell
 # over LINLI_IMPORT_MAX_CELL_CHARS characters is refused before it is parsed; from
@@ -398,9 +398,9 @@ DEFAULT_FROM_EMAIL = env_str("LINLI_EMAIL_FROM", "linli@localhost")
 LINLI_NOTIFY_TIMEOUT_SECONDS = env_int("LINLI_NOTIFY_TIMEOUT_SECONDS", 5)
 EMAIL_TIMEOUT = LINLI_NOTIFY_TIMEOUT_SECONDS
 # WeCom (企业微信) group robot: the group's webhook address, including its key.
-LINLI_WECOM_WEBHOOK_URL = env_str("LINLI_WECOM_WEBHOOK_URL", "")
+LINLI_WECOM_WEBHOOK_URL = env_url("LINLI_WECOM_WEBHOOK_URL")
 # A generic SMS gateway that takes POST {"to": phone, "text": ...} as JSON.
-LINLI_SMS_GATEWAY_URL = env_str("LINLI_SMS_GATEWAY_URL", "")
+LINLI_SMS_GATEWAY_URL = env_url("LINLI_SMS_GATEWAY_URL")
 LINLI_SMS_GATEWAY_TOKEN = env_str("LINLI_SMS_GATEWAY_TOKEN", "")
 # After a failed attempt the next waits base * 2**(attempts - 1) seconds, at most the cap.
 LINLI_OUTBOX_BACKOFF_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_SECONDS", 30)

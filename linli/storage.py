@@ -8,6 +8,7 @@ then take their name, in one step. A write the disk refuses (full, read-only, ov
 raises StorageUnavailable, whose message is the one users see.
 """
 
+import contextlib
 import errno
 import logging
 import os
@@ -101,20 +102,16 @@ class PrivateFileSystemStorage(FileSystemStorage):
             temporary = None
         except OSError as error:
             if temporary is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(temporary)
-                except OSError:
-                    pass
             if error.errno in UNAVAILABLE_ERRNOS and not isinstance(error, StorageUnavailable):
                 logger.error("Media storage refused a write to %s: %s", directory, error)
                 raise StorageUnavailable(error.errno, str(STORAGE_UNAVAILABLE_MESSAGE)) from error
             raise
         except BaseException:
             if temporary is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(temporary)
-                except OSError:
-                    pass
             raise
         self._sync_directory(directory)
         return str(name).replace("\\", "/")

@@ -8,4 +8,5 @@ from linli.conftest import (  # noqa: F401
     _plain_static_storage,
     world,
 )
-from linli.emergency.tests.conftest import _english, emergency_world, plan  # noqa: F401
+from linli.emergency.tests.conftest import emergency_world, plan  # noqa: F401
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English

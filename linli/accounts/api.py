@@ -28,7 +28,8 @@ from linli.accounts.services import (
     token_revoke,
 )
 from linli.accounts.two_factor import CodeRefusal
-from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, paginate
+from linli.api_shared import ERRORS, ErrorOut, Id, PageIn, paginate
+from linli.errors import get_visible_or_404
 
 
 class BearerTokenAuth(HttpBearer):
@@ -205,9 +206,7 @@ def list_tokens(request: HttpRequest, page: Query[PageIn]):
 )
 def revoke_token(request: HttpRequest, token_id: Id):
     # Another person's token is not found, exactly like one that does not exist.
-    token = tokens_of(user=request.user).filter(pk=token_id).first()
-    if token is None:
-        raise NotVisible("token_id")
+    token = get_visible_or_404(tokens_of(user=request.user), token_id, field="token_id")
     token_revoke(
         actor=request.user,
         token=token,

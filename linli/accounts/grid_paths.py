@@ -57,3 +57,15 @@ def within(paths: Iterable[str], field: str = "grid_path") -> Q:
 def is_within(path: str, paths: Iterable[str]) -> bool:
     """The same test as `within`, on one path in Python."""
     return any(path.startswith(ancestor) for ancestor in paths)
+
+
+def within_or_above(paths: Iterable[str], field: str = "grid_path") -> Q:
+    """`within(paths)`, and rows held on a unit above one of the paths: what serves a
+    subtree from higher up (a community's store or partner serves every micro-grid below
+    it; a street-wide emergency covers each of its communities). Nothing when empty."""
+    paths = list(paths)
+    condition = within(paths, field)
+    above = sorted({ancestor for path in paths for ancestor in path_ancestors(path)})
+    if above:
+        condition |= Q(**{f"{field}__in": above})
+    return condition

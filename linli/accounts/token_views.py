@@ -5,7 +5,7 @@ accounts.services."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,6 +15,7 @@ from linli import clock
 from linli.accounts.models import TokenRevocation
 from linli.accounts.selectors import token_is_live, tokens_of
 from linli.accounts.services import client_address, token_revoke
+from linli.errors import get_visible_or_404
 
 PAGE_SIZE = 30
 
@@ -32,9 +33,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     # Another person's token is not found, exactly like one that does not exist.
-    token = tokens_of(user=request.user).filter(pk=token_id).first()
-    if token is None:
-        raise Http404
+    token = get_visible_or_404(tokens_of(user=request.user), token_id)
     if token_revoke(
         actor=request.user,
         token=token,

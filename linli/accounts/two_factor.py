@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli import clock
 from linli.accounts.addresses import client_address
+from linli.accounts.grid_paths import within
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.accounts.services import audit_record
@@ -310,7 +310,7 @@ def may_reset_for(*, actor: User, user: User) -> bool:
     paths = list(
         actor.role_assignments.filter(role=Role.STREET_ADMIN).values_list("grid_path", flat=True)
     )
-    return any(user.role_assignments.filter(grid_path__startswith=path).exists() for path in paths)
+    return user.role_assignments.filter(within(paths)).exists()
 
 
 def staff_for_reset(*, actor: User):
@@ -325,11 +325,11 @@ def staff_for_reset(*, actor: User):
     )
     if not paths:
         return User.objects.none()
-    within = Q(pk__in=[])
-    for path in paths:
-        within |= Q(role_assignments__grid_path__startswith=path)
     return (
-        staff.filter(within, role_assignments__role__in=TWO_FACTOR_ROLES)
+        staff.filter(
+            within(paths, "role_assignments__grid_path"),
+            role_assignments__role__in=TWO_FACTOR_ROLES,
+        )
         .exclude(pk=actor.pk)
         .distinct()
         .order_by("username")

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -32,11 +31,9 @@ from linli.api_shared import (
     Latitude,
     Longitude,
     LongText,
-    NotVisible,
     PageIn,
     column_int,
     column_text,
-    conflict_or_raise,
     paginate,
 )
 from linli.cases import selectors
@@ -49,8 +46,9 @@ from linli.cases.services import (
     case_photos_add,
     case_transition,
     coordination_record,
-    photos_prepare,
 )
+from linli.cases.services.photos import PhotoFiles
+from linli.errors import NotAllowed, NotVisible, get_visible_or_404
 from linli.grids.models import Building, Visit
 from linli.grids.selectors import scope_for, visit_get
 from linli.idempotency.decorators import idempotent
@@ -58,15 +56,8 @@ from linli.idempotency.decorators import idempotent
 router = Router(tags=["cases"])
 
 
-# Refusals that mean "the case moved on under you": the client reloads and retries.
-CONFLICT_CODES = frozenset({"conflict", "illegal_transition"})
-
-
 def _visible_case(user, case_id: Id) -> Case:
-    try:
-        return selectors.case_get(user=user, case_id=case_id)
-    except Http404:
-        raise NotVisible("case_id") from None
+    return get_visible_or_404(selectors.cases_visible(user=user), case_id, field="case_id")
 
 
 # Schemas ------------------------------------------------------------------------------
@@ -488,19 +479,15 @@ def _category_detail(category: CaseCategory) -> dict:
 
 
 def _category_by_id(category_id: Id) -> CaseCategory:
-    category = CaseCategory.objects.select_related("parent").filter(pk=category_id).first()
-    if category is None:
-        raise NotVisible("category_id")
-    return category
+    return get_visible_or_404(
+        CaseCategory.objects.select_related("parent"), category_id, field="category_id"
+    )
 
 
 def _category_editor(user) -> None:
     # Checked before the parent is looked up, so a refusal reads the same for any input.
     if not may_edit_categories(user):
-        raise DjangoValidationError(
-            _("Only a street administrator may change case categories."),
-            code="permission_denied",
-        )
+        raise NotAllowed(_("Only a street administrator may change case categories."))
 
 
 @router.post("/categories", response={201: CategoryDetailOut, 400: ErrorOut, **ERRORS})
@@ -593,22 +580,23 @@ def case_list(
     return {"items": [_case(case, now) for case in items], "count": count}
 
 
-@router.post("", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
-@idempotent
-def case_file(request: HttpRequest, payload: CaseIn):
-    user = request.auth
+def _file(user: User, payload: CaseIn, photos: PhotoFiles = ()) -> Case:
+    """File what `POST /cases` (or `/with-photos`, with its photos) asks for."""
     category = _category(payload.category)
     building = _building(payload.building_id)
     staff = _is_staff(user)
     if payload.visit_id is not None:
         visit = _visit_to_file(user, payload.visit_id)
-        case = case_from_visit(
-            actor=user, visit=visit, category=category, description=payload.description
+        return case_from_visit(
+            actor=user,
+            visit=visit,
+            category=category,
+            description=payload.description,
+            photos=photos,
         )
-        return Status(201, _filed_detail(case))
     # Residents always file as resident_report; only staff say how a problem reached them.
     source = (payload.source or CaseSource.STAFF) if staff else CaseSource.RESIDENT_REPORT
-    case = case_create(
+    return case_create(
         reporter=user,
         category=category,
         description=payload.description,
@@ -618,7 +606,14 @@ def case_file(request: HttpRequest, payload: CaseIn):
         longitude=payload.longitude,
         hotline_reference=payload.hotline_reference if source == CaseSource.HOTLINE_12345 else "",
         priority=payload.priority,
+        photos=photos,
     )
+
+
+@router.post("", response={201: CaseDetailOut, 400: ErrorOut, **ERRORS})
+@idempotent
+def case_file(request: HttpRequest, payload: CaseIn):
+    case = _file(request.auth, payload)
     # The reporter may always see what they filed, and a new case's timeline is its one
     # filing step with no photos: the answer is built from what case_create returned, with
     # no further query (bench/cases_intake.py measured a third of the request there).
@@ -656,17 +651,14 @@ def case_act(request: HttpRequest, case_id: Id, payload: ActionIn):
     if payload.action == "rate":
         data["satisfaction"] = payload.satisfaction
         data["comment"] = payload.comment
-    try:
-        case_transition(
-            case=case,
-            actor=user,
-            action=payload.action,
-            note=payload.note,
-            expected_version=payload.expected_version,
-            **data,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    case_transition(
+        case=case,
+        actor=user,
+        action=payload.action,
+        note=payload.note,
+        expected_version=payload.expected_version,
+        **data,
+    )
     return _detail(_visible_case(user, case_id), user)
 
 
@@ -674,12 +666,9 @@ def case_act(request: HttpRequest, case_id: Id, payload: ActionIn):
 def case_escalate_up(request: HttpRequest, case_id: Id, payload: EscalateIn):
     user = request.auth
     case = _visible_case(user, case_id)
-    try:
-        case_escalate(
-            case=case, actor=user, reason=payload.reason, expected_version=payload.expected_version
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    case_escalate(
+        case=case, actor=user, reason=payload.reason, expected_version=payload.expected_version
+    )
     return _detail(_visible_case(user, case_id), user)
 
 
@@ -704,7 +693,7 @@ def assignee_list(request: HttpRequest, case_id: Id) -> list[dict]:
     user = request.auth
     case = _visible_case(user, case_id)
     if not scope_for(user).allows(Permission.CASE_HANDLE, case.grid_path):
-        raise DjangoValidationError(_("You may not dispatch this case."), code="permission_denied")
+        raise NotAllowed(_("You may not dispatch this case."))
     return [
         {
             "user_id": post.user_id,
@@ -761,14 +750,8 @@ def case_file_with_photos(
     """File a case (the fields of `POST /cases`, as form fields) with up to 3 photos in one
     request; a bad photo files nothing."""
     user = request.auth
-    prepared = photos_prepare(files=photos or [], actor=user)
-    with transaction.atomic():
-        filed = case_file(request, payload).value
-        if prepared:
-            case = Case.objects.get(pk=filed["id"])
-            create = case.events.get(action="create")
-            case_photos_add(case=case, actor=user, files=prepared, event=create)
-    return Status(201, _detail(_visible_case(user, filed["id"]), user))
+    case = _file(user, payload, photos or [])
+    return Status(201, _detail(_visible_case(user, case.pk), user))
 
 
 # Metrics ------------------------------------------------------------------------------

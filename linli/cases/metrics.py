@@ -50,6 +50,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli import clock
+from linli.accounts.grid_paths import is_within, path_depth
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import MAX_YEAR, MIN_YEAR
@@ -345,7 +346,7 @@ def metrics_unit(*, user: User, unit_id: int | None = None) -> GridUnit:
     highest unit of the user's posts. Residents, volunteers and partners get 404."""
     if unit_id is not None:
         return grid_unit_get(user=user, grid_unit_id=unit_id)
-    roots = sorted(grid_roots_for(user=user), key=lambda unit: (unit.path.count("/"), unit.path))
+    roots = sorted(grid_roots_for(user=user), key=lambda unit: (path_depth(unit.path), unit.path))
     if not roots:
         raise Http404
     return roots[0]
@@ -357,7 +358,7 @@ def _check_scope(user: User, unit: GridUnit) -> None:
 
 
 def _subtree(unit: GridUnit) -> QuerySet[Case]:
-    return Case.objects.filter(grid_path__startswith=unit.path)
+    return Case.objects.within([unit.path])
 
 
 def _metrics_by_path(unit: GridUnit, period: Period, now: datetime) -> dict[str, CaseMetrics]:
@@ -415,7 +416,7 @@ def case_metrics_breakdown(
     for child in children:
         combined = CaseMetrics()
         for path, metrics in by_path.items():
-            if path.startswith(child.path):
+            if is_within(path, [child.path]):
                 combined.add(metrics)
         rows.append((child, False, combined))
     if unit.path in by_path:

@@ -7,6 +7,7 @@ a case and, through a timeline event, to the step that took them.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -43,6 +44,10 @@ class CaseCategory(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveIntegerField(default=0)
 
+    # Not a column: set by cases.selectors.category_tree_with_counts for the editor page, the
+    # open cases of a minor class inside the reader's own grids.
+    open_cases: int
+
     class Meta:
         ordering = ["sort_order", "code"]
         verbose_name = _("case category")
@@ -73,6 +78,14 @@ class CaseCategory(models.Model):
     @property
     def is_major(self) -> bool:
         return self.parent_id is None
+
+    @property
+    def time_limit(self) -> timedelta:
+        """The time a case of this minor class has to be handled. A major class has none, and
+        no case is filed under one."""
+        if self.sla_hours is None:
+            raise ValueError(f"{self.code} is a major class: it has no time limit")
+        return timedelta(hours=self.sla_hours)
 
 
 class CaseSource(models.TextChoices):

@@ -1,13 +1,15 @@
 """Reads of cases, scoped by the acting user through grids.selectors.scope_for."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Case as When_
 from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
-from django.http import Http404
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors, within
 from linli.accounts.models import User
 from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission
@@ -16,8 +18,11 @@ from linli.cases.models import (
     OPEN_STATES,
     Case,
     CaseCategory,
+    CaseEvent,
     CaseState,
+    Coordination,
 )
+from linli.errors import get_visible_or_404
 from linli.grids.geo import distance_metres
 from linli.grids.models import Building, GridLevel, GridUnit, Household, RoleAssignment
 from linli.grids.selectors import scope_for
@@ -30,9 +35,7 @@ def cases_visible(*, user: User | None) -> QuerySet[Case]:
     """Staff: cases inside the subtrees they may view; anyone: the cases they reported."""
     if user is None or not user.is_authenticated:
         return Case.objects.none()
-    condition = Q(reporter=user)
-    for path in scope_for(user).paths_for(Permission.VIEW_REGISTRY):
-        condition |= Q(grid_path__startswith=path)
+    condition = Q(reporter=user) | within(scope_for(user).paths_for(Permission.VIEW_REGISTRY))
     return Case.objects.filter(condition).select_related(
         "category", "building", "owner_unit", "owner_user"
     )
@@ -58,7 +61,7 @@ def case_text(*, user: User | None, case: Case, text: str, typed_by_id: int | No
     return mask_numbers_in_text(text)
 
 
-def coordinations_visible(*, user: User | None, case: Case) -> list:
+def coordinations_visible(*, user: User | None, case: Case) -> list[Coordination]:
     """The 会商 records of `case` that `user` may read: all of them for staff whose post
     covers the case, none for anyone else (they may name the other party of a dispute)."""
     if not covers_case(user=user, case=case):
@@ -71,7 +74,7 @@ def coordinations_visible(*, user: User | None, case: Case) -> list:
 STAFF_NOTE_ACTIONS = frozenset({"coordinate"})
 
 
-def case_timeline(*, user: User | None, case: Case) -> list:
+def case_timeline(*, user: User | None, case: Case) -> list[CaseEvent]:
     """The case's events in order, as `user` may read them."""
     events = list(case.events.select_related("actor").order_by("created_at", "id"))
     if not covers_case(user=user, case=case):
@@ -86,10 +89,7 @@ def case_timeline(*, user: User | None, case: Case) -> list:
 
 
 def case_get(*, user: User | None, case_id: int) -> Case:
-    try:
-        return cases_visible(user=user).get(pk=case_id)
-    except (Case.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_visible_or_404(cases_visible(user=user), case_id)
 
 
 def case_assignees(*, case: Case) -> list[RoleAssignment]:
@@ -101,10 +101,8 @@ def case_assignees(*, case: Case) -> list[RoleAssignment]:
     roles = [
         role for role, granted in ROLE_PERMISSIONS.items() if Permission.CASE_HANDLE in granted
     ]
-    parts = case.grid_path.strip("/").split("/")
-    ancestors = ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
     posts = RoleAssignment.objects.filter(
-        role__in=roles, grid_path__in=ancestors, user__is_active=True
+        role__in=roles, grid_path__in=path_ancestors(case.grid_path), user__is_active=True
     ).select_related("user", "grid_unit")
     # Every post here is on an ancestor of the case, so a longer path is a closer unit.
     ordered = sorted(
@@ -158,11 +156,7 @@ def board_communities(*, user: User) -> list[GridUnit]:
     if not paths:
         return []
     # A community's path is a prefix of every path below it, and inside every post above it.
-    containing = {
-        "/" + "/".join(path.strip("/").split("/")[: index + 1]) + "/"
-        for path in paths
-        for index in range(path.strip("/").count("/") + 1)
-    }
+    containing = {ancestor for path in paths for ancestor in path_ancestors(path)}
     communities = GridUnit.objects.filter(level=GridLevel.COMMUNITY)
     return list(
         (communities.filter(path__in=containing) | communities.within(sorted(paths))).order_by(
@@ -171,10 +165,11 @@ def board_communities(*, user: User) -> list[GridUnit]:
     )
 
 
-def public_board(*, community: GridUnit) -> list[dict]:
+def public_board(*, community: GridUnit) -> list[Mapping[str, Any]]:
     """What anyone may see about a community's problems: no names, rooms or descriptions."""
     return list(
-        Case.objects.filter(grid_path__startswith=community.path, category__is_public=True)
+        Case.objects.within([community.path])
+        .filter(category__is_public=True)
         .exclude(state__in=[CaseState.REJECTED, CaseState.DUPLICATE])
         .order_by("-created_at", "-id")
         .values(
@@ -195,12 +190,8 @@ def cases_for_duplicates(*, user: User | None) -> QuerySet[Case]:
     A dispute (a non-public category) of a neighbour is never among them."""
     if user is None or not user.is_authenticated:
         return Case.objects.none()
-    condition = Q(reporter=user)
-    for path in scope_for(user).paths_for(Permission.VIEW_REGISTRY):
-        condition |= Q(grid_path__startswith=path)
-    public = Q(pk__in=[])
-    for community in board_communities(user=user):
-        public |= Q(grid_path__startswith=community.path)
+    condition = Q(reporter=user) | within(scope_for(user).paths_for(Permission.VIEW_REGISTRY))
+    public = within(community.path for community in board_communities(user=user))
     return Case.objects.filter(condition | (public & Q(category__is_public=True)))
 
 
@@ -265,13 +256,13 @@ def category_tree_with_counts(*, user: User) -> list[tuple[CaseCategory, list[Ca
         .annotate(count=Count("id"))
     )
     majors: dict[int, tuple[CaseCategory, list[CaseCategory]]] = {}
-    minors = []
+    minors: list[tuple[int, CaseCategory]] = []
     for category in CaseCategory.objects.order_by("sort_order", "code"):
-        if category.is_major:
+        if category.parent_id is None:
             majors[category.pk] = (category, [])
         else:
             category.open_cases = counts.get(category.pk, 0)
-            minors.append(category)
-    for minor in minors:
-        majors[minor.parent_id][1].append(minor)
+            minors.append((category.parent_id, category))
+    for parent_id, minor in minors:
+        majors[parent_id][1].append(minor)
     return list(majors.values())

@@ -14,12 +14,12 @@ from datetime import timedelta
 from linli import clock
 from linli.accounts.roles import Role
 from linli.emergency.models import HELD_TASK_STATES, Hazard, Plan, Task
-from linli.emergency.plans import plans_create_defaults
 from linli.emergency.services import (
     activation_stand_down,
     activation_start,
     help_request_close,
     help_request_dispatch,
+    plans_create_defaults,
     task_report,
 )
 from linli.grids.models import GridUnit, RoleAssignment

@@ -16,7 +16,8 @@ from linli import clock
 from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.grids.models import GridUnit, RoleAssignment
-from linli.participation.deliberation import (
+from linli.participation.activities.services import activity_create, signup_create, venue_create
+from linli.participation.deliberation.services import (
     opinion_post,
     round_open,
     topic_create,
@@ -24,9 +25,8 @@ from linli.participation.deliberation import (
     topic_transition,
 )
 from linli.participation.models import Venue
-from linli.participation.models_surveys import Survey
-from linli.participation.services import activity_create, signup_create, venue_create
-from linli.participation.surveys import survey_copy_template, survey_open
+from linli.participation.surveys.models import Survey
+from linli.participation.surveys.services import survey_copy_template, survey_open
 
 
 def _next_weekday(weekday: int, hour: int) -> datetime:

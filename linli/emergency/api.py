@@ -12,7 +12,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -38,7 +37,6 @@ from linli.api_shared import (
     PageIn,
     column_int,
     column_text,
-    conflict_or_raise,
     paginate,
     visible_or_404,
 )
@@ -57,8 +55,9 @@ from linli.emergency.models import (
     Unavailability,
     Urgency,
 )
-from linli.grids.models import Resident
-from linli.grids.selectors import building_get, grid_unit_get, household_get
+from linli.errors import get_visible_or_404
+from linli.grids.models import GridUnit, Resident
+from linli.grids.selectors import building_get, household_get
 from linli.idempotency.decorators import idempotent
 from linli.partners.selectors import partner_get
 from linli.supplies.models import StockMovement
@@ -67,7 +66,6 @@ from linli.volunteers.models import Volunteer, decode_codes, encode_codes
 router = Router(tags=["emergency"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICT_CODES = frozenset({"conflict"})
 
 
 # Schemas ------------------------------------------------------------------------------
@@ -542,6 +540,12 @@ def _visible_activation(user, activation_id: Id) -> Activation:
     )
 
 
+def _activatable_unit(user, scope_id: Id) -> GridUnit:
+    """A unit the caller may activate a plan for: the choices the activation page offers
+    (selectors.activatable_units); any other id answers 404 naming scope_id."""
+    return get_visible_or_404(selectors.activatable_units(user=user), scope_id, field="scope_id")
+
+
 def _visible_task(user, task_id: Id) -> Task:
     return visible_or_404(selectors.task_get, "task_id", user=user, task_id=task_id)
 
@@ -614,7 +618,7 @@ def activation_list(
 def activation_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     user = request.auth
     plan = visible_or_404(selectors.plan_get, "plan_id", user=user, plan_id=payload.plan_id)
-    scope = visible_or_404(grid_unit_get, "scope_id", user=user, grid_unit_id=payload.scope_id)
+    scope = _activatable_unit(user, payload.scope_id)
     preview = services.activation_preview(actor=user, plan=plan, scope=scope, grade=payload.grade)
     return asdict(preview)
 
@@ -623,19 +627,16 @@ def activation_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, An
 def activation_create(request: HttpRequest, payload: ActivateIn):
     user = request.auth
     plan = visible_or_404(selectors.plan_get, "plan_id", user=user, plan_id=payload.plan_id)
-    scope = visible_or_404(grid_unit_get, "scope_id", user=user, grid_unit_id=payload.scope_id)
-    try:
-        activation = services.activation_start(
-            actor=user,
-            plan=plan,
-            scope=scope,
-            grade=payload.grade,
-            is_drill=payload.is_drill,
-            note=payload.note,
-            acknowledge_problems=payload.acknowledge_problems,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    scope = _activatable_unit(user, payload.scope_id)
+    activation = services.activation_start(
+        actor=user,
+        plan=plan,
+        scope=scope,
+        grade=payload.grade,
+        is_drill=payload.is_drill,
+        note=payload.note,
+        acknowledge_problems=payload.acknowledge_problems,
+    )
     return Status(201, _activation_detail(_visible_activation(user, activation.pk), user))
 
 
@@ -651,10 +652,7 @@ def activation_detail(request: HttpRequest, activation_id: Id) -> dict[str, Any]
 def activation_grade(request: HttpRequest, activation_id: Id, payload: GradeIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
-    try:
-        services.activation_regrade(actor=user, activation=activation, grade=payload.grade)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.activation_regrade(actor=user, activation=activation, grade=payload.grade)
     return _activation_detail(_visible_activation(user, activation_id), user)
 
 
@@ -671,21 +669,18 @@ def activation_task_add(request: HttpRequest, activation_id: Id, payload: TaskAd
         building = visible_or_404(
             building_get, "building_id", user=user, building_id=payload.building_id
         )
-    try:
-        task = services.activation_add_task(
-            actor=user,
-            activation=activation,
-            kind=payload.kind,
-            title=payload.title,
-            building=building,
-            household=household,
-            due_hours=payload.due_hours,
-            instructions=payload.instructions,
-            required_team=payload.required_team,
-            required_skills=encode_codes(payload.required_skills),
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    task = services.activation_add_task(
+        actor=user,
+        activation=activation,
+        kind=payload.kind,
+        title=payload.title,
+        building=building,
+        household=household,
+        due_hours=payload.due_hours,
+        instructions=payload.instructions,
+        required_team=payload.required_team,
+        required_skills=encode_codes(payload.required_skills),
+    )
     return Status(201, _task_detail(_visible_task(user, task.pk), user))
 
 
@@ -698,12 +693,9 @@ def activation_unavailable(request: HttpRequest, activation_id: Id, payload: Una
     user = request.auth
     activation = _taking_part_activation(user, activation_id)
     volunteer = _volunteer_of(activation.grid_path, payload.volunteer_id)
-    try:
-        services.volunteer_mark_unavailable(
-            actor=user, activation=activation, volunteer=volunteer, reason=payload.reason
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.volunteer_mark_unavailable(
+        actor=user, activation=activation, volunteer=volunteer, reason=payload.reason
+    )
     return _activation_detail(activation, user)
 
 
@@ -719,16 +711,13 @@ def activation_draw(request: HttpRequest, activation_id: Id, payload: DrawIn):
     item = selectors.scope_supplies(path=activation.grid_path).filter(pk=payload.item_id).first()
     if item is None:
         raise NotVisible("item_id")
-    try:
-        draw = services.supplies_draw(
-            actor=user,
-            activation=activation,
-            item=item,
-            quantity=payload.quantity,
-            reason=payload.reason,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    draw = services.supplies_draw(
+        actor=user,
+        activation=activation,
+        item=item,
+        quantity=payload.quantity,
+        reason=payload.reason,
+    )
     movement = draw.movement
     return Status(
         201,
@@ -752,12 +741,9 @@ def activation_draw(request: HttpRequest, activation_id: Id, payload: DrawIn):
 def activation_stand_down(request: HttpRequest, activation_id: Id, payload: StandDownIn):
     user = request.auth
     activation = _visible_activation(user, activation_id)
-    try:
-        services.activation_stand_down(
-            actor=user, activation=activation, reason=payload.reason, lessons=payload.lessons
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.activation_stand_down(
+        actor=user, activation=activation, reason=payload.reason, lessons=payload.lessons
+    )
     return _activation_detail(_visible_activation(user, activation_id), user)
 
 
@@ -867,10 +853,7 @@ def task_detail(request: HttpRequest, task_id: Id) -> dict[str, Any]:
 def task_acknowledge(request: HttpRequest, task_id: Id):
     user = request.auth
     task = _actionable_task(user, task_id)
-    try:
-        task = services.task_acknowledge(actor=user, task=task)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    task = services.task_acknowledge(actor=user, task=task)
     return _task(task, user)
 
 
@@ -882,10 +865,7 @@ def task_acknowledge(request: HttpRequest, task_id: Id):
 def task_decline(request: HttpRequest, task_id: Id, payload: DeclineIn):
     user = request.auth
     task = _actionable_task(user, task_id)
-    try:
-        task = services.task_decline(actor=user, task=task, reason=payload.reason)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    task = services.task_decline(actor=user, task=task, reason=payload.reason)
     return _task(task, user)
 
 
@@ -894,18 +874,15 @@ def task_decline(request: HttpRequest, task_id: Id, payload: DeclineIn):
 def task_report(request: HttpRequest, task_id: Id, payload: TaskReportIn):
     user = request.auth
     task = _actionable_task(user, task_id)
-    try:
-        task = services.task_report(
-            actor=user,
-            task=task,
-            outcome=payload.outcome,
-            note=payload.note,
-            help_kind=payload.help_kind,
-            help_urgency=payload.help_urgency,
-            help_description=payload.help_description,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    task = services.task_report(
+        actor=user,
+        task=task,
+        outcome=payload.outcome,
+        note=payload.note,
+        help_kind=payload.help_kind,
+        help_urgency=payload.help_urgency,
+        help_description=payload.help_description,
+    )
     filed = None
     if task.outcome == Outcome.NEEDS_HELP:
         filed = task.help_requests.order_by("-id").values_list("id", flat=True).first()
@@ -921,12 +898,9 @@ def task_reassign(request: HttpRequest, task_id: Id, payload: ReassignIn):
         if payload.volunteer_id is not None
         else None
     )
-    try:
-        task = services.task_reassign(
-            actor=user, task=task, expected_version=payload.expected_version, volunteer=volunteer
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    task = services.task_reassign(
+        actor=user, task=task, expected_version=payload.expected_version, volunteer=volunteer
+    )
     return _task(task, user)
 
 
@@ -965,8 +939,6 @@ def task_reveal(
     except RevealQuotaExceeded as refusal:
         response["Retry-After"] = str(refusal.retry_after_seconds)
         return Status(429, {"message": refusal.message, "field": None})
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
     return {"resident_id": resident.pk, "phone": phone}
 
 
@@ -1038,16 +1010,13 @@ def help_request_dispatch(request: HttpRequest, help_request_id: Id, payload: Di
         partner = visible_or_404(
             partner_get, "partner_id", user=user, partner_id=payload.partner_id
         )
-    try:
-        services.help_request_dispatch(
-            actor=user,
-            request=found,
-            expected_version=payload.expected_version,
-            volunteer=volunteer,
-            partner=partner,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.help_request_dispatch(
+        actor=user,
+        request=found,
+        expected_version=payload.expected_version,
+        volunteer=volunteer,
+        partner=partner,
+    )
     return _help_request(_visible_help_request(user, help_request_id), user)
 
 
@@ -1057,10 +1026,7 @@ def help_request_dispatch(request: HttpRequest, help_request_id: Id, payload: Di
 def help_request_close(request: HttpRequest, help_request_id: Id, payload: CloseIn):
     user = request.auth
     found = _visible_help_request(user, help_request_id)
-    try:
-        services.help_request_close(
-            actor=user, request=found, resolution=payload.resolution, cancelled=payload.cancelled
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.help_request_close(
+        actor=user, request=found, resolution=payload.resolution, cancelled=payload.cancelled
+    )
     return _help_request(_visible_help_request(user, help_request_id), user)

@@ -3,7 +3,7 @@ supply levels and contact tree.
 
 Mounted by linli/api.py with `api.add_router("/emergency", router)`; conventions as in
 supplies.api and volunteers.api. Reads go through linli.emergency.selectors (a plan
-outside the caller's scope is 404), writes through linli.emergency.plans: a refused
+outside the caller's scope is 404), writes through linli.emergency.services.plans: a refused
 permission is 403, bad input 400 naming the field, and nothing is written on error.
 """
 
@@ -26,9 +26,9 @@ from linli.api_shared import (
     paginate,
     visible_or_404,
 )
-from linli.emergency import plans as services
 from linli.emergency import selectors
 from linli.emergency.models import Plan, PlanContact, PlanSupplyMinimum, TaskTemplate
+from linli.emergency.services import plans as services
 from linli.grids import selectors as grid_selectors
 from linli.volunteers.models import decode_codes
 
@@ -89,7 +89,7 @@ class PlanDetailOut(PlanOut):
     templates: list[TemplateOut]
     supply_minimums: list[PlanSupplyMinimumOut]
     contacts: list[ContactOut]
-    # Static problems of the plan as written (linli.emergency.plans.plan_check).
+    # Static problems of the plan as written (linli.emergency.services.plans.plan_check).
     problems: list[str]
 
 

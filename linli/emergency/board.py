@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.http import Http404
 
 from linli import clock
+from linli.accounts.grid_paths import is_within, within
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.emergency.models import (
@@ -50,16 +51,9 @@ def board_paths(activation: Activation, user: User) -> list[str]:
     when they follow none of it (the board is then a 404)."""
     scope = scope_for(user)
     paths = scope.paths_for(Permission.EMERGENCY_HELP)
-    if any(activation.grid_path.startswith(path) for path in paths):
+    if is_within(activation.grid_path, paths):
         return [activation.grid_path]
-    return sorted(path for path in paths if path.startswith(activation.grid_path))
-
-
-def paths_condition(paths: list[str], field_name: str = "grid_path") -> Q:
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{field_name}__startswith": path})
-    return condition
+    return sorted(path for path in paths if is_within(path, [activation.grid_path]))
 
 
 @dataclass
@@ -195,7 +189,7 @@ def _tasks(board: Board, tasks) -> None:
 
 def _help(board: Board) -> None:
     requests = HelpRequest.objects.filter(
-        paths_condition(board.paths), activation=board.activation, state__in=OPEN_HELP_STATES
+        within(board.paths), activation=board.activation, state__in=OPEN_HELP_STATES
     )
     counts = dict(requests.values_list("urgency").annotate(count=Count("id")))
     board.help_by_urgency = [
@@ -220,9 +214,7 @@ def _volunteers(board: Board) -> None:
     unavailable = Unavailability.objects.filter(activation=activation, volunteer_id=OuterRef("pk"))
     rows = (
         Volunteer.objects.serving()
-        .filter(
-            paths_condition(board.paths) | paths_condition(board.paths, "home_building__grid_path")
-        )
+        .filter(within(board.paths) | within(board.paths, "home_building__grid_path"))
         .annotate(
             unavailable_reason=Subquery(unavailable.values("reason")[:1]),
             acknowledged=Exists(
@@ -251,7 +243,7 @@ def _volunteers(board: Board) -> None:
 
 
 def _supplies(board: Board) -> None:
-    items = SupplyItem.objects.filter(paths_condition(board.paths))
+    items = SupplyItem.objects.filter(within(board.paths))
     board.supplies_below = list(
         items.filter(quantity__lt=F("minimum_level"))
         .select_related("location")
@@ -298,7 +290,7 @@ def board_data(activation: Activation, user: User, *, now: datetime | None = Non
         whole_scope=paths == [activation.grid_path],
         now=now or clock.now(),
     )
-    tasks = Task.objects.filter(paths_condition(paths), activation=activation)
+    tasks = Task.objects.filter(within(paths), activation=activation)
     _coverage(board, tasks)
     _tasks(board, tasks)
     _help(board)

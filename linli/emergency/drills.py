@@ -23,15 +23,16 @@ from linli.accounts.roles import Permission
 from linli.emergency import assign as solver
 from linli.emergency import simulate
 from linli.emergency.models import Plan, Simulation, TaskKind
-from linli.emergency.services import (
-    _check_plan_for_scope,
-    _job,
-    _templates_at,
+from linli.emergency.services.drafting import (
     registry_read,
     solve,
+    solver_job,
     tasks_draft,
+    templates_at,
     workforce_read,
 )
+from linli.emergency.services.guards import plan_scope_check
+from linli.errors import NotAllowed
 from linli.grids.models import GridUnit
 from linli.grids.selectors import scope_for
 
@@ -44,13 +45,13 @@ def simulation_inputs(
 ) -> tuple[list[simulate.Route], list[simulate.Stop], dict]:
     """Routes in walking order and the unassigned stops, as an activation now would make
     them; plus the figures of that assignment."""
-    templates = _templates_at(plan, grade)
+    templates = templates_at(plan, grade)
     drafts = tasks_draft(templates=templates, registry=registry_read(scope.path), now=clock.now())
     workforce = workforce_read(
         path=scope.path, rule=plan.movement_rule, capacity=plan.volunteer_capacity
     )
     result = solve(drafts, workforce, plan.movement_rule)
-    jobs = [_job(index, draft, plan.movement_rule) for index, draft in enumerate(drafts)]
+    jobs = [solver_job(index, draft, plan.movement_rule) for index, draft in enumerate(drafts)]
     orders = solver.routes(result, jobs, workforce.workers)
     homes = {worker.id: worker for worker in workforce.workers}
 
@@ -110,11 +111,8 @@ def drill_simulate(
     """Simulate a drill of `plan` for `scope` now and keep the prediction. `actor` None is
     the command line (an operator of the installation)."""
     if actor is not None and not scope_for(actor).allows(Permission.EMERGENCY_ACTIVATE, scope.path):
-        raise ValidationError(
-            _("You may not run drills for %(scope)s.") % {"scope": scope.name},
-            code="permission_denied",
-        )
-    grade = _check_plan_for_scope(plan, scope, grade)
+        raise NotAllowed(_("You may not run drills for %(scope)s.") % {"scope": scope.name})
+    grade = plan_scope_check(plan=plan, scope=scope, grade=grade)
     chosen = parameters_from(parameters or {})
     routes, unassigned, figures = simulation_inputs(plan=plan, scope=scope, grade=grade)
     outcome = simulate.simulate(routes, unassigned=unassigned, parameters=chosen)

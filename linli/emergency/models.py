@@ -21,7 +21,8 @@ from django.utils.translation import pgettext_lazy
 
 from linli import clock
 from linli.accounts.fields import GridPathField
-from linli.grids.models import WithinPathQuerySet, path_ancestors, path_index
+from linli.accounts.grid_paths import path_ancestors
+from linli.grids.models import WithinPathQuerySet, path_index
 
 
 class Hazard(models.TextChoices):

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from linli import clock
-from linli.emergency.board import paths_condition
+from linli.accounts.grid_paths import within
 from linli.emergency.models import (
     Activation,
     ActivationEvent,
@@ -210,8 +210,8 @@ def summary_compute(activation: Activation, paths: list[str] | None = None) -> d
     task_rows = Task.objects.filter(activation=activation)
     report_rows = TaskReport.objects.filter(task__activation=activation)
     if part:
-        task_rows = task_rows.filter(paths_condition(paths))
-        report_rows = report_rows.filter(paths_condition(paths, "task__grid_path"))
+        task_rows = task_rows.filter(within(paths))
+        report_rows = report_rows.filter(within(paths, "task__grid_path"))
     tasks = list(
         task_rows.values_list(
             "kind",
@@ -361,11 +361,11 @@ def summary_compute(activation: Activation, paths: list[str] | None = None) -> d
         "unassigned": {"total": sum(unassigned.values()), "by_reason": dict(unassigned)},
         "escalated": max(escalated, escalated_now),
         "reassignments": reassignments,
-        "help_requests": _help_requests(activation, paths_condition(paths) if part else None),
+        "help_requests": _help_requests(activation, within(paths) if part else None),
         "volunteers": volunteers,
         "volunteers_reporting": len(spans),
         "supplies": _supplies(
-            activation, paths_condition(paths, "movement__item__grid_path") if part else None
+            activation, within(paths, "movement__item__grid_path") if part else None
         ),
         "hours_credited": float(sum(hours.values(), 0)),
         "volunteers_credited": len(hours),
@@ -525,9 +525,7 @@ def _timeline(activation: Activation, summary: dict, paths: list[str] | None = N
     events = ActivationEvent.objects.filter(activation=activation).select_related("actor")
     if is_part(activation, paths):
         task_ids = set(
-            Task.objects.filter(paths_condition(paths), activation=activation).values_list(
-                "pk", flat=True
-            )
+            Task.objects.filter(within(paths), activation=activation).values_list("pk", flat=True)
         )
         events = [event for event in events if _event_in_part(event, summary, task_ids)]
     rows = [

@@ -9,8 +9,8 @@ household. Anything else is not in the queryset, and the caller answers 404.
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
+from linli.accounts.grid_paths import path_depth, within, within_or_above
 from linli.accounts.models import User
 from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import Permission
@@ -22,25 +22,13 @@ from linli.emergency.models import (
     Task,
     TaskState,
 )
-from linli.grids.models import path_ancestors
+from linli.errors import get_visible_or_404
+from linli.grids.models import GRID_LEVEL_ORDER, GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.volunteers.models import MEMBER_STATUSES, Volunteer
 
 P = Permission
-
-
-def _get_or_404(queryset: QuerySet, pk: int):
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise Http404
-    return found
-
-
-def _paths_condition(paths: list[str], field: str = "grid_path") -> Q:
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{field}__startswith": path})
-    return condition
+COMMUNITY_DEPTH = GRID_LEVEL_ORDER.index(GridLevel.COMMUNITY)
 
 
 def own_volunteer(*, user: User | None) -> Volunteer | None:
@@ -56,14 +44,11 @@ def plans_visible(*, user: User) -> QuerySet[Plan]:
     paths = scope.paths_for(P.EMERGENCY_PLANS) or scope.paths_for(P.EMERGENCY_ACTIVATE)
     if scope.unrestricted:
         return Plan.objects.all()
-    condition = _paths_condition(paths)
-    for path in paths:
-        condition |= Q(grid_path__in=path_ancestors(path)[:-1])
-    return Plan.objects.filter(condition)
+    return Plan.objects.filter(within_or_above(paths))
 
 
 def plan_get(*, user: User, plan_id: int) -> Plan:
-    return _get_or_404(plans_visible(user=user).select_related("grid_unit"), plan_id)
+    return get_visible_or_404(plans_visible(user=user).select_related("grid_unit"), plan_id)
 
 
 def plan_editable(*, user: User, plan: Plan) -> bool:
@@ -78,17 +63,30 @@ def activations_visible(*, user: User) -> QuerySet[Activation]:
     scope = scope_for(user)
     if scope.unrestricted:
         return Activation.objects.all()
-    paths = scope.paths_for(P.EMERGENCY_HELP)
-    condition = _paths_condition(paths)
-    for path in paths:
-        condition |= Q(pk__in=Activation.objects.covering(path).values("pk"))
-    return Activation.objects.filter(condition)
+    return Activation.objects.filter(within_or_above(scope.paths_for(P.EMERGENCY_HELP)))
 
 
 def activation_get(*, user: User, activation_id: int) -> Activation:
-    return _get_or_404(
+    return get_visible_or_404(
         activations_visible(user=user).select_related("plan", "scope"), activation_id
     )
+
+
+def activatable_units(*, user: User) -> QuerySet[GridUnit]:
+    """Units the person may activate a plan for, by path: a secretary their community and
+    its micro-grids, a street admin their street, its blocks and communities (one level
+    below the unit held, and down to communities; never a building group). The activation
+    page offers these and the API accepts only these."""
+    condition = Q(pk__in=[])
+    for path in scope_for(user).paths_for(P.EMERGENCY_ACTIVATE):
+        # The held unit's level (0 for a street; an unrestricted scope's "/" counts as one).
+        held_depth = max(path_depth(path) - 1, 0)
+        deepest = max(held_depth + 1, COMMUNITY_DEPTH)
+        levels = [
+            level for level in GRID_LEVEL_ORDER[: deepest + 1] if level != GridLevel.BUILDING_GROUP
+        ]
+        condition |= within([path], "path") & Q(level__in=levels)
+    return GridUnit.objects.filter(condition).order_by("path")
 
 
 def active_activations_for(*, user: User) -> list[Activation]:
@@ -175,7 +173,7 @@ def tasks_visible(*, user: User) -> QuerySet[Task]:
     scope = scope_for(user)
     if scope.unrestricted:
         return Task.objects.all()
-    condition = _paths_condition(scope.paths_for(P.EMERGENCY_HELP))
+    condition = within(scope.paths_for(P.EMERGENCY_HELP))
     volunteer = own_volunteer(user=user)
     if volunteer is not None:
         condition |= Q(assignee=volunteer)
@@ -183,7 +181,7 @@ def tasks_visible(*, user: User) -> QuerySet[Task]:
 
 
 def task_get(*, user: User, task_id: int) -> Task:
-    return _get_or_404(
+    return get_visible_or_404(
         tasks_visible(user=user).select_related(
             "activation", "household", "household__building", "building", "assignee"
         ),
@@ -219,7 +217,7 @@ def help_requests_visible(*, user: User) -> QuerySet[HelpRequest]:
     scope = scope_for(user)
     if scope.unrestricted:
         return HelpRequest.objects.all()
-    condition = _paths_condition(scope.paths_for(P.EMERGENCY_HELP))
+    condition = within(scope.paths_for(P.EMERGENCY_HELP))
     condition |= Q(household_id__in=scope.own_household_ids)
     volunteer = own_volunteer(user=user)
     if volunteer is not None:
@@ -249,7 +247,7 @@ def free_text(*, user: User | None, of: Task | HelpRequest, text: str) -> str:
 
 
 def help_request_get(*, user: User, request_id: int) -> HelpRequest:
-    return _get_or_404(
+    return get_visible_or_404(
         help_requests_visible(user=user).select_related(
             "activation", "household", "household__building", "volunteer", "partner"
         ),
@@ -289,9 +287,7 @@ def scope_supplies(*, path: str):
     from linli.supplies.models import SupplyItem
 
     return (
-        SupplyItem.objects.filter(
-            Q(grid_path__startswith=path) | Q(grid_path__in=path_ancestors(path)[:-1])
-        )
+        SupplyItem.objects.filter(within_or_above([path]))
         .select_related("location")
         .order_by("location__name", "name")
     )
@@ -305,7 +301,5 @@ def is_help_handler(*, user: User, help_request: HelpRequest) -> bool:
     volunteer = own_volunteer(user=user)
     if volunteer is not None and help_request.volunteer_id == volunteer.pk:
         return True
-    return (
-        help_request.partner_id is not None
-        and help_request.partner.liaisons.filter(user=user).exists()
-    )
+    partner = help_request.partner
+    return partner is not None and partner.liaisons.filter(user=user).exists()

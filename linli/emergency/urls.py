@@ -7,7 +7,8 @@ app_name = "emergency"
 
 urlpatterns = [
     path("plans/", include("linli.emergency.urls_plans")),
-    path("", include("linli.emergency.urls_field")),
+    path("", include("linli.emergency.urls_my_tasks")),
+    path("", include("linli.emergency.urls_help_requests")),
     path("", include("linli.emergency.urls_report")),
     path("", include("linli.emergency.urls_command")),
 ]

@@ -1,4 +1,5 @@
-"""Django admin for staff, scoped exactly like every other surface.
+"""Django admin for staff, scoped exactly like every other surface, and the one admin base
+every app's admin builds on (`ScopedAdmin`, `ReadOnlyScopedAdmin`, `OperatorReadOnlyAdmin`).
 
 Lists come from the scope selectors; change and delete are allowed only where the user's
 roles grant the matching permission on the row's grid path. Full ID numbers never appear:
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
+from linli.forms import form_add_errors
 from linli.grids import selectors
 from linli.grids.coordinates import gcj02_to_wgs84
 from linli.grids.models import (
@@ -35,14 +37,6 @@ from linli.grids.services import (
 )
 
 
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _scoped_user_field(db_field, request, kwargs: dict) -> dict:
     """A user picker lists the logins of the editor's area only (a superuser: all)."""
     if db_field.name == "user":
@@ -51,12 +45,21 @@ def _scoped_user_field(db_field, request, kwargs: dict) -> dict:
 
 
 class ScopedAdmin(admin.ModelAdmin):
-    """Base for registry admins: `selector` is the scope selector that lists the rows."""
+    """The base of every app's admin, scoped like the pages:
 
-    edit_permission = Permission.EDIT_REGISTRY
+    - `selector(user=...)`, a scope selector, lists the rows (None: every row);
+    - `view_permission`, held anywhere, opens the list; a row opens only when the selector
+      lists it (None: superusers only, for operators' lists);
+    - `edit_permission`, held on the row's grid path, allows changing it (None: read-only).
+    """
+
     selector = staticmethod(selectors.grid_units_visible)
+    view_permission: str | None = Permission.VIEW_REGISTRY
+    edit_permission: str | None = Permission.EDIT_REGISTRY
 
     def scoped_queryset(self, request):
+        if self.selector is None:
+            return super().get_queryset(request)
         return self.selector(user=request.user)
 
     def get_queryset(self, request):
@@ -66,14 +69,20 @@ class ScopedAdmin(admin.ModelAdmin):
         return getattr(obj, "grid_path", None) or getattr(obj, "path", "")
 
     def has_module_permission(self, request):
-        return selectors.user_can(user=request.user, permission=Permission.VIEW_REGISTRY)
+        if self.view_permission is None:
+            return request.user.is_superuser
+        return selectors.user_can(user=request.user, permission=self.view_permission)
 
     def has_view_permission(self, request, obj=None):
+        if self.view_permission is None:
+            return request.user.is_superuser
         if obj is None:
             return self.has_module_permission(request)
         return self.scoped_queryset(request).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
+        if self.edit_permission is None:
+            return False
         if obj is None:
             return selectors.user_can(user=request.user, permission=self.edit_permission)
         return selectors.user_can(
@@ -87,6 +96,19 @@ class ScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Deletion of registry rows is a retention rule, not a click.
         return False
+
+
+class ReadOnlyScopedAdmin(ScopedAdmin):
+    """Lists only: every change goes through the services and their pages."""
+
+    edit_permission = None
+
+
+class OperatorReadOnlyAdmin(ReadOnlyScopedAdmin):
+    """Every row, read-only, for operators (superusers) only."""
+
+    selector = None
+    view_permission = None
 
 
 @admin.register(GridUnit)
@@ -147,7 +169,7 @@ class BuildingAdmin(ScopedAdmin):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdmin):
+class HouseholdAdmin(ReadOnlyScopedAdmin):
     list_display = ("__str__", "building", "room")
     search_fields = ("room", "building__name")
     readonly_fields = ("building", "room", "grid_path")
@@ -155,12 +177,12 @@ class HouseholdAdmin(ScopedAdmin):
 
     selector = staticmethod(selectors.households_visible)
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Resident)
-class ResidentAdmin(ScopedAdmin):
+class ResidentAdmin(ReadOnlyScopedAdmin):
+    """Read-only: resident changes go through the audited service (web pages), not the
+    admin form."""
+
     list_display = (
         "name",
         "household",
@@ -190,10 +212,6 @@ class ResidentAdmin(ScopedAdmin):
     def masked_phone(self, obj):
         return obj.phone_masked
 
-    def has_change_permission(self, request, obj=None):
-        # Resident changes go through the audited service (web pages), not the admin form.
-        return False
-
 
 class RoleAssignmentForm(forms.ModelForm):
     """Runs the service's checks (grid level, post, the assigner's scope) as form errors."""
@@ -215,7 +233,7 @@ class RoleAssignmentForm(forms.ModelForm):
                 user=cleaned["user"],
             )
         except ValidationError as error:
-            _add_service_errors(self, error)
+            form_add_errors(self, error)
         return cleaned
 
 
@@ -228,7 +246,8 @@ class RoleAssignmentAdmin(ScopedAdmin):
     search_fields = ("user__username", "user__display_name", "grid_unit__name")
     form = RoleAssignmentForm
     autocomplete_fields = ("grid_unit",)
-    edit_permission = Permission.MANAGE_ROLES
+    # A post is never changed: it is removed and given anew (MANAGE_ROLES, below).
+    edit_permission = None
     selector = staticmethod(selectors.role_assignments_visible)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -249,9 +268,6 @@ class RoleAssignmentAdmin(ScopedAdmin):
 
     def has_add_permission(self, request):
         return selectors.user_can(user=request.user, permission=Permission.MANAGE_ROLES)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         if obj is None:
@@ -294,7 +310,7 @@ class ResidentAccountForm(forms.ModelForm):
                 actor=self.linked_by, resident=cleaned["resident"], user=cleaned["user"]
             )
         except ValidationError as error:
-            _add_service_errors(self, error)
+            form_add_errors(self, error)
         return cleaned
 
 
@@ -308,7 +324,8 @@ class ResidentAccountAdmin(ScopedAdmin):
     autocomplete_fields = ("resident",)
     fields = ("user", "resident")
     form = ResidentAccountForm
-    edit_permission = Permission.MANAGE_ROLES
+    # A link is never changed: it is unlinked and made anew (MANAGE_ROLES, below).
+    edit_permission = None
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -333,9 +350,6 @@ class ResidentAccountAdmin(ScopedAdmin):
 
     def has_add_permission(self, request):
         return selectors.user_can(user=request.user, permission=Permission.MANAGE_ROLES)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return obj is not None and selectors.user_can(
@@ -362,7 +376,7 @@ class ResidentAccountAdmin(ScopedAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(ScopedAdmin):
+class VisitAdmin(ReadOnlyScopedAdmin):
     list_display = ("household", "visitor", "visited_at", "method", "mood", "needs_follow_up")
     list_filter = ("method", "mood", "needs_follow_up")
     readonly_fields = (
@@ -378,6 +392,3 @@ class VisitAdmin(ScopedAdmin):
     fields = readonly_fields
 
     selector = staticmethod(selectors.visits_visible)
-
-    def has_change_permission(self, request, obj=None):
-        return False

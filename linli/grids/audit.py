@@ -10,7 +10,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -24,6 +23,7 @@ from linli.accounts.models import AuditAction, AuditEntry, User
 from linli.accounts.reveals import day_start
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.errors import NotAllowed
 from linli.exports import xlsx_append
 from linli.grids.models import GridUnit
 from linli.grids.selectors import audit_entries_visible, scope_for
@@ -160,7 +160,7 @@ def audit_log_export(
     """The entries `filters` selects in the user's scope as .xlsx (cells neutralised), and
     one audit entry saying so. Only for EXPORT_AUDIT (the street administrator)."""
     if not may_export_audit(user):
-        raise ValidationError(_("You may not export the audit log."), code="permission_denied")
+        raise NotAllowed(_("You may not export the audit log."))
     entries = audit_entries_filtered(user=user, filters=filters).select_related("actor")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Audit log")[:31])

@@ -13,7 +13,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -23,6 +22,7 @@ from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.errors import NotAllowed
 from linli.exports import xlsx_append
 from linli.grids.importing import (
     COLUMNS,
@@ -145,7 +145,7 @@ def residents_export(
     if not paths or (
         grid_unit is not None and not scope.allows(Permission.EXPORT_REGISTRY, grid_unit.path)
     ):
-        raise ValidationError(_("You may not export residents."), code="permission_denied")
+        raise NotAllowed(_("You may not export residents."))
     content, count = _workbook(
         resident_export_rows(user=user, query=query, grid_unit=grid_unit, tag=tag),
         title="居民" if _chinese() else "Residents",
@@ -169,7 +169,7 @@ def own_household_rows(*, user: User) -> tuple[list[list], tuple[int, ...], str]
     path: the first sheet of a resident's download of all their data (linli.privacy)."""
     household_ids = scope_for(user).own_household_ids
     if not household_ids:
-        raise ValidationError(_("You have no household to export."), code="permission_denied")
+        raise NotAllowed(_("You have no household to export."))
     residents = residents_visible(user=user).filter(household_id__in=household_ids)
     first = residents.select_related(None).values_list("grid_path", flat=True).first() or ""
     return [export_header(), *_rows(user, residents)], household_ids, first

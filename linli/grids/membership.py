@@ -66,7 +66,9 @@ def member_communities(*, user: User | None):
 
 def forget_membership(user: User) -> None:
     """Drop the cached answer (a post, login or volunteer profile changed in this request)."""
-    user.__dict__.pop(CACHE_ATTRIBUTE, None)
+    # delattr, not the instance's __dict__: request.user is a lazy object over the user.
+    if hasattr(user, CACHE_ATTRIBUTE):
+        delattr(user, CACHE_ATTRIBUTE)
 
 
 def is_member(*, user: User | None, community: GridUnit) -> bool:

@@ -446,7 +446,7 @@ class ImportRunState(models.TextChoices):
 
 class ImportRun(models.Model):
     """A registry import too large for a web request, run by `linli worker`
-    (linli.grids.import_runs): the uploaded file waits in private storage until the run
+    (linli.grids.importing.runs): the uploaded file waits in private storage until the run
     reads it, then is deleted; the report is kept for the page that shows the run."""
 
     actor = models.ForeignKey(

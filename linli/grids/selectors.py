@@ -7,27 +7,35 @@ caller answers 404 without learning anything.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from linli import clock
-from linli.accounts.grid_paths import collapse_paths, within
+from linli.accounts.grid_paths import collapse_paths, is_within, path_ancestors, within
 from linli.accounts.models import AuditEntry, User
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
-from linli.errors import get_visible_or_404
+from linli.errors import NotVisible, get_visible_or_404
 from linli.grids.geo import distance_metres, point_in_geojson
 from linli.grids.models import (
     Building,
     GridLevel,
     GridUnit,
+    GridUnitQuerySet,
     Household,
     Resident,
     ResidentAccount,
+    ResidentQuerySet,
     RoleAssignment,
+    RoleAssignmentQuerySet,
     Visit,
+    VisitQuerySet,
+    WithinPathQuerySet,
 )
+
+RowsWithPath = TypeVar("RowsWithPath", bound=WithinPathQuerySet)
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class Scope:
         return list(self.paths.get(permission, ()))
 
     def allows(self, permission: str, grid_path: str) -> bool:
-        return any(grid_path.startswith(path) for path in self.paths_for(permission))
+        return is_within(grid_path, self.paths_for(permission))
 
     def allows_anywhere(self, permission: str) -> bool:
         return bool(self.paths_for(permission))
@@ -59,13 +67,15 @@ class Scope:
 
 
 _EMPTY = Scope()
+# Where `scope_for` keeps its answer on the user object for the rest of the request.
+SCOPE_ATTRIBUTE = "_linli_scope"
 
 
 def scope_for(user: User | None) -> Scope:
     """The user's scope, computed once per request (cached on the user object)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return _EMPTY
-    cached = getattr(user, "_linli_scope", None)
+    cached = getattr(user, SCOPE_ATTRIBUTE, None)
     if cached is not None:
         return cached
     if user.is_superuser:
@@ -97,11 +107,18 @@ def scope_for(user: User | None) -> Scope:
             roles=frozenset(roles),
             role_paths=tuple(sorted(role_paths)),
         )
-    user._linli_scope = scope
+    setattr(user, SCOPE_ATTRIBUTE, scope)
     return scope
 
 
-def _registry(queryset: QuerySet, scope: Scope, household_field: str | None) -> QuerySet:
+def forget_scope(user: User) -> None:
+    """Drop the cached scope (the person's posts or resident login changed in this request)."""
+    # delattr, not the instance's __dict__: request.user is a lazy object over the user.
+    if hasattr(user, SCOPE_ATTRIBUTE):
+        delattr(user, SCOPE_ATTRIBUTE)
+
+
+def _registry(queryset: RowsWithPath, scope: Scope, household_field: str | None) -> RowsWithPath:
     condition = within(scope.paths_for(Permission.VIEW_REGISTRY))
     if household_field and scope.own_household_ids:
         condition |= Q(**{f"{household_field}__in": scope.own_household_ids})
@@ -111,13 +128,30 @@ def _registry(queryset: QuerySet, scope: Scope, household_field: str | None) -> 
 # Grid units --------------------------------------------------------------------------
 
 
-def grid_units_visible(*, user: User) -> QuerySet[GridUnit]:
+def grid_units_visible(*, user: User) -> GridUnitQuerySet:
     scope = scope_for(user)
     return GridUnit.objects.within(scope.paths_for(Permission.VIEW_REGISTRY))
 
 
 def grid_unit_get(*, user: User, grid_unit_id: int) -> GridUnit:
     return get_visible_or_404(grid_units_visible(user=user), grid_unit_id)
+
+
+def ancestors_visible(
+    *, user: User, grid_unit: GridUnit, include_self: bool = False
+) -> list[GridUnit]:
+    """The breadcrumb: the unit's ancestors the user may open (and the unit, if asked)."""
+    units = grid_units_visible(user=user).filter(path__in=grid_unit.ancestor_paths())
+    if not include_self:
+        units = units.exclude(pk=grid_unit.pk)
+    return list(units.order_by("path"))
+
+
+def crumbs_for_path(*, user: User, grid_path: str) -> list[GridUnit]:
+    """The visible grid units above a registry row, e.g. a household's building group."""
+    return list(
+        grid_units_visible(user=user).filter(path__in=path_ancestors(grid_path)).order_by("path")
+    )
 
 
 def grid_roots_for(*, user: User) -> list[GridUnit]:
@@ -139,18 +173,19 @@ def grid_unit_children_with_counts(*, user: User, grid_unit: GridUnit) -> list[d
 
 def registry_counts(*, user: User, path: str) -> dict[str, int]:
     """Counts inside one subtree, restricted to what the user may see."""
-    cutoff = clock.now() - timezone.timedelta(days=30)
-    residents = residents_visible(user=user).filter(grid_path__startswith=path)
+    cutoff = clock.now() - timedelta(days=30)
+    residents = residents_visible(user=user).within([path])
     resident_counts = residents.aggregate(
         residents=Count("id"), vulnerable=Count("id", filter=~Q(vulnerability_tags=""))
     )
     return {
-        "buildings": buildings_visible(user=user).filter(grid_path__startswith=path).count(),
-        "households": households_visible(user=user).filter(grid_path__startswith=path).count(),
+        "buildings": buildings_visible(user=user).within([path]).count(),
+        "households": households_visible(user=user).within([path]).count(),
         "residents": resident_counts["residents"],
         "vulnerable": resident_counts["vulnerable"],
         "visits_30d": visits_visible(user=user)
-        .filter(grid_path__startswith=path, visited_at__gte=cutoff)
+        .within([path])
+        .filter(visited_at__gte=cutoff)
         .count(),
     }
 
@@ -173,23 +208,28 @@ def users_in_scope(*, user: User, permission: str = Permission.MANAGE_ROLES) -> 
     return User.objects.filter(Q(pk__in=posts) | Q(pk__in=links))
 
 
-def role_assignments_visible(*, user: User) -> QuerySet[RoleAssignment]:
+def role_assignments_visible(*, user: User) -> RoleAssignmentQuerySet:
     paths = scope_for(user).paths_for(Permission.VIEW_REGISTRY)
     return RoleAssignment.objects.within(paths).select_related("user", "grid_unit")
 
 
-def posts_in(*, user: User, grid_unit: GridUnit) -> QuerySet[RoleAssignment]:
-    """Who holds which post in the subtree (only within the user's scope)."""
-    return (
-        role_assignments_visible(user=user)
-        .filter(grid_path__startswith=grid_unit.path)
-        .exclude(role=Role.RESIDENT)
+def posts_of_user(*, user: User) -> list[RoleAssignment]:
+    """The person's own posts (the top bar lists them), wherever they are."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        RoleAssignment.objects.filter(user=user).select_related("grid_unit").order_by("grid_path")
     )
 
 
+def posts_in(*, user: User, grid_unit: GridUnit) -> RoleAssignmentQuerySet:
+    """Who holds which post in the subtree (only within the user's scope)."""
+    return role_assignments_visible(user=user).within([grid_unit.path]).exclude(role=Role.RESIDENT)
+
+
 def micro_grids_with_counts(*, user: User, community: GridUnit) -> list[dict]:
-    units = grid_units_visible(user=user).filter(
-        path__startswith=community.path, level=GridLevel.MICRO_GRID
+    units = (
+        grid_units_visible(user=user).filter(level=GridLevel.MICRO_GRID).within([community.path])
     )
     return [dict(unit=unit, **registry_counts(user=user, path=unit.path)) for unit in units]
 
@@ -197,7 +237,7 @@ def micro_grids_with_counts(*, user: User, community: GridUnit) -> list[dict]:
 # Registry ------------------------------------------------------------------------------
 
 
-def buildings_visible(*, user: User) -> QuerySet[Building]:
+def buildings_visible(*, user: User) -> WithinPathQuerySet:
     scope = scope_for(user)
     queryset = _registry(Building.objects.all(), scope, None)
     if scope.own_household_ids:
@@ -209,7 +249,7 @@ def building_get(*, user: User, building_id: int) -> Building:
     return get_visible_or_404(buildings_visible(user=user).select_related("grid_unit"), building_id)
 
 
-def households_visible(*, user: User) -> QuerySet[Household]:
+def households_visible(*, user: User) -> WithinPathQuerySet:
     return _registry(Household.objects.select_related("building"), scope_for(user), "id")
 
 
@@ -217,7 +257,7 @@ def household_get(*, user: User, household_id: int) -> Household:
     return get_visible_or_404(households_visible(user=user), household_id)
 
 
-def residents_visible(*, user: User) -> QuerySet[Resident]:
+def residents_visible(*, user: User) -> ResidentQuerySet:
     return _registry(
         Resident.objects.select_related("household__building"), scope_for(user), "household_id"
     )
@@ -229,10 +269,10 @@ def resident_get(*, user: User, resident_id: int) -> Resident:
 
 def resident_search(
     *, user: User, query: str = "", grid_unit: GridUnit | None = None, tag: str = ""
-) -> QuerySet[Resident]:
+) -> ResidentQuerySet:
     residents = residents_visible(user=user)
     if grid_unit is not None:
-        residents = residents.filter(grid_path__startswith=grid_unit.path)
+        residents = residents.within([grid_unit.path])
     if tag:
         residents = residents_with_visible_tag(user=user, residents=residents, tag=tag)
     query = query.strip()
@@ -244,8 +284,8 @@ def resident_search(
 
 
 def residents_with_visible_tag(
-    *, user: User, residents: QuerySet[Resident], tag: str
-) -> QuerySet[Resident]:
+    *, user: User, residents: ResidentQuerySet, tag: str
+) -> ResidentQuerySet:
     """Narrow `residents` to those carrying `tag`, counting only rows whose tags the user may
     see (a VIEW_SENSITIVE subtree, or their own household), so that filtering by a tag can
     never disclose a tag the list itself would hide."""
@@ -264,7 +304,7 @@ def sensitive_visible(*, user: User, grid_path: str, household_id: int | None = 
     return scope.allows(Permission.VIEW_SENSITIVE, grid_path)
 
 
-def visits_visible(*, user: User) -> QuerySet[Visit]:
+def visits_visible(*, user: User) -> VisitQuerySet:
     return _registry(
         Visit.objects.select_related("household__building", "visitor"),
         scope_for(user),
@@ -276,10 +316,26 @@ def visit_get(*, user: User, visit_id: int) -> Visit:
     return get_visible_or_404(visits_visible(user=user), visit_id)
 
 
-def households_for_visiting(*, user: User) -> QuerySet[Household]:
+def households_for_visiting(*, user: User) -> WithinPathQuerySet:
     """Households the user may record a visit to."""
     paths = scope_for(user).paths_for(Permission.RECORD_VISIT)
     return Household.objects.within(paths).select_related("building")
+
+
+def household_for_visiting_get(*, user: User, household_id) -> Household:
+    return get_visible_or_404(households_for_visiting(user=user), household_id)
+
+
+def households_for_visiting_search(*, user: User, query: str = "") -> WithinPathQuerySet:
+    """Households the user may visit, found by building name, room or a member's name."""
+    households = households_for_visiting(user=user)
+    if query:
+        households = households.filter(
+            Q(building__name__contains=query)
+            | Q(room__startswith=query)
+            | Q(residents__name__contains=query)
+        ).distinct()
+    return households.order_by("grid_path", "building__name", "room")
 
 
 # Permissions ----------------------------------------------------------------------------
@@ -290,6 +346,12 @@ def user_can(*, user: User, permission: str, grid_path: str | None = None) -> bo
     if grid_path is None:
         return scope.allows_anywhere(permission)
     return scope.allows(permission, grid_path)
+
+
+def needs_registry(*, user: User, permission: str = Permission.VIEW_REGISTRY) -> None:
+    """Pages for a registry role answer 404 to anyone without that role anywhere."""
+    if not user_can(user=user, permission=permission):
+        raise NotVisible()
 
 
 def audit_entries_visible(*, user: User) -> QuerySet[AuditEntry]:
@@ -312,7 +374,7 @@ def grid_unit_at_point(*, latitude, longitude, within: GridUnit | None = None) -
     nearest building within 300 m. None when the point is in nobody's patch."""
     units = GridUnit.objects.filter(level__in=PLACE_OWNING_LEVELS, boundary__isnull=False)
     if within is not None:
-        units = units.filter(path__startswith=within.path)
+        units = units.within([within.path])
     holding = [
         unit
         for unit in units.only("id", "path", "level", "boundary", "name", "code")
@@ -327,7 +389,7 @@ def grid_unit_at_point(*, latitude, longitude, within: GridUnit | None = None) -
         latitude__range=(lat - box, lat + box), longitude__range=(lon - box, lon + box)
     )
     if within is not None:
-        buildings = buildings.filter(grid_path__startswith=within.path)
+        buildings = buildings.within([within.path])
     nearest = min(
         (
             (distance_metres(latitude, longitude, b_lat, b_lon), unit_id)

@@ -1,16 +1,16 @@
 """Every write to the grid and the registry: one named action, one transaction each."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors, within
 from linli.accounts.models import AuditAction, TokenRevocation, User
 from linli.accounts.privacy import (
     decrypt_text,
@@ -23,6 +23,8 @@ from linli.accounts.privacy import (
 from linli.accounts.reveals import day_start, reveal_alert_due, reveal_audit
 from linli.accounts.roles import ROLE_LEVELS, Permission, Role
 from linli.accounts.services import audit_record, tokens_revoke_for_user
+from linli.errors import NotAllowed
+from linli.grids.membership import forget_membership
 from linli.grids.models import (
     Building,
     GridLevel,
@@ -39,15 +41,10 @@ from linli.grids.models import (
     VisitMethod,
     VulnerabilityTag,
     parent_level,
-    path_ancestors,
 )
-from linli.grids.selectors import scope_for, user_can, users_in_scope
+from linli.grids.selectors import forget_scope, scope_for, user_can, users_in_scope
 from linli.notify.models import Notification
 from linli.notify.services import notification_send
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
 
 
 @transaction.atomic
@@ -117,7 +114,7 @@ def role_assignment_validate(
     if assigned_by is not None and not user_can(
         user=assigned_by, permission=Permission.MANAGE_ROLES, grid_path=grid_unit.path
     ):
-        raise _deny(_("You may not assign posts in this grid."))
+        raise NotAllowed(_("You may not assign posts in this grid."))
     if (
         assigned_by is not None
         and user is not None
@@ -152,8 +149,7 @@ def role_assign(
             object_label=f"{user.username} · {role} · {grid_unit.name}",
             grid_path=grid_unit.path,
         )
-    if hasattr(user, "_linli_scope"):
-        del user._linli_scope
+    _forget_scope(user)
     return assignment
 
 
@@ -163,7 +159,7 @@ def role_revoke(*, assignment: RoleAssignment, revoked_by: User) -> None:
     if not user_can(
         user=revoked_by, permission=Permission.MANAGE_ROLES, grid_path=assignment.grid_path
     ):
-        raise _deny(_("You may not assign posts in this grid."))
+        raise NotAllowed(_("You may not assign posts in this grid."))
     audit_record(
         actor=revoked_by,
         action=AuditAction.ROLE_REVOKE,
@@ -196,7 +192,7 @@ def visit_record(
     if not user_can(
         user=visitor, permission=Permission.RECORD_VISIT, grid_path=household.grid_path
     ):
-        raise _deny(_("You may not record visits to this household."))
+        raise NotAllowed(_("You may not record visits to this household."))
     errors = {}
     if method not in VisitMethod.values:
         errors["method"] = _("Choose how the visit was made: door, phone or WeChat.")
@@ -209,7 +205,7 @@ def visit_record(
         errors["finding"] = _("Say what needs following up.")
     now = clock.now()
     visited_at = visited_at or now
-    if visited_at > now + timezone.timedelta(minutes=5):
+    if visited_at > now + timedelta(minutes=5):
         errors["visited_at"] = _("A visit cannot be in the future.")
     if errors:
         raise ValidationError(errors)
@@ -245,7 +241,7 @@ def resident_reveal(
     if field not in REVEALABLE_FIELDS:
         raise ValidationError({"field": _("Only phone and id_number can be revealed.")})
     if not user_can(user=user, permission=Permission.REVEAL, grid_path=resident.grid_path):
-        raise _deny(_("You may not reveal personal numbers in this grid."))
+        raise NotAllowed(_("You may not reveal personal numbers in this grid."))
     if resident.anonymised_at is not None:
         # Erased (linli.privacy): there is no number left to show.
         raise ValidationError({"field": _("This resident has been anonymised: no number is kept.")})
@@ -333,7 +329,7 @@ def resident_update(
 ) -> Resident:
     """Change a resident's editable fields; the audit entry keeps old and new values (masked)."""
     if not user_can(user=user, permission=Permission.EDIT_REGISTRY, grid_path=resident.grid_path):
-        raise _deny(_("You may not change residents in this grid."))
+        raise NotAllowed(_("You may not change residents in this grid."))
     unknown = set(changes) - set(EDITABLE_RESIDENT_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})
@@ -430,9 +426,9 @@ def _link_label(resident: Resident, user: User) -> str:
 
 
 def _forget_scope(user: User) -> None:
-    for cached in ("_linli_scope", "_linli_communities"):
-        if hasattr(user, cached):
-            delattr(user, cached)
+    """What the person may see and where they belong changed: drop both cached answers."""
+    forget_scope(user)
+    forget_membership(user)
 
 
 def resident_link_login_validate(*, actor: User, resident: Resident, user: User) -> None:
@@ -447,7 +443,7 @@ def resident_link_login_validate(*, actor: User, resident: Resident, user: User)
     if not users_in_scope(user=actor).filter(pk=user.pk).exists():
         raise ValidationError({"user": _("Only a login of your own area can be linked.")})
     paths = scope_for(actor).paths_for(Permission.MANAGE_ROLES)
-    if RoleAssignment.objects.filter(user=user).exclude(pk__in=_within(paths)).exists():
+    if RoleAssignment.objects.filter(user=user).exclude(within(paths)).exists():
         raise ValidationError(
             {"user": _("This login holds a post outside your area; staff above both link it.")}
         )
@@ -458,10 +454,6 @@ def resident_link_login_validate(*, actor: User, resident: Resident, user: User)
         raise ValidationError(
             {"resident": _("This resident already has a login; unlink it first.")}
         )
-
-
-def _within(paths: list[str]):
-    return RoleAssignment.objects.within(paths).values("pk")
 
 
 @transaction.atomic
@@ -483,7 +475,7 @@ def resident_unlink_login(
     account = ResidentAccount.objects.select_related("resident", "user").get(pk=account.pk)
     resident, user = account.resident, account.user
     if not user_can(user=actor, permission=Permission.MANAGE_ROLES, grid_path=resident.grid_path):
-        raise _deny(_("This resident is outside your area."))
+        raise NotAllowed(_("This resident is outside your area."))
     audit_record(
         actor=actor,
         action=AuditAction.UNLINK,

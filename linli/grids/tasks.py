@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from linli.grids.import_runs import import_run_execute
+from linli.grids.importing.runs import import_run_execute
 
 
 @shared_task(name="grids.import_run")

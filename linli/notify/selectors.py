@@ -1,9 +1,8 @@
 """Reads of a user's own notifications. Nobody reads another person's inbox, whatever
 their role, so the scope here is the recipient, not the grid."""
 
-from django.shortcuts import get_object_or_404
-
 from linli.accounts.models import User
+from linli.errors import get_visible_or_404
 from linli.notify.models import Notification, NotificationQuerySet
 
 
@@ -22,4 +21,4 @@ def unread_count(user: User) -> int:
 
 def notification_get(*, user: User, notification_id: int) -> Notification:
     """One of the user's notifications; someone else's answers 404, like a missing one."""
-    return get_object_or_404(inbox(user), pk=notification_id)
+    return get_visible_or_404(inbox(user), notification_id)

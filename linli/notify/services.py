@@ -9,18 +9,28 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from linli import clock
 from linli.accounts.models import User
+from linli.errors import NotAllowed
 from linli.notify.models import GROUP_CHANNELS, Channel, Notification, OutboxMessage
 from linli.notify.tasks import deliver_outbox_later
 
-KIND_MAX_LENGTH = Notification._meta.get_field("kind").max_length
-TITLE_MAX_LENGTH = Notification._meta.get_field("title").max_length
-LINK_MAX_LENGTH = Notification._meta.get_field("link").max_length
+
+def _column_length(name: str) -> int:
+    """What one of Notification's text columns holds (each has a max_length)."""
+    field = Notification._meta.get_field(name)
+    if not isinstance(field, models.CharField) or field.max_length is None:
+        raise TypeError(f"Notification.{name} is not a CharField with a max_length")
+    return field.max_length
+
+
+KIND_MAX_LENGTH = _column_length("kind")
+TITLE_MAX_LENGTH = _column_length("title")
+LINK_MAX_LENGTH = _column_length("link")
 
 
 def _validate(*, kind: str, title: str, link: str, channels: tuple[str, ...]) -> None:
@@ -129,16 +139,12 @@ def notification_send(
     return notifications
 
 
-def _deny_not_recipient() -> ValidationError:
-    # Same words whether the row exists or belongs to someone else: nothing is revealed.
-    return ValidationError({"notification": _("Notification not found.")}, code="not_found")
-
-
 @transaction.atomic
 def notification_mark_read(*, user: User, notification: Notification) -> Notification:
     """Mark one of the user's own notifications read; idempotent (the first read time stays)."""
     if not user.is_authenticated or notification.recipient_id != user.pk:
-        raise _deny_not_recipient()
+        # Same words whether the row exists or belongs to someone else: nothing is revealed.
+        raise NotAllowed(_("Notification not found."), field="notification")
     now = clock.now()
     # A conditional update: two tabs marking at once keep the earliest read time.
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)

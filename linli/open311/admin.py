@@ -8,24 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Permission
 from linli.cases.selectors import cases_visible
-from linli.grids.selectors import scope_for
+from linli.grids.admin import ReadOnlyScopedAdmin
 from linli.open311 import selectors
 from linli.open311.models import Open311Key, Open311Submission
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Open311Key)
-class Open311KeyAdmin(ReadOnlyAdmin):
+class Open311KeyAdmin(ReadOnlyScopedAdmin):
     list_display = ("name", "prefix", "community", "created_at", "revoked_at", "last_used_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
@@ -38,21 +27,12 @@ class Open311KeyAdmin(ReadOnlyAdmin):
         "revoked_at",
         "last_used_at",
     )
-
-    def get_queryset(self, request):
-        return selectors.keys_visible(user=request.user)
-
-    def has_module_permission(self, request):
-        return scope_for(request.user).allows_anywhere(Permission.OPEN311_KEYS)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return self.has_module_permission(request)
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
+    selector = staticmethod(selectors.keys_visible)
+    view_permission = Permission.OPEN311_KEYS
 
 
 @admin.register(Open311Submission)
-class Open311SubmissionAdmin(ReadOnlyAdmin):
+class Open311SubmissionAdmin(ReadOnlyScopedAdmin):
     list_display = ("case", "key", "masked_phone", "masked_email", "created_at")
     fields = (
         "case",
@@ -64,18 +44,11 @@ class Open311SubmissionAdmin(ReadOnlyAdmin):
         "created_at",
     )
     readonly_fields = fields
+    view_permission = Permission.VIEW_REGISTRY
 
-    def get_queryset(self, request):
+    def scoped_queryset(self, request):
         cases = cases_visible(user=request.user).values("pk")
         return Open311Submission.objects.filter(case__in=cases).select_related("case", "key")
-
-    def has_module_permission(self, request):
-        return scope_for(request.user).allows_anywhere(Permission.VIEW_REGISTRY)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return self.has_module_permission(request)
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     @admin.display(description=_("Phone"))
     def masked_phone(self, obj):

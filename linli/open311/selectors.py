@@ -10,15 +10,16 @@ and media URL, rejected and merged cases, and every case it filed itself.
 from datetime import datetime, timedelta
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors
 from linli.accounts.models import User
 from linli.accounts.privacy import mask_phone
 from linli.accounts.roles import Permission
 from linli.cases.models import Case, CaseCategory, CaseEvent, CaseState
 from linli.cases.selectors import cases_visible
+from linli.errors import NotVisible, get_visible_or_404
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.open311.models import Open311Key, Open311Submission
@@ -86,7 +87,7 @@ def only_jurisdiction() -> GridUnit | None:
 
 
 def _readable(*, community: GridUnit, key: Open311Key | None) -> QuerySet[Case]:
-    cases = Case.objects.filter(grid_path__startswith=community.path)
+    cases = Case.objects.within([community.path])
     if key is not None and key.community_id == community.pk:
         cases = cases.filter(
             Q(category__is_public=True) | Q(open311_submission__key=key)
@@ -124,10 +125,9 @@ def requests_search(
     if references:
         cases = cases.filter(reference__in=references)
     else:
-        now = now or clock.now()
-        if start is None and end is None:
-            start, end = now - DEFAULT_WINDOW, now
-        elif start is None:
+        if start is None:
+            # Without either, the last 90 days; with only the end, the 90 days before it.
+            end = end or now or clock.now()
             start = end - DEFAULT_WINDOW
         elif end is None:
             end = start + DEFAULT_WINDOW
@@ -154,15 +154,10 @@ def request_get(*, reference: str, key: Open311Key | None = None) -> Case | None
     return found[0] if found else None
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
-
-
 def community_of(case: Case) -> GridUnit | None:
     return (
         GridUnit.objects.filter(level=GridLevel.COMMUNITY)
-        .filter(path__in=_ancestor_paths(case.grid_path))
+        .filter(path__in=path_ancestors(case.grid_path))
         .first()
     )
 
@@ -171,7 +166,7 @@ def status_notes(case: Case, *, keyed: bool) -> str:
     """The state in words; a merged case names the case it joined; a keyed client also gets
     the last note of the timeline once the case is finished (staff write it for the
     reporter; the public gets no free text)."""
-    notes = CaseState(case.state).label
+    notes = str(CaseState(case.state).label)
     if case.state == S.DUPLICATE and case.duplicate_of is not None:
         notes = _("%(state)s: merged into %(reference)s") % {
             "state": notes,
@@ -180,7 +175,7 @@ def status_notes(case: Case, *, keyed: bool) -> str:
     last_note = getattr(case, "last_note", None)
     if keyed and STATUS_OF_STATE[case.state] == "closed" and last_note:
         notes = f"{notes}: {last_note}"
-    return str(notes)
+    return notes
 
 
 def agency_responsible(case: Case) -> str:
@@ -199,10 +194,7 @@ def keys_visible(*, user: User) -> QuerySet[Open311Key]:
 
 
 def key_get(*, user: User, key_id: int) -> Open311Key:
-    try:
-        return keys_visible(user=user).get(pk=key_id)
-    except (Open311Key.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_visible_or_404(keys_visible(user=user), key_id)
 
 
 def key_by_prefix(*, prefix: str) -> Open311Key | None:
@@ -229,7 +221,7 @@ def submission_for_case(*, user: User, case_id: int) -> dict | None:
     the case did not come through Open311. Out of scope: 404."""
     case = cases_visible(user=user).filter(pk=case_id).first()
     if case is None or not scope_for(user).allows(Permission.VIEW_REGISTRY, case.grid_path):
-        raise Http404
+        raise NotVisible()
     submission = Open311Submission.objects.filter(case=case).select_related("key", "case").first()
     if submission is None:
         return None

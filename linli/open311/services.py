@@ -1,8 +1,8 @@
 """Every Open311 write: issuing and revoking keys, using a key, filing a request.
 
 Errors are ValidationErrors keyed by the Open311 parameter they concern, each with a code
-that the views turn into the HTTP status the spec asks for: "forbidden" (403, key
-problems), "not_found" (404, unknown ids), anything else 400.
+that the views turn into the HTTP status the spec asks for: key problems are refusals
+(linli.errors.NotAllowed, 403), unknown ids carry NOT_FOUND (404), anything else is 400.
 """
 
 import re
@@ -15,16 +15,19 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import within
 from linli.accounts.models import ApiToken, AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
 from linli.cases.models import Case, CaseCategory, CaseSource
 from linli.cases.services import case_create
+from linli.errors import PERMISSION_DENIED, NotAllowed, error_codes
 from linli.grids.models import Building, GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.open311.models import PREFIX_LENGTH, Open311Key, Open311Submission
 
-FORBIDDEN = "forbidden"
+# A key problem is the kernel's refusal (NotAllowed, 403); an unknown id is Open311's own
+# 404, which the spec reports per parameter in its error list.
 NOT_FOUND = "not_found"
 # Digits with an optional leading +, after spaces, dashes and brackets are dropped.
 _PHONE = re.compile(r"^\+?\d{5,19}$")
@@ -44,15 +47,11 @@ def _error(param: str, message: str, code: str = "invalid") -> ValidationError:
     return ValidationError({param: ValidationError(message, code=code)})
 
 
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
-
-
 def _check_may_manage(actor: User | None, community: GridUnit) -> None:
     # actor None is the operator at the command line (`linli open311-key`), like an import
     # without --as: the whole street is theirs.
     if actor is not None and not scope_for(actor).allows(Permission.OPEN311_KEYS, community.path):
-        raise _deny(
+        raise NotAllowed(
             _("You may not manage Open311 keys for %(community)s.") % {"community": community}
         )
 
@@ -74,7 +73,7 @@ def open311_key_create(
         errors["name"] = _("The name is limited to 100 characters.")
     if not isinstance(community, GridUnit) or community.level != GridLevel.COMMUNITY:
         errors["community"] = _("Choose a community.")
-    if errors:
+    if errors or not isinstance(community, GridUnit):
         raise ValidationError(errors)
     _check_may_manage(actor, community)
     for _attempt in range(5):
@@ -135,16 +134,16 @@ def open311_key_authenticate(*, raw: str) -> Open311Key:
     refused request leaves no trace (open311_key_touch records a use that succeeded)."""
     raw = (raw or "").strip()
     if not raw:
-        raise _error("api_key", _("An api_key is required."), FORBIDDEN)
+        raise NotAllowed(_("An api_key is required."), field="api_key")
     key = (
         Open311Key.objects.select_related("community")
         .filter(key_hash=ApiToken.hash_key(raw))
         .first()
     )
     if key is None:
-        raise _error("api_key", _("Invalid api_key."), FORBIDDEN)
+        raise NotAllowed(_("Invalid api_key."), field="api_key")
     if key.revoked_at is not None:
-        raise _error("api_key", _("This api_key has been revoked."), FORBIDDEN)
+        raise NotAllowed(_("This api_key has been revoked."), field="api_key")
     return key
 
 
@@ -178,7 +177,7 @@ def building_for_address(*, community: GridUnit, address_string: str) -> Buildin
     """The building in the community whose name is the address, or the one building whose
     name it contains. Raises a 400 naming address_string when none or several match."""
     address = address_string.strip()
-    buildings = Building.objects.filter(grid_path__startswith=community.path)
+    buildings = Building.objects.filter(within([community.path]))
     exact = list(buildings.filter(name=address)[:2])
     if len(exact) == 1:
         return exact[0]
@@ -227,9 +226,10 @@ def _contact_errors(*, email: str, phone: str, media_url: str, names: dict, erro
 
 def _from_case_error(error: ValidationError) -> ValidationError:
     if not hasattr(error, "error_dict"):
-        # permission_denied: the place lies outside the key's community.
-        code = FORBIDDEN if error.code == "permission_denied" else "invalid"
-        return _error("api_key" if code == FORBIDDEN else "lat", " ".join(error.messages), code)
+        # A refusal: the place lies outside the key's community.
+        if PERMISSION_DENIED in error_codes(error):
+            return NotAllowed(" ".join(error.messages), field="api_key")
+        return _error("lat", " ".join(error.messages))
     mapped: dict[str, ValidationError] = {}
     for field, messages in error.message_dict.items():
         param = _CASE_FIELD_TO_PARAM.get(field, field)
@@ -258,16 +258,15 @@ def open311_request_create(
     """File an ordinary case for the key's community (source "open311", no reporter) and
     keep what the client told us about the person in an Open311Submission."""
     if not key.is_active:
-        raise _error("api_key", _("This api_key has been revoked."), FORBIDDEN)
+        raise NotAllowed(_("This api_key has been revoked."), field="api_key")
     community = key.community
     errors: dict[str, ValidationError] = {}
     jurisdiction_id = jurisdiction_id.strip()
     if jurisdiction_id and jurisdiction_id != community.code:
         if GridUnit.objects.filter(code=jurisdiction_id, level=GridLevel.COMMUNITY).exists():
-            errors["jurisdiction_id"] = ValidationError(
+            errors["jurisdiction_id"] = NotAllowed(
                 _("This api_key may only file into %(community)s (%(code)s).")
-                % {"community": community.name, "code": community.code},
-                code=FORBIDDEN,
+                % {"community": community.name, "code": community.code}
             )
         else:
             errors["jurisdiction_id"] = ValidationError(
@@ -303,7 +302,9 @@ def open311_request_create(
         try:
             building = building_for_address(community=community, address_string=address_string)
         except ValidationError as error:
-            errors.update(error.error_dict)
+            errors.update(
+                (param, ValidationError(problems)) for param, problems in error.error_dict.items()
+            )
     description = description.strip()
     if not description:
         errors["description"] = ValidationError(_("Describe the problem."), code="required")

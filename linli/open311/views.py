@@ -29,14 +29,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from linli.accounts.grid_paths import is_within
 from linli.accounts.roles import Permission
 from linli.cases.models import Case
+from linli.errors import NotAllowed, status_for
 from linli.grids.selectors import scope_for
 from linli.idempotency.services import idempotent_response
 from linli.open311 import selectors, services
 from linli.open311.models import Open311Key, Open311Submission
 
-STATUS_FOR_CODE = {services.FORBIDDEN: 403, services.NOT_FOUND: 404}
 # The parameters of POST requests that the service takes (attribute[...] is not used: no
 # service has metadata).
 CREATE_PARAMS = (
@@ -97,6 +98,11 @@ def _render(fmt: str, data, *, root: str, item: str | None = None, status: int =
     return HttpResponse(body, status=status, content_type="application/xml; charset=utf-8")
 
 
+def _status(each: ValidationError) -> int:
+    # An unknown id is Open311's own 404; every other refusal has the platform's status.
+    return 404 if each.code == services.NOT_FOUND else status_for(each)
+
+
 def _errors(fmt: str, error: ValidationError):
     """The spec's error list; the HTTP status is the gravest: a key problem, then an unknown
     id, then bad input."""
@@ -105,19 +111,11 @@ def _errors(fmt: str, error: ValidationError):
         for param, errors in error.error_dict.items():
             for each in errors:
                 rows.append(
-                    {
-                        "code": STATUS_FOR_CODE.get(each.code, 400),
-                        "description": f"{param}: {' '.join(each.messages)}",
-                    }
+                    {"code": _status(each), "description": f"{param}: {' '.join(each.messages)}"}
                 )
     else:
         for each in error.error_list:
-            rows.append(
-                {
-                    "code": STATUS_FOR_CODE.get(each.code, 400),
-                    "description": " ".join(each.messages),
-                }
-            )
+            rows.append({"code": _status(each), "description": " ".join(each.messages)})
     codes = {row["code"] for row in rows}
     status = 403 if 403 in codes else 404 if 404 in codes else 400
     return _render(fmt, rows, root="errors", item="error", status=status)
@@ -201,11 +199,7 @@ def _jurisdiction(params, key: Open311Key | None):
                 services.NOT_FOUND,
             )
         if key is not None and key.community_id != community.pk:
-            raise _bad(
-                "api_key",
-                _("This api_key belongs to another jurisdiction."),
-                services.FORBIDDEN,
-            )
+            raise NotAllowed(_("This api_key belongs to another jurisdiction."), field="api_key")
         return community
     if key is not None:
         return key.community
@@ -269,7 +263,7 @@ def _filters(params) -> dict:
 def _post_params(request) -> dict[str, str]:
     """The form body (as the spec says), or a JSON object; the query string fills the gaps
     (some clients send api_key there)."""
-    params = {name: value for name, value in request.GET.items()}
+    params = dict(request.GET.items())
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body or b"{}")
@@ -382,7 +376,7 @@ def request_detail(request, request_id: str, fmt: str):
         return _errors(fmt, error)
     case = selectors.request_get(reference=request_id, key=key)
     if case is not None and community is not None:
-        if not case.grid_path.startswith(community.path):
+        if not is_within(case.grid_path, [community.path]):
             case = None
     if case is None:
         return _not_found(
@@ -390,7 +384,7 @@ def request_detail(request, request_id: str, fmt: str):
             "service_request_id",
             _("Unknown service_request_id: %(id)s") % {"id": request_id},
         )
-    keyed = key is not None and case.grid_path.startswith(key.community.path)
+    keyed = key is not None and is_within(case.grid_path, [key.community.path])
     if key is not None:
         services.open311_key_touch(key=key)
     return _render(fmt, [_request_row(case, keyed=keyed)], root="service_requests", item="request")

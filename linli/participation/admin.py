@@ -3,40 +3,24 @@ and the pages, so that places, the waitlist and service hours stay consistent.""
 
 from django.contrib import admin
 
+from linli.grids.admin import OperatorReadOnlyAdmin
 from linli.participation.models import Activity, Feedback, Occurrence, SignUp, Stall, Venue
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Venue)
-class VenueAdmin(ReadOnlyAdmin):
+class VenueAdmin(OperatorReadOnlyAdmin):
     list_display = ("name", "community", "capacity", "is_active")
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdmin):
+class ActivityAdmin(OperatorReadOnlyAdmin):
     list_display = ("title", "kind", "organiser", "starts_at", "capacity", "rrule")
     list_filter = ("kind",)
     search_fields = ("title",)
 
 
 @admin.register(Occurrence)
-class OccurrenceAdmin(ReadOnlyAdmin):
+class OccurrenceAdmin(OperatorReadOnlyAdmin):
     list_display = ("activity", "starts_at", "ends_at", "capacity", "state")
     list_filter = ("state",)
     # The check-in token is a secret of the organiser's page.
@@ -44,16 +28,16 @@ class OccurrenceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SignUp)
-class SignUpAdmin(ReadOnlyAdmin):
+class SignUpAdmin(OperatorReadOnlyAdmin):
     list_display = ("occurrence", "user", "status", "checked_in_at", "hours_credited_at")
     list_filter = ("status",)
 
 
 @admin.register(Stall)
-class StallAdmin(ReadOnlyAdmin):
+class StallAdmin(OperatorReadOnlyAdmin):
     list_display = ("occurrence", "service", "provider_kind", "served_count")
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(ReadOnlyAdmin):
+class FeedbackAdmin(OperatorReadOnlyAdmin):
     list_display = ("occurrence", "user", "rating", "created_at")

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from linli.participation.services import reminders_send
+from linli.participation.activities.services import reminders_send
 
 
 @shared_task(name="participation.remind_upcoming")
@@ -12,6 +12,6 @@ def remind_upcoming() -> int:
 @shared_task(name="participation.rebuild_ties")
 def rebuild_ties() -> int:
     """Nightly (Celery beat): the co-participation network of every street, stored."""
-    from linli.participation.ties import ties_rebuild_all
+    from linli.participation.ties.services import ties_rebuild_all
 
     return ties_rebuild_all()

@@ -4,37 +4,20 @@
 from django.contrib import admin
 
 from linli.accounts.roles import Permission
-from linli.grids import selectors as grid_selectors
+from linli.grids.admin import ReadOnlyScopedAdmin
 from linli.partners import selectors
 from linli.partners.models import Claim, Need, Partner, Project, Resource
 
 
-class ReadOnlyScopedAdmin(admin.ModelAdmin):
+class PartnersReadOnlyAdmin(ReadOnlyScopedAdmin):
+    """Opened by those who see partners (PARTNERS_VIEW); each list its own selector."""
+
     selector = staticmethod(selectors.partners_visible)
-
-    def get_queryset(self, request):
-        return self.selector(user=request.user)
-
-    def has_module_permission(self, request):
-        return grid_selectors.user_can(user=request.user, permission=Permission.PARTNERS_VIEW)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return self.has_module_permission(request)
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    view_permission = Permission.PARTNERS_VIEW
 
 
 @admin.register(Partner)
-class PartnerAdmin(ReadOnlyScopedAdmin):
+class PartnerAdmin(PartnersReadOnlyAdmin):
     list_display = ("name", "partner_type", "grid_unit", "is_active")
     list_filter = ("partner_type",)
     search_fields = ("name",)
@@ -42,7 +25,7 @@ class PartnerAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Need)
-class NeedAdmin(ReadOnlyScopedAdmin):
+class NeedAdmin(PartnersReadOnlyAdmin):
     selector = staticmethod(selectors.needs_visible)
     list_display = ("title", "category", "state", "urgency", "quantity", "claimed_quantity")
     list_filter = ("state", "category")
@@ -50,20 +33,20 @@ class NeedAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(Resource)
-class ResourceAdmin(ReadOnlyScopedAdmin):
+class ResourceAdmin(PartnersReadOnlyAdmin):
     selector = staticmethod(selectors.resources_visible)
     list_display = ("title", "kind", "category", "quantity", "committed_quantity", "is_active")
     list_filter = ("kind", "category")
 
 
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyScopedAdmin):
+class ClaimAdmin(PartnersReadOnlyAdmin):
     selector = staticmethod(selectors.claims_visible)
     list_display = ("need", "partner", "volunteer", "quantity", "state")
     list_filter = ("state",)
 
 
 @admin.register(Project)
-class ProjectAdmin(ReadOnlyScopedAdmin):
+class ProjectAdmin(PartnersReadOnlyAdmin):
     selector = staticmethod(selectors.projects_visible)
     list_display = ("title", "owner", "starts_on", "state")

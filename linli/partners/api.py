@@ -35,11 +35,11 @@ from linli.api_shared import (
     PageIn,
     column_int,
     column_text,
-    conflict_or_raise,
     paginate,
     visible_or_404,
 )
 from linli.cases.selectors import case_get
+from linli.errors import NotAllowed
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.idempotency.decorators import idempotent
@@ -59,9 +59,8 @@ from linli.volunteers.models import Volunteer
 router = Router(tags=["partners"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICT_CODES = frozenset(
-    {"conflict", "illegal_transition"}
-)  # Schemas ------------------------------------------------------------------------------
+
+# Schemas ------------------------------------------------------------------------------
 
 
 class AgreementOut(Schema):
@@ -594,9 +593,7 @@ def _provider_for(user, payload: ClaimIn) -> dict:
     volunteer = services.volunteer_of(user)
     if volunteer is not None:
         return {"volunteer": volunteer}
-    raise DjangoValidationError(
-        _("Only a partner liaison or an approved volunteer claims needs."), code="permission_denied"
-    )
+    raise NotAllowed(_("Only a partner liaison or an approved volunteer claims needs."))
 
 
 @router.post("/needs/{need_id}/claims", response={201: ClaimDetailOut, **WRITE_ERRORS})
@@ -605,10 +602,7 @@ def need_claim(request: HttpRequest, need_id: Id, payload: ClaimIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
     provider = _provider_for(user, payload)
-    try:
-        claim = services.claim_need(actor=user, need=need, quantity=payload.quantity, **provider)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    claim = services.claim_need(actor=user, need=need, quantity=payload.quantity, **provider)
     return Status(201, _claim_detail(selectors.claim_get(user=user, claim_id=claim.pk), user))
 
 
@@ -620,12 +614,9 @@ def need_claim_resource(request: HttpRequest, need_id: Id, payload: ClaimResourc
     resource = visible_or_404(
         selectors.resource_get, "resource_id", user=user, resource_id=payload.resource_id
     )
-    try:
-        claim = services.claim_resource(
-            actor=user, need=need, resource=resource, quantity=payload.quantity
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    claim = services.claim_resource(
+        actor=user, need=need, resource=resource, quantity=payload.quantity
+    )
     return Status(201, _claim_detail(selectors.claim_get(user=user, claim_id=claim.pk), user))
 
 
@@ -694,17 +685,14 @@ def claim_act(request: HttpRequest, claim_id: Id, payload: ClaimActionIn):
         raise DjangoValidationError(
             {"action": _("Unknown action: %(action)s") % {"action": payload.action}}
         )
-    try:
-        services.claim_transition(
-            claim=claim,
-            actor=user,
-            action=payload.action,
-            note=payload.note,
-            hours=payload.hours,
-            expected_version=payload.expected_version,
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.claim_transition(
+        claim=claim,
+        actor=user,
+        action=payload.action,
+        note=payload.note,
+        hours=payload.hours,
+        expected_version=payload.expected_version,
+    )
     return _claim_detail(selectors.claim_get(user=user, claim_id=claim_id), user)
 
 
@@ -766,10 +754,7 @@ class ReasonIn(Schema):
 def need_withdraw(request: HttpRequest, need_id: Id, payload: ReasonIn):
     user = request.auth
     need = visible_or_404(selectors.need_get, "need_id", user=user, need_id=need_id)
-    try:
-        need = services.need_cancel(actor=user, need=need, reason=payload.reason)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    need = services.need_cancel(actor=user, need=need, reason=payload.reason)
     return _need(need, user)
 
 

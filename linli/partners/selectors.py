@@ -37,13 +37,14 @@ from django.db.models.functions import (
     Sin,
     Sqrt,
 )
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors, path_at_depth, within, within_or_above
 from linli.accounts.models import User
 from linli.accounts.privacy import mask_numbers_in_text
 from linli.accounts.roles import Permission
+from linli.errors import get_visible_or_404
 from linli.grids.geo import EARTH_RADIUS_METRES, distance_metres
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
@@ -61,6 +62,7 @@ from linli.partners.models import (
 )
 from linli.partners.services import partner_of, volunteer_of
 from linli.volunteers.models import CODE_SEPARATOR, Skill, Volunteer, decode_codes
+from linli.volunteers.selectors import COMMUNITY_DEPTH
 
 # Which volunteer skills answer which kind of need.
 SKILLS_FOR_CATEGORY: dict[str, tuple[str, ...]] = {
@@ -79,39 +81,9 @@ SKILLS_FOR_CATEGORY: dict[str, tuple[str, ...]] = {
 }
 
 
-def _get_or_404(queryset: QuerySet, pk):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
-def _paths_condition(paths: list[str], field: str = "grid_path") -> Q:
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{field}__startswith": path})
-    return condition
-
-
-def _reaching(paths: list[str]) -> Q:
-    """Rows inside the subtrees, and rows held on an ancestor unit of them: a partner or a
-    resource belongs to its community, and it serves every micro-grid below."""
-    condition = _paths_condition(paths)
-    ancestors = set()
-    for path in paths:
-        parts = path.strip("/").split("/")
-        ancestors |= {"/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))}
-    if ancestors:
-        condition |= Q(grid_path__in=sorted(ancestors))
-    return condition
-
-
 def community_path_of(grid_unit: GridUnit) -> str:
     """The path of the community a unit lies in (or the unit's own, above community)."""
-    for path in grid_unit.ancestor_paths():
-        if path.count("/") - 1 == 3:  # street / block / community
-            return path
-    return grid_unit.path
+    return path_at_depth(grid_unit.path, COMMUNITY_DEPTH)
 
 
 def provider_paths(*, user: User | None) -> list[str]:
@@ -131,7 +103,7 @@ def provider_paths(*, user: User | None) -> list[str]:
 
 def partners_visible(*, user: User | None) -> QuerySet[Partner]:
     scope = scope_for(user)
-    condition = _reaching(scope.paths_for(Permission.PARTNERS_VIEW))
+    condition = within_or_above(scope.paths_for(Permission.PARTNERS_VIEW))
     own = partner_of(user)
     if own is not None:
         condition |= Q(pk=own.pk)
@@ -139,7 +111,7 @@ def partners_visible(*, user: User | None) -> QuerySet[Partner]:
 
 
 def partner_get(*, user: User | None, partner_id: int) -> Partner:
-    return _get_or_404(partners_visible(user=user), partner_id)
+    return get_visible_or_404(partners_visible(user=user), partner_id)
 
 
 def partner_history(*, partner: Partner) -> dict:
@@ -165,12 +137,12 @@ def needs_visible(*, user: User | None) -> QuerySet[Need]:
     if user is None or not user.is_authenticated:
         return Need.objects.none()
     scope = scope_for(user)
-    condition = _paths_condition(scope.paths_for(Permission.VIEW_REGISTRY))
+    condition = within(scope.paths_for(Permission.VIEW_REGISTRY))
     if scope.own_household_ids:
         condition |= Q(household_id__in=scope.own_household_ids)
     reach = provider_paths(user=user)
     if reach:
-        condition |= _paths_condition(reach) & Q(state=NeedState.OPEN)
+        condition |= within(reach) & Q(state=NeedState.OPEN)
         partner, volunteer = partner_of(user), volunteer_of(user)
         claimed = Claim.objects.filter(need=OuterRef("pk"))
         mine = Q(pk__in=[])
@@ -178,14 +150,14 @@ def needs_visible(*, user: User | None) -> QuerySet[Need]:
             mine |= Q(partner=partner)
         if volunteer is not None:
             mine |= Q(volunteer=volunteer)
-        condition |= Exists(claimed.filter(mine))
+        condition |= Q(Exists(claimed.filter(mine)))
     return Need.objects.filter(condition).select_related(
         "household__building", "beneficiary", "grid_unit"
     )
 
 
 def need_get(*, user: User | None, need_id: int) -> Need:
-    return _get_or_404(needs_visible(user=user), need_id)
+    return get_visible_or_404(needs_visible(user=user), need_id)
 
 
 def open_needs_for_provider(*, user: User | None) -> QuerySet[Need]:
@@ -198,7 +170,7 @@ def open_needs_for_provider(*, user: User | None) -> QuerySet[Need]:
         output_field=IntegerField(),
     )
     return (
-        Need.objects.filter(_paths_condition(reach), state=NeedState.OPEN)
+        Need.objects.filter(within(reach), state=NeedState.OPEN)
         .select_related("household__building", "beneficiary")
         .annotate(urgency_rank=rank)
         .order_by("urgency_rank", "created_at", "id")
@@ -215,15 +187,16 @@ def mask_name(name: str) -> str:
 def beneficiary_label(*, user: User | None, need: Need) -> str:
     """Staff who see the household read building, room and name; everyone else (partners,
     volunteers) reads the building and a masked name only."""
-    if need.household_id is None:
+    household = need.household
+    if household is None:
         return need.grid_unit.name
-    building = need.household.building.name
-    name = need.beneficiary.name if need.beneficiary_id else ""
+    building = household.building.name
+    name = need.beneficiary.name if need.beneficiary is not None else ""
     scope = scope_for(user)
     if scope.allows(Permission.VIEW_REGISTRY, need.grid_path) or (
         need.household_id in scope.own_household_ids
     ):
-        return " ".join(part for part in (building, need.household.room, name) if part)
+        return " ".join(part for part in (building, household.room, name) if part)
     return " · ".join(part for part in (building, mask_name(name)) if part)
 
 
@@ -243,7 +216,7 @@ def need_description(*, user: User | None, need: Need) -> str:
 
 def resources_visible(*, user: User | None) -> QuerySet[Resource]:
     scope = scope_for(user)
-    condition = _reaching(scope.paths_for(Permission.PARTNERS_VIEW))
+    condition = within_or_above(scope.paths_for(Permission.PARTNERS_VIEW))
     partner, volunteer = partner_of(user), volunteer_of(user)
     if partner is not None:
         condition |= Q(partner=partner)
@@ -253,14 +226,14 @@ def resources_visible(*, user: User | None) -> QuerySet[Resource]:
 
 
 def resource_get(*, user: User | None, resource_id: int) -> Resource:
-    return _get_or_404(resources_visible(user=user), resource_id)
+    return get_visible_or_404(resources_visible(user=user), resource_id)
 
 
 def claims_visible(*, user: User | None) -> QuerySet[Claim]:
     if user is None or not user.is_authenticated:
         return Claim.objects.none()
     scope = scope_for(user)
-    condition = _paths_condition(
+    condition = within(
         scope.paths_for(Permission.PARTNERS_VIEW) + scope.paths_for(Permission.LISTS_MANAGE)
     )
     if scope.own_household_ids:
@@ -276,7 +249,7 @@ def claims_visible(*, user: User | None) -> QuerySet[Claim]:
 
 
 def claim_get(*, user: User | None, claim_id: int) -> Claim:
-    return _get_or_404(claims_visible(user=user), claim_id)
+    return get_visible_or_404(claims_visible(user=user), claim_id)
 
 
 def my_claims(*, user: User | None) -> QuerySet[Claim]:
@@ -298,7 +271,7 @@ def projects_visible(*, user: User | None) -> QuerySet[Project]:
     if user is None or not user.is_authenticated:
         return Project.objects.none()
     scope = scope_for(user)
-    condition = _paths_condition(scope.paths_for(Permission.PARTNERS_VIEW)) | Q(owner=user)
+    condition = within(scope.paths_for(Permission.PARTNERS_VIEW)) | Q(owner=user)
     partner, volunteer = partner_of(user), volunteer_of(user)
     if partner is not None:
         condition |= Q(resource__partner=partner)
@@ -308,7 +281,7 @@ def projects_visible(*, user: User | None) -> QuerySet[Project]:
 
 
 def project_get(*, user: User | None, project_id: int) -> Project:
-    return _get_or_404(projects_visible(user=user), project_id)
+    return get_visible_or_404(projects_visible(user=user), project_id)
 
 
 # Matching -----------------------------------------------------------------------------------
@@ -359,7 +332,9 @@ def _distance_reason(metres: float | None) -> str:
     return _("%(metres)d m away") % {"metres": round(metres)}
 
 
-def _reliability(partner_ids: set[int], volunteer_ids: set[int]) -> dict[tuple[str, int], tuple]:
+def _reliability(
+    partner_ids: set[int], volunteer_ids: set[int]
+) -> dict[tuple[str, int], tuple[int, int]]:
     """(confirmed, finished) per provider: a finished claim is confirmed or cancelled."""
     if not partner_ids and not volunteer_ids:
         return {}
@@ -372,7 +347,7 @@ def _reliability(partner_ids: set[int], volunteer_ids: set[int]) -> dict[tuple[s
         .annotate(finished=Count("id"), confirmed=Count("id", filter=Q(state=ClaimState.CONFIRMED)))
         .order_by()
     )
-    found = {}
+    found: dict[tuple[str, int], tuple[int, int]] = {}
     for row in rows:
         key = ("p", row["partner_id"]) if row["partner_id"] else ("v", row["volunteer_id"])
         confirmed, finished = found.get(key, (0, 0))
@@ -413,9 +388,13 @@ def match_suggestions(*, need: Need, limit: int = 10, today: date | None = None)
     """
     today = today or clock.localdate()
     wanted = max(need.remaining, 1)
-    ancestors = GridUnit(path=need.grid_path).ancestor_paths()
-    community = next((p for p in ancestors if p.count("/") - 1 == 3), need.grid_path)
-    origin = (float(need.latitude), float(need.longitude)) if need.latitude is not None else None
+    ancestors = path_ancestors(need.grid_path)
+    community = path_at_depth(need.grid_path, COMMUNITY_DEPTH)
+    origin = (
+        (float(need.latitude), float(need.longitude))
+        if need.latitude is not None and need.longitude is not None
+        else None
+    )
     # (base score, kind, row, metres, availability share)
     candidates: list[tuple] = []
 
@@ -606,13 +585,8 @@ def communities_for(*, user: User | None) -> list[GridUnit]:
     if not paths:
         return []
     communities = GridUnit.objects.filter(level=GridLevel.COMMUNITY)
-    containing = set()
-    for path in paths:
-        parts = path.strip("/").split("/")
-        containing |= {"/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))}
-    return list(
-        (communities.within(paths) | communities.filter(path__in=containing)).order_by("path")
-    )
+    # The communities inside the user's posts, and the one above a post below a community.
+    return list(communities.filter(within_or_above(paths, "path")).order_by("path"))
 
 
 def redundancy(*, community: GridUnit, today: date | None = None) -> list[dict]:

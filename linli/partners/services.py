@@ -11,17 +11,20 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from linli import clock
+from linli.accounts.grid_paths import is_within, path_ancestors, path_at_depth
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.accounts.services import audit_record
 from linli.cases.models import Case
 from linli.columns import column_fit
+from linli.errors import Conflict, NotAllowed
 from linli.grids.models import (
     GridLevel,
     GridUnit,
@@ -29,7 +32,6 @@ from linli.grids.models import (
     Resident,
     RoleAssignment,
     Visit,
-    path_ancestors,
 )
 from linli.grids.selectors import scope_for
 from linli.notify.services import notification_send
@@ -55,6 +57,7 @@ from linli.partners.models import (
     Urgency,
 )
 from linli.volunteers.models import Volunteer
+from linli.volunteers.selectors import COMMUNITY_DEPTH
 
 S = ClaimState
 
@@ -89,10 +92,6 @@ NOTE_REQUIRED = {
     "dispute": gettext_lazy("Say what is missing."),
 }
 MAX_HOURS = Decimal("24")
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
 
 
 def _path_has(actor, permission: str, grid_path: str) -> bool:
@@ -160,7 +159,7 @@ def partner_create(
     if not isinstance(community, GridUnit) or community.level != GridLevel.COMMUNITY:
         raise ValidationError({"community": _("A partner unit works with one community.")})
     if not _path_has(actor, Permission.PARTNERS_MANAGE, community.path):
-        raise _deny(_("You may not register partner units here."))
+        raise NotAllowed(_("You may not register partner units here."))
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
@@ -196,7 +195,7 @@ def agreement_add(
     *, actor: User, partner: Partner, title: str, starts_on: date, ends_on: date, notes: str = ""
 ) -> Agreement:
     if not _path_has(actor, Permission.PARTNERS_MANAGE, partner.grid_path):
-        raise _deny(_("You may not record agreements for this partner unit."))
+        raise NotAllowed(_("You may not record agreements for this partner unit."))
     errors: dict[str, str] = {}
     title = (title or "").strip()
     if not title:
@@ -222,11 +221,9 @@ def agreement_add(
 def liaison_link(*, actor: User, partner: Partner, user: User) -> PartnerLiaison:
     """Let a partner-liaison login act for this partner unit (and only this one)."""
     if not _path_has(actor, Permission.PARTNERS_MANAGE, partner.grid_path):
-        raise _deny(_("You may not link liaisons to this partner unit."))
+        raise NotAllowed(_("You may not link liaisons to this partner unit."))
     holds = RoleAssignment.objects.filter(user=user, role=Role.PARTNER_LIAISON)
-    if not any(
-        partner.grid_path.startswith(path) for path in holds.values_list("grid_path", flat=True)
-    ):
+    if not is_within(partner.grid_path, holds.values_list("grid_path", flat=True)):
         raise ValidationError(
             {"user": _("This login holds no partner-liaison post covering the community.")}
         )
@@ -311,7 +308,7 @@ def need_create(
     if not scope.allows(Permission.LISTS_MANAGE, grid_path):
         # A resident may put their own household's needs on the list, nothing else.
         if not own or source != NeedSource.RESIDENT:
-            raise _deny(_("You may not add needs here."))
+            raise NotAllowed(_("You may not add needs here."))
     latitude = longitude = None
     if household is not None and household.building.latitude is not None:
         latitude, longitude = household.building.latitude, household.building.longitude
@@ -371,13 +368,11 @@ def need_from_case(*, actor: User, case: Case, category: str, **fields) -> Need:
 def need_cancel(*, actor: User, need: Need, reason: str) -> Need:
     need = Need.objects.select_for_update().get(pk=need.pk)
     if not _path_has(actor, Permission.LISTS_MANAGE, need.grid_path):
-        raise _deny(_("You may not cancel this need."))
+        raise NotAllowed(_("You may not cancel this need."))
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the need is cancelled.")})
     if need.claims.exclude(state__in=[S.CANCELLED, S.CONFIRMED]).exists():
-        raise ValidationError(
-            _("Claims on this need are still under way; cancel them first."), code="conflict"
-        )
+        raise Conflict(_("Claims on this need are still under way; cancel them first."))
     need.state = NeedState.CANCELLED
     need.save(update_fields=["state", "updated_at"])
     return need
@@ -448,22 +443,22 @@ def resource_offer(
 ) -> Resource:
     """Put a partner's or volunteer's offer on the resources list."""
     errors: dict[str, str] = {}
-    if (partner is None) == (volunteer is None):
-        raise ValidationError(
-            {"partner": _("An offer comes from one partner unit or one volunteer.")}
-        )
-    if partner is not None:
+    if partner is not None and volunteer is None:
         grid_path, grid_unit = partner.grid_path, partner.grid_unit
         allowed = acts_for_provider(user=actor, partner_id=partner.pk, volunteer_id=None) or (
             _path_has(actor, Permission.LISTS_MANAGE, grid_path)
         )
-    else:
+    elif volunteer is not None and partner is None:
         grid_path, grid_unit = volunteer.grid_path, volunteer.grid_unit
         allowed = acts_for_provider(user=actor, partner_id=None, volunteer_id=volunteer.pk) or (
             _path_has(actor, Permission.LISTS_MANAGE, grid_path)
         )
+    else:
+        raise ValidationError(
+            {"partner": _("An offer comes from one partner unit or one volunteer.")}
+        )
     if not allowed:
-        raise _deny(_("You may not offer resources for this provider."))
+        raise NotAllowed(_("You may not offer resources for this provider."))
     if kind not in ResourceKind.values:
         errors["kind"] = _("Unknown kind: %(value)s") % {"value": kind}
     if category not in ServiceCategory.values:
@@ -487,7 +482,7 @@ def resource_offer(
     latitude = longitude = None
     if partner is not None and partner.latitude is not None:
         latitude, longitude = partner.latitude, partner.longitude
-    elif volunteer is not None and volunteer.home_building_id:
+    elif volunteer is not None and volunteer.home_building is not None:
         latitude = volunteer.home_building.latitude
         longitude = volunteer.home_building.longitude
     return Resource.objects.create(
@@ -517,7 +512,7 @@ def resource_withdraw(*, actor: User, resource: Resource) -> Resource:
         user=actor, partner_id=resource.partner_id, volunteer_id=resource.volunteer_id
     ) or _path_has(actor, Permission.LISTS_MANAGE, resource.grid_path)
     if not allowed:
-        raise _deny(_("You may not withdraw this resource."))
+        raise NotAllowed(_("You may not withdraw this resource."))
     resource.is_active = False
     resource.save(update_fields=["is_active"])
     return resource
@@ -545,20 +540,14 @@ def _reserve(need: Need, quantity) -> tuple[Need, int]:
         raise ValidationError(errors)
     locked = Need.objects.select_for_update().get(pk=need.pk)
     if locked.state == NeedState.CANCELLED:
-        raise ValidationError(_("This need was cancelled."), code="conflict")
+        raise Conflict(_("This need was cancelled."))
     if locked.remaining <= 0:
-        raise ValidationError(
-            _("This need is already fully claimed; nothing was recorded."), code="conflict"
-        )
+        raise Conflict(_("This need is already fully claimed; nothing was recorded."))
     if quantity > locked.remaining:
-        raise ValidationError(
-            {
-                "quantity": ValidationError(
-                    _("Only %(count)d of %(total)d are still open to claim.")
-                    % {"count": locked.remaining, "total": locked.quantity},
-                    code="conflict",
-                )
-            }
+        raise Conflict(
+            _("Only %(count)d of %(total)d are still open to claim.")
+            % {"count": locked.remaining, "total": locked.quantity},
+            field="quantity",
         )
     return locked, quantity
 
@@ -566,10 +555,8 @@ def _reserve(need: Need, quantity) -> tuple[Need, int]:
 def _provider_reaches(need: Need, grid_path: str) -> bool:
     """A provider serves the whole community it belongs to: a volunteer registered in one
     building group may help an elder two buildings away. Grid paths run street/block/
-    community/..., so the community is the first three segments."""
-    parts = grid_path.strip("/").split("/")
-    community = "/" + "/".join(parts[:3]) + "/" if len(parts) >= 3 else grid_path
-    return need.grid_path.startswith(community)
+    community/..., so the community is the unit three levels down."""
+    return need.grid_path.startswith(path_at_depth(grid_path, COMMUNITY_DEPTH))
 
 
 def _refuse_own_household(
@@ -609,18 +596,18 @@ def claim_need(
     volunteer: Volunteer | None = None,
 ) -> Claim:
     """A partner unit or a volunteer takes (part of) a need from the list."""
-    if (partner is None) == (volunteer is None):
+    if partner is not None and volunteer is None:
+        provider_path = partner.grid_path
+        acting = acts_for_provider(user=actor, partner_id=partner.pk, volunteer_id=None)
+    elif volunteer is not None and partner is None:
+        provider_path = volunteer.grid_path
+        acting = acts_for_provider(user=actor, partner_id=None, volunteer_id=volunteer.pk)
+    else:
         raise ValidationError(
             {"partner": _("A claim is made by one partner unit or one volunteer.")}
         )
-    if partner is not None:
-        provider_path = partner.grid_path
-        acting = acts_for_provider(user=actor, partner_id=partner.pk, volunteer_id=None)
-    else:
-        provider_path = volunteer.grid_path
-        acting = acts_for_provider(user=actor, partner_id=None, volunteer_id=volunteer.pk)
     if not acting and not _path_has(actor, Permission.LISTS_MANAGE, need.grid_path):
-        raise _deny(_("You may not claim needs for this provider."))
+        raise NotAllowed(_("You may not claim needs for this provider."))
     if not _provider_reaches(need, provider_path):
         raise ValidationError({"need": _("This need is outside the provider's community.")})
     if partner is not None:
@@ -650,7 +637,7 @@ def claim_need(
 def claim_resource(*, actor: User, need: Need, resource: Resource, quantity: int = 1) -> Claim:
     """The community takes an offered resource for a need (both quantities are reserved)."""
     if not _path_has(actor, Permission.LISTS_MANAGE, need.grid_path):
-        raise _deny(_("Only community staff claim resources for needs."))
+        raise NotAllowed(_("Only community staff claim resources for needs."))
     if not _provider_reaches(need, resource.grid_path):
         raise ValidationError({"resource": _("This resource serves another community.")})
     if resource.category != need.category:
@@ -665,15 +652,11 @@ def claim_resource(*, actor: User, need: Need, resource: Resource, quantity: int
     if not resource.is_available_on(today):
         raise ValidationError({"resource": _("This resource is not available now.")})
     if quantity > resource.remaining:
-        raise ValidationError(
-            {
-                "quantity": ValidationError(
-                    _("The resource has only %(count)d left.") % {"count": resource.remaining},
-                    code="conflict",
-                )
-            }
+        raise Conflict(
+            _("The resource has only %(count)d left.") % {"count": resource.remaining},
+            field="quantity",
         )
-    if resource.partner_id:
+    if resource.partner is not None:
         agreement_check(partner=resource.partner, on=today)
     _refuse_own_household(need=need, actor=actor, volunteer=resource.volunteer)
     claim = Claim.objects.create(
@@ -704,7 +687,7 @@ def is_claimant(*, user: User | None, claim: Claim) -> bool:
     approve the hours of that claim."""
     if user is None or not user.is_authenticated:
         return False
-    if claim.volunteer_id is not None and claim.volunteer.user_id == user.pk:
+    if claim.volunteer is not None and claim.volunteer.user_id == user.pk:
         return True
     if claim.direction == ClaimDirection.PROVIDER_CLAIMS_NEED and claim.claimed_by_id == user.pk:
         return True
@@ -774,24 +757,20 @@ def claim_transition(
         .get(pk=claim.pk)
     )
     if expected_version is not None and claim.version != expected_version:
-        raise ValidationError(
-            _("Someone else changed this claim; reload it and try again."), code="conflict"
-        )
+        raise Conflict(_("Someone else changed this claim; reload it and try again."))
     key = (claim.state, action)
     if key not in TRANSITIONS:
-        raise ValidationError(
+        raise Conflict(
             _("“%(action)s” is not possible while the claim is “%(state)s”.")
             % {"action": ACTION_LABELS.get(action, action), "state": ClaimState(claim.state).label},
             code="illegal_transition",
         )
     if action == "approve_hours" and not claim.hours_pending:
-        raise ValidationError(
-            _("The hours of this claim are not waiting for approval."), code="conflict"
-        )
+        raise Conflict(_("The hours of this claim are not waiting for approval."))
     if action in BENEFICIARY_ACTIONS | STAFF_ACTIONS and is_claimant(user=actor, claim=claim):
-        raise _deny(_("Nobody confirms their own claim or approves their own hours."))
+        raise NotAllowed(_("Nobody confirms their own claim or approves their own hours."))
     if not may_act(user=actor, action=action, claim=claim):
-        raise _deny(
+        raise NotAllowed(
             _("You may not do “%(action)s” on this claim.")
             % {"action": ACTION_LABELS.get(action, action)}
         )
@@ -832,10 +811,12 @@ def claim_transition(
             resource.committed_quantity -= claim.quantity
             resource.save(update_fields=["committed_quantity"])
     _refresh_need_state(need)
-    if action == "confirm" and claim.volunteer_id and claim.hours and not claim.hours_pending:
-        _credit_hours(claim=claim, actor=actor)
-    if action == "approve_hours":
-        _credit_hours(claim=claim, actor=actor)
+    volunteer, hours = claim.volunteer, claim.hours
+    if action == "confirm" and volunteer is not None and hours and not claim.hours_pending:
+        _credit_hours(claim=claim, volunteer=volunteer, hours=hours, actor=actor)
+    # Hours wait for approval only on a volunteer's claim with hours (set at "confirm").
+    if action == "approve_hours" and volunteer is not None and hours is not None:
+        _credit_hours(claim=claim, volunteer=volunteer, hours=hours, actor=actor)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -843,7 +824,7 @@ def claim_transition(
             object_id=claim.pk,
             object_label=str(need.title)[:200],
             field="hours",
-            changes={"hours": str(claim.hours), "volunteer": claim.volunteer.name},
+            changes={"hours": str(hours), "volunteer": volunteer.name},
             grid_path=claim.grid_path,
         )
     if action == "deliver":
@@ -872,7 +853,7 @@ def _ask_to_approve_hours(*, claim: Claim, need: Need) -> None:
         kind="claim_hours_pending",
         title=gettext_noop("%(hours)s hours for “%(need)s” wait for your approval"),
         title_params={"hours": str(claim.hours), "need": need.title[:80]},
-        link=f"/partners/claims/{claim.pk}/",
+        link=reverse("partners:claim_detail", args=[claim.pk]),
     )
 
 
@@ -880,13 +861,13 @@ def _approval_above() -> Decimal:
     return Decimal(str(settings.LINLI_HOURS_APPROVAL_ABOVE))
 
 
-def _credit_hours(*, claim: Claim, actor) -> None:
+def _credit_hours(*, claim: Claim, volunteer: Volunteer, hours: Decimal, actor) -> None:
     # Imported here: the volunteers services are only needed once a claim is confirmed.
     from linli.volunteers.services import service_hours_record
 
     service_hours_record(
-        volunteer=claim.volunteer,
-        hours=claim.hours,
+        volunteer=volunteer,
+        hours=hours,
         source_kind="claim",
         source_id=claim.pk,
         note=str(claim.need.title)[:300],
@@ -904,7 +885,7 @@ def _ask_to_confirm(*, claim: Claim, need: Need) -> None:
         kind="claim_delivered",
         title=gettext_noop("“%(need)s” was delivered: please confirm"),
         title_params={"need": need.title[:80]},
-        link=f"/partners/claims/{claim.pk}/",
+        link=reverse("partners:claim_detail", args=[claim.pk]),
     )
 
 
@@ -926,7 +907,7 @@ def project_create(
 ) -> Project:
     """项目清单: match a need to a resource with an owner, a schedule and milestones."""
     if not _path_has(actor, Permission.LISTS_MANAGE, need.grid_path):
-        raise _deny(_("You may not create projects here."))
+        raise NotAllowed(_("You may not create projects here."))
     errors: dict[str, str] = {}
     title = (title or "").strip() or need.title
     if len(title) > 100:
@@ -949,7 +930,7 @@ def project_create(
             errors[f"milestones.{index}"] = _("Each milestone needs a title and a date.")
     if errors:
         raise ValidationError(errors)
-    if resource.partner_id:
+    if resource.partner is not None:
         agreement_check(partner=resource.partner, on=starts_on, until=ends_on)
     project = Project.objects.create(
         need=need,
@@ -979,7 +960,7 @@ def milestone_done(*, actor: User, milestone: Milestone, on: date | None = None)
             or _path_has(actor, Permission.LISTS_MANAGE, project.grid_path)
         )
     ):
-        raise _deny(_("You may not update this project."))
+        raise NotAllowed(_("You may not update this project."))
     milestone.done_on = on or clock.localdate()
     milestone.save(update_fields=["done_on"])
     if not project.milestones.filter(done_on__isnull=True).exists():

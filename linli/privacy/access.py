@@ -16,7 +16,6 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import translation
@@ -27,6 +26,7 @@ from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
 from linli.cases.models import Case
 from linli.emergency.models import HelpRequest
+from linli.errors import NotAllowed
 from linli.exports import xlsx_append
 from linli.grids.exporting import ExportFile, own_household_rows
 from linli.grids.models import RoleAssignment, Visit
@@ -341,7 +341,7 @@ def own_data_export(*, user: User, ip_address: str | None = None) -> ExportFile:
     """Everything held about the user's household and about them as .xlsx; audited as an
     export, with the number of rows of each sheet."""
     if not user.is_authenticated:
-        raise ValidationError(_("You have no household to export."), code="permission_denied")
+        raise NotAllowed(_("You have no household to export."))
     sheets, household_ids, grid_path = own_data_sheets(user=user)
     content = _workbook(sheets)
     counts = {sheet.key: sheet.count for sheet in sheets}

@@ -8,14 +8,14 @@ in the API answers them 403 with `field: "privacy_notice"`.
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.services import client_address
-from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, conflict_or_raise, paginate
+from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, paginate, visible_or_404
+from linli.errors import NotAllowed
 from linli.privacy import corrections, notice
 from linli.privacy.models import (
     CORRECTION_NOTE_MAX_LENGTH,
@@ -30,7 +30,6 @@ from linli.privacy.models import (
 router = Router(tags=["privacy"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICTS = frozenset({"conflict"})
 
 
 class PrivacyNoticeOut(Schema):
@@ -187,13 +186,15 @@ def correction_create(request: HttpRequest, payload: PrivacyCorrectionIn):
 
 
 def _handleable(request: HttpRequest, correction_id: Id) -> CorrectionRequest:
-    try:
-        correction = corrections.correction_get(user=request.auth, correction_id=correction_id)
-    except Http404:
-        raise NotVisible("correction_id") from None
+    correction = visible_or_404(
+        corrections.correction_get,
+        "correction_id",
+        user=request.auth,
+        correction_id=correction_id,
+    )
     if not corrections.may_handle(user=request.auth, correction=correction):
         # The resident sees their own request but may not decide it.
-        raise ValidationError(_("You may not handle this request."), code="permission_denied")
+        raise NotAllowed(_("You may not handle this request."))
     return correction
 
 
@@ -204,16 +205,13 @@ def _handleable(request: HttpRequest, correction_id: Id) -> CorrectionRequest:
 )
 def correction_apply(request: HttpRequest, correction_id: Id, payload: CorrectionApplyIn):
     correction = _handleable(request, correction_id)
-    try:
-        corrections.correction_request_apply(
-            actor=request.auth,
-            correction=correction,
-            value=payload.value,
-            decision_note=payload.decision_note,
-            ip_address=client_address(request),
-        )
-    except ValidationError as error:
-        return conflict_or_raise(error, CONFLICTS)
+    corrections.correction_request_apply(
+        actor=request.auth,
+        correction=correction,
+        value=payload.value,
+        decision_note=payload.decision_note,
+        ip_address=client_address(request),
+    )
     correction = corrections.correction_get(user=request.auth, correction_id=correction_id)
     return Status(200, _correction(request, correction))
 
@@ -225,14 +223,11 @@ def correction_apply(request: HttpRequest, correction_id: Id, payload: Correctio
 )
 def correction_decline(request: HttpRequest, correction_id: Id, payload: CorrectionDeclineIn):
     correction = _handleable(request, correction_id)
-    try:
-        corrections.correction_request_decline(
-            actor=request.auth,
-            correction=correction,
-            reason=payload.reason,
-            ip_address=client_address(request),
-        )
-    except ValidationError as error:
-        return conflict_or_raise(error, CONFLICTS)
+    corrections.correction_request_decline(
+        actor=request.auth,
+        correction=correction,
+        reason=payload.reason,
+        ip_address=client_address(request),
+    )
     correction = corrections.correction_get(user=request.auth, correction_id=correction_id)
     return Status(200, _correction(request, correction))

@@ -10,17 +10,18 @@ or declined with a reason. The resident hears of it in their inbox either way.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors, within
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import ROLE_PERMISSIONS, Permission
 from linli.accounts.services import audit_record
-from linli.grids.models import Resident, path_ancestors
+from linli.errors import Conflict, NotAllowed, get_visible_or_404
+from linli.grids.models import Resident
 from linli.grids.selectors import scope_for, user_can
 from linli.grids.services import resident_update
 from linli.notify.services import notification_send
@@ -38,14 +39,6 @@ from linli.privacy.models import (
 # too few to bury the staff's list.
 MAX_OPEN_PER_HOUSEHOLD = 5
 REASON_MIN_LENGTH = 4
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
-
-
-def _conflict(message: str) -> ValidationError:
-    return ValidationError({"state": ValidationError(message, code="conflict")})
 
 
 # Selectors -------------------------------------------------------------------------------
@@ -66,16 +59,13 @@ def corrections_own(*, user: User) -> QuerySet[CorrectionRequest]:
 def corrections_to_handle(*, user: User) -> QuerySet[CorrectionRequest]:
     """The requests the user may apply or decline: within their EDIT_REGISTRY paths."""
     paths = scope_for(user).paths_for(Permission.EDIT_REGISTRY)
-    return _base().within(paths)
+    return _base().filter(within(paths))
 
 
 def corrections_visible(*, user: User) -> QuerySet[CorrectionRequest]:
     household_ids = scope_for(user).own_household_ids
     paths = scope_for(user).paths_for(Permission.EDIT_REGISTRY)
-    condition = Q(household_id__in=household_ids)
-    for path in paths:
-        condition |= Q(grid_path__startswith=path)
-    return _base().filter(condition)
+    return _base().filter(Q(household_id__in=household_ids) | within(paths))
 
 
 def open_corrections_count(*, user: User) -> int:
@@ -87,10 +77,7 @@ def open_corrections_count(*, user: User) -> int:
 
 
 def correction_get(*, user: User, correction_id: int) -> CorrectionRequest:
-    correction = corrections_visible(user=user).filter(pk=correction_id).first()
-    if correction is None:
-        raise Http404
-    return correction
+    return get_visible_or_404(corrections_visible(user=user), correction_id)
 
 
 def may_handle(*, user: User, correction: CorrectionRequest) -> bool:
@@ -125,7 +112,7 @@ def correction_request_create(
 ) -> CorrectionRequest:
     """A resident asks for a correction of a member of their own household; audited."""
     if resident.household_id not in scope_for(user).own_household_ids:
-        raise _deny(_("You may ask for corrections of your own household only."))
+        raise NotAllowed(_("You may ask for corrections of your own household only."))
     if resident.anonymised_at is not None:
         raise ValidationError({"resident": _("This resident has been anonymised.")})
     if field not in CorrectionField.values:
@@ -199,7 +186,8 @@ def _tell_staff(correction: CorrectionRequest) -> None:
             role_assignments__role__in=roles,
             role_assignments__grid_path__in=path_ancestors(correction.grid_path),
         )
-        .exclude(pk=correction.requested_by_id)
+        # django-stubs: a nullable id is a valid value (None excludes nobody).
+        .exclude(pk=correction.requested_by_id)  # type: ignore[misc]
         .distinct()
         .order_by("pk")
     )
@@ -214,7 +202,7 @@ def _tell_staff(correction: CorrectionRequest) -> None:
 
 def _locked_open(*, actor: User, correction: CorrectionRequest) -> CorrectionRequest:
     if not may_handle(user=actor, correction=correction):
-        raise _deny(_("You may not change residents in this grid."))
+        raise NotAllowed(_("You may not change residents in this grid."))
     correction = (
         # Only the request's own row: PostgreSQL cannot lock the nullable side of a join.
         CorrectionRequest.objects.select_for_update(of=("self",))
@@ -222,7 +210,7 @@ def _locked_open(*, actor: User, correction: CorrectionRequest) -> CorrectionReq
         .get(pk=correction.pk)
     )
     if correction.state != CorrectionState.OPEN:
-        raise _conflict(_("This request has already been handled."))
+        raise Conflict(_("This request has already been handled."), field="state")
     return correction
 
 

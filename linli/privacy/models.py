@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.grids.models import WithinPathQuerySet
+
 # Bounds of what a resident types into a correction request; said in the form and the API.
 CORRECTION_VALUE_MAX_LENGTH = 100
 CORRECTION_NOTE_MAX_LENGTH = 500
@@ -62,14 +64,6 @@ class CorrectionState(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class CorrectionRequestQuerySet(models.QuerySet):
-    def within(self, paths: list[str]) -> "CorrectionRequestQuerySet":
-        condition = models.Q(pk__in=[])
-        for path in paths:
-            condition |= models.Q(grid_path__startswith=path)
-        return self.filter(condition)
-
-
 class CorrectionRequest(models.Model):
     """A resident's request to correct one field of a household member's record: a task for
     staff who may edit the register there, who apply it or decline it with a reason."""
@@ -100,7 +94,7 @@ class CorrectionRequest(models.Model):
     decision_note = models.CharField(_("decision"), max_length=DECISION_NOTE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField()
 
-    objects = CorrectionRequestQuerySet.as_manager()
+    objects = WithinPathQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

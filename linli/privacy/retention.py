@@ -113,7 +113,7 @@ def _reporters_due(cutoff: datetime) -> QuerySet:
 def _reporters_erase(ids: list[int], now: datetime) -> int:
     count = Case.objects.filter(pk__in=ids).update(reporter=None, reporter_resident=None)
     Open311Submission.objects.filter(case_id__in=ids).update(
-        **{field: "" for field in _SUBMISSION_PERSONAL}
+        **dict.fromkeys(_SUBMISSION_PERSONAL, "")
     )
     return count
 

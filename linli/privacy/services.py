@@ -18,6 +18,7 @@ from linli.accounts.models import AuditAction, TokenRevocation, User
 from linli.accounts.roles import Permission, Role
 from linli.accounts.services import audit_record, tokens_revoke_for_user
 from linli.cases.models import Case
+from linli.errors import NotAllowed
 from linli.grids.models import Resident, ResidentAccount, RoleAssignment
 from linli.grids.selectors import user_can
 from linli.privacy.models import CorrectionRequest
@@ -29,10 +30,6 @@ ANONYMISED_NAME = "（已匿名）"
 # real hash (64 hex digits) can equal, so a returning person is imported as someone new.
 ANONYMISED_HASH_PREFIX = "anonymised:"
 REASON_MAX_LENGTH = 300
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
 
 
 def _locked(resident: Resident) -> Resident:
@@ -50,7 +47,7 @@ def resident_move_out(
     """Record that a resident moved away. The retention rule anonymises them once
     LINLI_RETENTION_DEPARTED_DAYS have passed; until then staff can still reach them."""
     if not user_can(user=actor, permission=Permission.EDIT_REGISTRY, grid_path=resident.grid_path):
-        raise _deny(_("You may not change residents in this grid."))
+        raise NotAllowed(_("You may not change residents in this grid."))
     resident = _locked(resident)
     if resident.anonymised_at is not None:
         raise ValidationError({"resident": _("This resident has already been anonymised.")})
@@ -142,7 +139,7 @@ def resident_anonymise(
     """Anonymise one resident now, at their request (PIPL Art. 47) or because they left.
     Staff who may change residents there do it; the reason is required and audited."""
     if not user_can(user=actor, permission=Permission.EDIT_REGISTRY, grid_path=resident.grid_path):
-        raise _deny(_("You may not change residents in this grid."))
+        raise NotAllowed(_("You may not change residents in this grid."))
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise ValidationError(

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from linli import clock
+from linli.accounts.grid_paths import within
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit, Household, Resident, Visit
@@ -73,10 +74,7 @@ class Alert:
 
 
 def _sensitive_condition(user: User) -> Q:
-    condition = Q(pk__in=[])
-    for path in scope_for(user).paths_for(Permission.VIEW_SENSITIVE):
-        condition |= Q(grid_path__startswith=path)
-    return condition
+    return within(scope_for(user).paths_for(Permission.VIEW_SENSITIVE))
 
 
 def vulnerable_unvisited(
@@ -123,11 +121,6 @@ def vulnerable_unvisited_rows(
 # Single-provider critical categories ---------------------------------------------------
 
 
-def _community_path(path: str) -> str | None:
-    parts = [part for part in path.split("/") if part]
-    return "/" + "/".join(parts[:3]) + "/" if len(parts) >= 3 else None
-
-
 def providers_by_community(
     *, communities: list[GridUnit], today: date | None = None
 ) -> dict[str, dict[str, set[tuple[str, int]]]]:
@@ -143,20 +136,18 @@ def providers_by_community(
     }
     if not paths:
         return found
-    within = Q(pk__in=[])
-    for path in paths:
-        within |= Q(grid_path__startswith=path)
+    inside = within(paths)
     valid = Agreement.objects.filter(
         partner=OuterRef("partner_id"), starts_on__lte=today, ends_on__gte=today
     )
     resources = (
-        Resource.objects.filter(within, is_active=True, category__in=critical)
+        Resource.objects.filter(inside, is_active=True, category__in=critical)
         .filter(Q(available_until__isnull=True) | Q(available_until__gte=today))
         .filter(Q(partner__isnull=True) | Exists(valid))
         .values_list("grid_path", "category", "partner_id", "volunteer_id")
     )
     for grid_path, category, partner_id, volunteer_id in resources:
-        community = _community_path(grid_path)
+        community = capacity.community_path_of(grid_path)
         if community in found:
             provider = ("p", partner_id) if partner_id else ("v", volunteer_id)
             found[community][category].add(provider)
@@ -167,12 +158,12 @@ def providers_by_community(
             has_skill |= Q(skills__contains=f"{CODE_SEPARATOR}{skill}{CODE_SEPARATOR}")
         volunteers = (
             Volunteer.objects.serving()
-            .filter(within)
+            .filter(inside)
             .filter(has_skill)
             .values_list("id", "grid_path", "skills")
         )
         for volunteer_id, grid_path, codes in volunteers:
-            community = _community_path(grid_path)
+            community = capacity.community_path_of(grid_path)
             if community not in found:
                 continue
             held = {code for code in codes.split(CODE_SEPARATOR) if code}
@@ -189,7 +180,7 @@ def single_provider(
     the user may see, each with the critical categories some provider but fewer than
     REDUNDANT_PROVIDERS cover (with the threshold of 2: a single provider)."""
     scope = scope_for(user)
-    community_path = _community_path(unit.path)
+    community_path = capacity.community_path_of(unit.path)
     if unit.level in (GridLevel.STREET, GridLevel.BLOCK):
         candidates = GridUnit.objects.filter(
             path__startswith=unit.path, level=GridLevel.COMMUNITY
@@ -220,7 +211,7 @@ def single_provider(
 def teams_below_target(*, user: User, unit: GridUnit) -> list[Team]:
     """The unit's functional teams (a team belongs to its community) with fewer current
     members than their target size; `member_count` annotated."""
-    community_path = _community_path(unit.path)
+    community_path = capacity.community_path_of(unit.path)
     where = Q(grid_path__startswith=unit.path)
     if community_path and unit.level != GridLevel.COMMUNITY:
         # A micro-grid's people serve in the community's teams.

@@ -24,6 +24,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.grid_paths import (
+    path_ancestors,
+    path_at_depth,
+    path_depth,
+    within,
+    within_or_above,
+)
 from linli.accounts.roles import Permission
 from linli.emergency.models import Activation, ActivationState, Simulation
 from linli.emergency.selectors import activations_visible
@@ -58,7 +65,6 @@ from linli.resilience.engine import (
     Indicator,
     Measure,
     Unit,
-    ancestors,
     medians,
     ratio,
     register,
@@ -74,7 +80,7 @@ from linli.volunteers.models import (
     Volunteer,
     decode_codes,
 )
-from linli.volunteers.selectors import teams_visible, volunteers_visible
+from linli.volunteers.selectors import COMMUNITY_DEPTH, teams_visible, volunteers_visible
 
 DRILLDOWN_LIMIT = 200
 
@@ -99,15 +105,12 @@ PROJECTS_WINDOW_DAYS = 365
 # target, so its score is near 0 rather than the drill being left out of the index.
 NOT_REACHED_MINUTES = 24 * 60
 
-COMMUNITY_DEPTH = 3  # street / block / community
-
 
 def community_path_of(path: str) -> str | None:
     """`/S/B/A/A1/` → `/S/B/A/`; None above the community level."""
-    parts = [part for part in path.split("/") if part]
-    if len(parts) < COMMUNITY_DEPTH:
+    if path_depth(path) < COMMUNITY_DEPTH:
         return None
-    return "/" + "/".join(parts[:COMMUNITY_DEPTH]) + "/"
+    return path_at_depth(path, COMMUNITY_DEPTH)
 
 
 def last_day(context: Context) -> date:
@@ -464,9 +467,7 @@ def resource_redundancy_rows(context: Context, unit: Unit, user) -> DrillDown:
     providers = _providers(context)
     names: dict[tuple[str, str], set[str]] = defaultdict(set)
     if communities:
-        paths = Q(pk__in=[])
-        for community in communities:
-            paths |= Q(grid_path__startswith=community.path)
+        paths = within(community.path for community in communities)
         for path, category, partner_name, volunteer_name in (
             _provider_resources(day)
             .filter(paths, created_at__lt=context.end)
@@ -856,9 +857,7 @@ def supplies_at_minimum_rows(context: Context, unit: Unit, user) -> DrillDown:
 
 def _root_reach(context: Context) -> Q:
     """Rows scoped inside the subtree or on a unit above its root."""
-    return Q(grid_path__startswith=context.root_path) | Q(
-        grid_path__in=ancestors(context.root_path)
-    )
+    return within_or_above([context.root_path])
 
 
 def _minutes(value) -> float:
@@ -920,7 +919,7 @@ def _drills(context: Context) -> dict[str, dict]:
         chosen = {}
         for unit_path in context.paths:
             for found in (real, simulated):
-                covering = [found[path] for path in ancestors(unit_path) if path in found]
+                covering = [found[path] for path in path_ancestors(unit_path) if path in found]
                 if covering:
                     chosen[unit_path] = max(covering, key=lambda entry: (entry[2], entry[1]))
                     break
@@ -962,7 +961,7 @@ def drill_rows(context: Context, unit: Unit, user) -> DrillDown:
     """The drills covering the unit that ended before the end, newest first, real drills
     (with their after-action report) before simulations; the first row is the one
     counted."""
-    unit_ancestors = ancestors(unit.path)
+    unit_ancestors = path_ancestors(unit.path)
     activations = (
         activations_visible(user=user)
         .filter(

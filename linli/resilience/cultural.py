@@ -26,15 +26,16 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.grid_paths import path_ancestors, within_or_above
 from linli.accounts.roles import Permission
 from linli.cases.models import Case, CaseEvent
 from linli.cases.selectors import cases_visible
 from linli.grids.models import GridLevel, GridUnit, Resident, ResidentAccount
 from linli.grids.selectors import residents_visible, scope_for
-from linli.participation.deliberation_selectors import topics_visible
+from linli.participation.deliberation.models import Opinion, StakeholderGroup, TopicSupport
+from linli.participation.deliberation.selectors import topics_visible
 from linli.participation.models import SignUp, SignUpStatus
-from linli.participation.models_deliberation import Opinion, StakeholderGroup, TopicSupport
-from linli.participation.models_surveys import (
+from linli.participation.surveys.models import (
     LIKERT_MAX,
     LIKERT_MIN,
     Survey,
@@ -43,9 +44,9 @@ from linli.participation.models_surveys import (
     SurveyResponse,
     SurveyState,
 )
-from linli.participation.models_ties import IsolatedResident, TieSnapshot
-from linli.participation.survey_selectors import MIN_ANONYMOUS_CELL
-from linli.participation.ties import VISIT_TAGS
+from linli.participation.surveys.selectors import MIN_ANONYMOUS_CELL
+from linli.participation.ties.models import IsolatedResident, TieSnapshot
+from linli.participation.ties.services import VISIT_TAGS
 from linli.resilience.engine import (
     HIGHER,
     LOWER,
@@ -54,7 +55,6 @@ from linli.resilience.engine import (
     Indicator,
     Measure,
     Unit,
-    ancestors,
     level_depth,
     ratio,
     register,
@@ -189,7 +189,7 @@ def resident_events(context: Context) -> dict[int, set[tuple[str, int]]]:
 
 
 def _resident_paths(context: Context) -> dict[int, str]:
-    return {resident_id: path for resident_id, path in _user_residents(context).values()}
+    return dict(_user_residents(context).values())
 
 
 def _participants(context: Context, minimum_events: int) -> dict[str, float]:
@@ -285,7 +285,7 @@ def stakeholder_diversity(context: Context) -> dict[str, Measure]:
         .distinct()
     )
     for path, group in rows:
-        for ancestor in ancestors(path):
+        for ancestor in path_ancestors(path):
             if ancestor in known:
                 groups[ancestor].add(group)
     return {
@@ -507,7 +507,7 @@ def isolated_rows(context: Context, unit: Unit, user) -> DrillDown:
     """The people to visit: the vulnerable residents without a tie, from the micro-grid
     snapshots in force at the end of the period, within the viewer's VIEW_SENSITIVE scope."""
     micro_grids = GridUnit.objects.filter(level=GridLevel.MICRO_GRID).filter(
-        Q(path__startswith=unit.path) | Q(path__in=ancestors(unit.path))
+        within_or_above([unit.path], "path")
     )
     residents = (
         IsolatedResident.objects.filter(
@@ -625,9 +625,7 @@ def resilience_surveys(context: Context) -> dict[str, dict]:
             return {}
         factors: dict[int, set[str]] = defaultdict(set)
         surveys: dict[int, dict] = {}
-        root_or_above = Q(grid_path__startswith=context.root_path) | Q(
-            grid_path__in=ancestors(context.root_path)
-        )
+        root_or_above = within_or_above([context.root_path])
         for survey_id, name, path, opens_at, title, anonymous, state in (
             SurveyFactor.objects.filter(
                 survey__in=Survey.objects.filter(
@@ -703,7 +701,7 @@ def _unit_scores(rows, context: Context) -> tuple[dict, dict]:
     respondents: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     known = set(context.paths)
     for path, factor, total, n, people in rows:
-        for ancestor in ancestors(path):
+        for ancestor in path_ancestors(path):
             if ancestor in known:
                 totals[ancestor][factor] += total
                 counts[ancestor][factor] += n

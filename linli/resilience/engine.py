@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from linli import clock
-from linli.grids.models import GRID_LEVEL_ORDER, GridUnit, path_ancestors
+from linli.accounts.grid_paths import path_ancestors
+from linli.grids.models import GRID_LEVEL_ORDER, GridUnit
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -99,10 +100,6 @@ def week_end(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(monday + timedelta(days=7), datetime.min.time()))
 
 
-# `/S/B/A/` → [`/S/`, `/S/B/`, `/S/B/A/`]: the units whose subtree holds a row there.
-ancestors = path_ancestors
-
-
 def rollup(counts: Iterable[tuple[str, float]], context: Context) -> dict[str, float]:
     """Sum `(row path, amount)` pairs into every unit of the context whose subtree holds the
     row. Rows sit at any depth (a household at its building group, a team at its
@@ -112,7 +109,7 @@ def rollup(counts: Iterable[tuple[str, float]], context: Context) -> dict[str, f
     for path, amount in counts:
         if not amount:
             continue
-        for ancestor in ancestors(path):
+        for ancestor in path_ancestors(path):
             if ancestor in known:
                 totals[ancestor] += amount
     return totals
@@ -140,7 +137,7 @@ def medians(values: Iterable[tuple[str, float]], context: Context) -> dict[str, 
     known = set(context.paths)
     grouped: dict[str, list[float]] = defaultdict(list)
     for path, value in values:
-        for ancestor in ancestors(path):
+        for ancestor in path_ancestors(path):
             if ancestor in known:
                 grouped[ancestor].append(value)
     return {

@@ -27,6 +27,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404
 
 from linli import clock
+from linli.accounts.grid_paths import path_ancestors
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases.models import OPEN_STATES, Case, CaseCategory
@@ -39,7 +40,6 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.grids.selectors import scope_for
-from linli.resilience.engine import ancestors
 from linli.resilience.models import IndexSnapshot
 
 VISIT_WINDOW_DAYS = 30
@@ -65,7 +65,7 @@ def _add(totals: dict, key: str, path: str, building_id: int | None, amount: int
     """Add one grouped row into its building and into every unit of the subtree above it."""
     if building_id is not None and building_id in totals["building"]:
         totals["building"][building_id][key] += amount
-    for ancestor in ancestors(path):
+    for ancestor in path_ancestors(path):
         if ancestor in known:
             totals["unit"][ancestor][key] += amount
 

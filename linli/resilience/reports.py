@@ -23,12 +23,12 @@ from datetime import date, datetime, timedelta
 from html import escape
 from io import BytesIO
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import within_or_above
 from linli.accounts.models import User
 from linli.emergency.models import Activation, ActivationState
 from linli.emergency.report import PDF_FONT, minutes_text, share_text
@@ -37,6 +37,7 @@ from linli.grids.models import GridLevel, GridUnit
 from linli.resilience.catalogue import indicators
 from linli.resilience.engine import Indicator, context_for
 from linli.resilience.models import Dimension, IndexSnapshot
+from linli.resilience.selectors import CHILD_LEVEL
 from linli.resilience.services import Computed, compute_all
 
 MONTH = "month"
@@ -46,15 +47,6 @@ KINDS = (MONTH, QUARTER)
 RECENT_MONTHS = 12
 RECENT_QUARTERS = 4
 INDEX_KEYS = ("structural", "capacity", "cultural", "overall")
-# The units a report breaks its unit down into. A street's blocks are an administrative
-# grouping with no staff of their own, so a street report lists its communities.
-CHILD_LEVEL = {
-    GridLevel.STREET: GridLevel.COMMUNITY,
-    GridLevel.BLOCK: GridLevel.COMMUNITY,
-    GridLevel.COMMUNITY: GridLevel.MICRO_GRID,
-    GridLevel.MICRO_GRID: GridLevel.BUILDING_GROUP,
-}
-
 _MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER_PATTERN = re.compile(r"^(\d{4})-Q(\d)$")
 
@@ -288,10 +280,7 @@ def _activation_rows(
     queryset = activations_visible(user=user) if user is not None else Activation.objects.all()
     activations = (
         queryset.filter(activated_at__gte=period.start, activated_at__lt=until)
-        .filter(
-            Q(grid_path__startswith=unit.path)
-            | Q(pk__in=Activation.objects.covering(unit.path).values("pk"))
-        )
+        .filter(within_or_above([unit.path]))
         .select_related("plan", "scope")
         .order_by("activated_at", "id")
     )

@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone, translation
 
 from linli import clock
+from linli.accounts.grid_paths import path_depth
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.grids.models import GridLevel, GridUnit
@@ -26,9 +27,10 @@ from linli.resilience.index import Settings, settings_in_force
 from linli.resilience.models import Dimension, IndexSnapshot, IndicatorValue
 from linli.resilience.services import may_change_settings as services_may_change_settings
 
-# The level whose units make up the dashboard's table of a unit: a street lists its
-# communities (a block is only an administrative layer between them).
-CHILD_LEVEL = {
+# The level whose units make up the dashboard's table of a unit and a report's breakdown: a
+# street lists its communities (a block is only an administrative layer between them, with
+# no staff of its own).
+CHILD_LEVEL: dict[str, str] = {
     GridLevel.STREET: GridLevel.COMMUNITY,
     GridLevel.BLOCK: GridLevel.COMMUNITY,
     GridLevel.COMMUNITY: GridLevel.MICRO_GRID,
@@ -48,7 +50,7 @@ def dashboard_unit(*, user: User, unit_id: int | None = None) -> GridUnit:
     highest unit of the user's posts (secretary: community; street admin: street)."""
     if unit_id is not None:
         return grid_unit_get(user=user, grid_unit_id=unit_id)
-    roots = sorted(grid_roots_for(user=user), key=lambda unit: (unit.path.count("/"), unit.path))
+    roots = sorted(grid_roots_for(user=user), key=lambda unit: (path_depth(unit.path), unit.path))
     if not roots:
         raise Http404
     return roots[0]
@@ -183,9 +185,10 @@ def children_table(*, user: User, unit: GridUnit, period_end: date) -> list[Chil
     rows = []
     for child in children:
         # Ties go to catalogue code order so the highlight does not move between loads.
-        weakest = sorted(scored[child.pk], key=lambda value: (value.score, value.code))
+        # (Only scored values were read: `score or 0.0` is the score itself.)
+        weakest = sorted(scored[child.pk], key=lambda value: (value.score or 0.0, value.code))
         # A full score is not weak whatever its rank.
-        weakest = [value for value in weakest if value.score < 1][:WEAKEST_COUNT]
+        weakest = [value for value in weakest if (value.score or 0.0) < 1][:WEAKEST_COUNT]
         rows.append(ChildRow(unit=child, snapshot=snapshots.get(child.pk), weakest=weakest))
     return rows
 

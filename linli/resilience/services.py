@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import path_depth
 from linli.accounts.models import AuditAction, User
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.errors import NotAllowed
 from linli.grids.models import GridUnit
 from linli.grids.selectors import scope_for
 from linli.resilience.catalogue import indicators
@@ -32,6 +34,8 @@ from linli.resilience.models import (
 # Who may change targets and weights: those who may edit the registry's structure for a
 # whole street (the street administrator).
 SETTINGS_PERMISSION = Permission.MANAGE_ROLES
+# Settings are changed for a whole street: a post on the top unit of the tree.
+STREET_DEPTH = 1
 
 
 @dataclass
@@ -203,7 +207,7 @@ def may_change_settings(actor: User | None) -> bool:
     street (pages ask the same before showing their forms)."""
     scope = scope_for(actor)
     return scope.unrestricted or any(
-        path.count("/") == 2 for path in scope.paths_for(SETTINGS_PERMISSION)
+        path_depth(path) == STREET_DEPTH for path in scope.paths_for(SETTINGS_PERMISSION)
     )
 
 
@@ -230,10 +234,7 @@ def indicator_setting_update(
     """Change an indicator's target and/or weight (street administrators); audited with
     the old and new values."""
     if not may_change_settings(actor):
-        raise ValidationError(
-            _("Only a street administrator may change targets and weights."),
-            code="permission_denied",
-        )
+        raise NotAllowed(_("Only a street administrator may change targets and weights."))
     indicator = REGISTRY.get(code)
     if indicator is None:
         raise ValidationError({"code": _("Unknown indicator: %(code)s") % {"code": code}})
@@ -266,10 +267,7 @@ def dimension_setting_update(
     *, actor: User, dimension: str, weight, reason: str = ""
 ) -> DimensionSetting:
     if not may_change_settings(actor):
-        raise ValidationError(
-            _("Only a street administrator may change targets and weights."),
-            code="permission_denied",
-        )
+        raise NotAllowed(_("Only a street administrator may change targets and weights."))
     if dimension not in Dimension.values:
         raise ValidationError({"dimension": _("Unknown dimension: %(code)s") % {"code": dimension}})
     new_weight = _positive(weight, "weight", allow_zero=True)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli import clock
+from linli.accounts.grid_paths import within
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
 from linli.cases.models import Case, CaseEvent, CaseState, EscalationLevel
@@ -217,7 +218,7 @@ def micro_grid_pairs_rows(context: Context, unit: Unit, user: User) -> DrillDown
         grid_units_visible(user=user)
         .filter(path__startswith=unit.path, level=GridLevel.MICRO_GRID)
         .annotate(**held)
-        .filter(~Q(**{post: True for post in MICRO_GRID_POSTS}))
+        .filter(~Q(**dict.fromkeys(MICRO_GRID_POSTS, True)))
         .select_related("parent")
         .order_by("path")
     )
@@ -361,9 +362,7 @@ def _sensitive_households(user: User) -> QuerySet[Household]:
     """Households whose vulnerability the user may see: a vulnerable-household list tells
     who is vulnerable, so it needs VIEW_SENSITIVE (or is the user's own household)."""
     scope = scope_for(user)
-    condition = Q(pk__in=[])
-    for path in scope.paths_for(Permission.VIEW_SENSITIVE):
-        condition |= Q(grid_path__startswith=path)
+    condition = within(scope.paths_for(Permission.VIEW_SENSITIVE))
     if scope.own_household_ids:
         condition |= Q(id__in=scope.own_household_ids)
     return households_visible(user=user).filter(condition)

@@ -2,40 +2,34 @@
 PARTNERS_VIEW on the item's grid path: staff who plan resources see the stock too)."""
 
 from datetime import date, timedelta
+from typing import TypedDict
 
 from django.db.models import F, Q, QuerySet
-from django.http import Http404
 
 from linli import clock
+from linli.accounts.grid_paths import within_or_above
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
+from linli.errors import get_visible_or_404
 from linli.grids.selectors import scope_for
 from linli.supplies.models import StockLocation, StockMovement, SupplyItem
 
 EXPIRY_WARNING_DAYS = 30
 
 
-def _paths(user) -> list[str]:
-    scope = scope_for(user)
-    return sorted(
-        set(scope.paths_for(Permission.SUPPLIES_MANAGE))
-        | set(scope.paths_for(Permission.PARTNERS_VIEW))
-    )
+class SupplyAlert(TypedDict):
+    item: SupplyItem
+    reasons: list[str]  # "expired", "expiring", "below_minimum"
+    days_left: int | None
 
 
-def _reaching(user) -> Q:
+def _reaching(user: User | None) -> Q:
     """Stock kept in the user's subtrees, and stock kept on a unit above them (a micro-grid
     lead draws on the community's store)."""
-    paths = _paths(user)
-    condition = Q(pk__in=[])
-    ancestors: set[str] = set()
-    for path in paths:
-        condition |= Q(grid_path__startswith=path)
-        parts = path.strip("/").split("/")
-        ancestors |= {"/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))}
-    if ancestors:
-        condition |= Q(grid_path__in=sorted(ancestors))
-    return condition
+    scope = scope_for(user)
+    return within_or_above(
+        scope.paths_for(Permission.SUPPLIES_MANAGE) + scope.paths_for(Permission.PARTNERS_VIEW)
+    )
 
 
 def locations_visible(*, user: User | None) -> QuerySet[StockLocation]:
@@ -43,10 +37,7 @@ def locations_visible(*, user: User | None) -> QuerySet[StockLocation]:
 
 
 def location_get(*, user: User | None, location_id: int) -> StockLocation:
-    try:
-        return locations_visible(user=user).get(pk=location_id)
-    except (StockLocation.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_visible_or_404(locations_visible(user=user), location_id)
 
 
 def items_visible(*, user: User | None) -> QuerySet[SupplyItem]:
@@ -54,10 +45,7 @@ def items_visible(*, user: User | None) -> QuerySet[SupplyItem]:
 
 
 def item_get(*, user: User | None, item_id: int) -> SupplyItem:
-    try:
-        return items_visible(user=user).get(pk=item_id)
-    except (SupplyItem.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_visible_or_404(items_visible(user=user), item_id)
 
 
 def movements_visible(*, user: User | None) -> QuerySet[StockMovement]:
@@ -66,7 +54,7 @@ def movements_visible(*, user: User | None) -> QuerySet[StockMovement]:
 
 def supply_alerts(
     *, user: User | None, today: date | None = None, days: int = EXPIRY_WARNING_DAYS
-) -> list[dict]:
+) -> list[SupplyAlert]:
     """Items below their minimum level or expiring within `days` (expired ones included),
     each with the reasons; most pressing first (expired, then below minimum, then soonest)."""
     today = today or clock.localdate()
@@ -74,7 +62,7 @@ def supply_alerts(
     items = items_visible(user=user).filter(
         Q(quantity__lt=F("minimum_level")) | Q(expires_on__lte=horizon)
     )
-    rows = []
+    rows: list[SupplyAlert] = []
     for item in items:
         reasons = []
         expired = item.expires_on is not None and item.expires_on < today
@@ -85,11 +73,11 @@ def supply_alerts(
         if item.quantity < item.minimum_level:
             reasons.append("below_minimum")
         rows.append(
-            {
-                "item": item,
-                "reasons": reasons,
-                "days_left": (item.expires_on - today).days if item.expires_on else None,
-            }
+            SupplyAlert(
+                item=item,
+                reasons=reasons,
+                days_left=(item.expires_on - today).days if item.expires_on else None,
+            )
         )
     rows.sort(
         key=lambda row: (

@@ -5,11 +5,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
+from linli.errors import Conflict, NotAllowed
 from linli.grids.models import GridUnit
 from linli.grids.selectors import scope_for
 from linli.notify.services import notification_send
@@ -22,10 +24,6 @@ from linli.supplies.models import (
 )
 
 MAX_QUANTITY = 1_000_000
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
 
 
 def _may_manage(actor, grid_path: str) -> bool:
@@ -50,7 +48,7 @@ def stock_location_create(
     *, actor: User, grid_unit: GridUnit, name: str, address: str = ""
 ) -> StockLocation:
     if not _may_manage(actor, grid_unit.path):
-        raise _deny(_("You may not keep supplies here."))
+        raise NotAllowed(_("You may not keep supplies here."))
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Name the place, e.g. the shared space's medical box.")})
@@ -77,7 +75,7 @@ def supply_item_create(
 ) -> SupplyItem:
     """A new item (or batch, when it has its own expiry); opening stock is a movement in."""
     if not _may_manage(actor, location.grid_path):
-        raise _deny(_("You may not keep supplies here."))
+        raise NotAllowed(_("You may not keep supplies here."))
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
@@ -128,7 +126,7 @@ def stock_move(
     """Stock in or out. Out only succeeds if the stock covers it at the moment of writing:
     the UPDATE's own condition decides, so the last unit goes to exactly one of two people."""
     if not _may_manage(actor, item.grid_path):
-        raise _deny(_("You may not move these supplies."))
+        raise NotAllowed(_("You may not move these supplies."))
     errors: dict[str, str] = {}
     if direction not in MovementDirection.values:
         errors["direction"] = _("Choose in or out.")
@@ -145,14 +143,11 @@ def stock_move(
         changed = items.filter(quantity__gte=quantity).update(quantity=F("quantity") - quantity)
         if not changed:
             left = items.values_list("quantity", flat=True).first() or 0
-            raise ValidationError(
-                {
-                    "quantity": ValidationError(
-                        _("Only %(count)d %(unit)s left; nothing was taken out.")
-                        % {"count": left, "unit": item.unit},
-                        code="conflict",
-                    )
-                }
+            # Named at `quantity`: the API's 409 and the form's error both point at it.
+            raise Conflict(
+                _("Only %(count)d %(unit)s left; nothing was taken out.")
+                % {"count": left, "unit": item.unit},
+                field="quantity",
             )
     fresh = SupplyItem.objects.select_related("location").get(pk=item.pk)
     movement = StockMovement.objects.create(
@@ -190,5 +185,5 @@ def _warn_below_minimum(item: SupplyItem) -> None:
                 "count": item.quantity,
                 "unit": item.unit,
             },
-            link="/supplies/alerts/",
+            link=reverse("supplies:alerts"),
         )

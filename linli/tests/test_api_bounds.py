@@ -6,7 +6,6 @@ Each case was a 500 or a silently stored value before the bounds of linli/api_sh
 
 import pytest
 import time_machine
-from django.test import Client
 
 from linli.accounts.roles import Role
 from linli.api_shared import MAX_OFFSET, TEXT_MAX_LENGTH
@@ -14,26 +13,16 @@ from linli.cases.models import Case, CaseEvent
 from linli.grids.models import Visit
 from linli.participation.models import Activity
 from linli.supplies.models import SupplyItem
+from linli.testing.clients import client_for
 from linli.volunteers.models import ServiceHoursEntry
 
 DATE_MESSAGE = "Enter a date between 2000-01-01 and 2100-12-31."
 
 
 @pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture(autouse=True)
 def _pinned_clock():
     with time_machine.travel("2026-06-10T10:00:00+08:00", tick=False):
         yield
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(world.users[role])
-    return client
 
 
 def assert_refused(response, field: str, message: str | None = None):
@@ -56,7 +45,7 @@ def assert_refused(response, field: str, message: str | None = None):
     ],
 )
 def test_an_offset_past_the_bound_is_refused_naming_offset(world, path):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     assert_refused(client.get(path, {"offset": 24769622136271549759488}), "offset")
     assert_refused(client.get(path, {"offset": MAX_OFFSET + 1}), "offset")
     assert client.get(path, {"offset": MAX_OFFSET}).json()["items"] == []
@@ -64,7 +53,7 @@ def test_an_offset_past_the_bound_is_refused_naming_offset(world, path):
 
 @pytest.mark.parametrize("field", ["date", "start", "end"])
 def test_case_metrics_refuse_a_year_9999_date(world, field):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     query = {"start": "2026-01-01", "end": "2026-02-01", field: "9999-12-31"}
     if field == "date":
         query = {"date": "9999-12-31"}
@@ -73,7 +62,7 @@ def test_case_metrics_refuse_a_year_9999_date(world, field):
 
 @pytest.mark.parametrize("hours", ["6e240", 1e308, "1e308", "24.01", "0.001"])
 def test_service_hours_out_of_range_are_refused_naming_hours(world, hours):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     for path in ("/api/v1/volunteers/hours", "/api/v1/volunteers/hours/corrections"):
         response = client.post(
             path,
@@ -87,7 +76,7 @@ def test_service_hours_out_of_range_are_refused_naming_hours(world, hours):
 
 
 def test_hours_dated_in_the_year_0810_are_refused(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/volunteers/hours",
         {"volunteer_id": 1, "hours": "2", "occurred_on": "0810-05-01"},
@@ -98,7 +87,7 @@ def test_hours_dated_in_the_year_0810_are_refused(world):
 
 
 def test_a_hotline_reference_over_50_characters_is_refused(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/cases",
         {
@@ -116,7 +105,7 @@ def test_a_hotline_reference_over_50_characters_is_refused(world):
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "0810-03-01T09:00:00+08:00"])
 def test_a_visit_outside_the_date_bounds_is_refused_and_not_written(world, moment):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/visits",
         {"household_id": world.household.pk, "method": "door", "visited_at": moment},
@@ -127,7 +116,7 @@ def test_a_visit_outside_the_date_bounds_is_refused_and_not_written(world, momen
 
 
 def test_a_moment_that_crosses_2100_once_in_utc_is_refused(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/visits",
         {
@@ -142,7 +131,7 @@ def test_a_moment_that_crosses_2100_once_in_utc_is_refused(world):
 
 
 def test_an_activity_in_the_year_0810_is_refused(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/activities",
         {
@@ -160,7 +149,7 @@ def test_an_activity_in_the_year_0810_is_refused(world):
 
 
 def test_a_supply_expiring_in_the_year_0810_is_refused(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.post(
         "/api/v1/supplies/items",
         {
@@ -177,7 +166,7 @@ def test_a_supply_expiring_in_the_year_0810_is_refused(world):
 
 
 def test_a_case_action_note_over_the_text_limit_is_refused_not_stored(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     events = CaseEvent.objects.count()
     response = client.post(
         "/api/v1/cases/1/actions",
@@ -190,7 +179,7 @@ def test_a_case_action_note_over_the_text_limit_is_refused_not_stored(world):
 
 
 def test_the_openapi_document_states_the_bounds(world):
-    document = Client().get("/api/v1/openapi.json").json()
+    document = client_for(None).get("/api/v1/openapi.json").json()
     schemas = document["components"]["schemas"]
     assert schemas["CaseIn"]["properties"]["hotline_reference"]["maxLength"] == 50
     assert schemas["ActionIn"]["properties"]["note"]["maxLength"] == TEXT_MAX_LENGTH
@@ -333,7 +322,7 @@ def test_an_activity_text_longer_than_its_column_is_refused_not_cut(world, field
 
     from django.core.exceptions import ValidationError
 
-    from linli.participation.services import activity_create
+    from linli.participation.activities.services import activity_create
 
     starts = datetime(2026, 6, 20, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     values = {"title": "读书会", "description": "", "rrule": ""}

@@ -11,12 +11,12 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import translation
 from PIL import Image
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CasePhoto, CaseSource
 from linli.cases.services import case_create
+from linli.testing.clients import client_for
 
 API = "/api/v1/cases"
 NOON = datetime(2026, 12, 5, 4, 10, tzinfo=UTC)
@@ -28,10 +28,7 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -72,12 +69,6 @@ def resident_case(world) -> Case:
     )
 
 
-def resident_client(world) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[Role.RESIDENT])
-    return client
-
-
 def test_the_bomb_is_small_and_its_header_says_ten_thousand_squared(monkeypatch):
     # Pillow's own guard (set from LINLI_UPLOAD_MAX_PIXELS) refuses even to open it.
     with pytest.raises(Image.DecompressionBombError):
@@ -92,7 +83,9 @@ def test_the_bomb_is_small_and_its_header_says_ten_thousand_squared(monkeypatch)
 def test_api_refuses_an_image_with_too_many_pixels_before_decoding_it(world, media_root):
     case = resident_case(world)
     bomb = SimpleUploadedFile("bomb.png", png_bomb(), "image/png")
-    response = resident_client(world).post(f"{API}/{case.pk}/photos", {"photos": [bomb]})
+    response = client_for(world.users[Role.RESIDENT]).post(
+        f"{API}/{case.pk}/photos", {"photos": [bomb]}
+    )
     assert response.status_code == 400
     assert response.json() == {
         "message": "Photo 1 (bomb.png) has too many pixels; at most 24 megapixels are accepted.",
@@ -106,7 +99,9 @@ def test_the_pixel_bound_is_a_setting(world, settings):
     settings.LINLI_UPLOAD_MAX_PIXELS = 2_000_000
     case = resident_case(world)
     small = SimpleUploadedFile("small.png", png_bomb(2000, 1001), "image/png")
-    response = resident_client(world).post(f"{API}/{case.pk}/photos", {"photos": [small]})
+    response = client_for(world.users[Role.RESIDENT]).post(
+        f"{API}/{case.pk}/photos", {"photos": [small]}
+    )
     assert (response.status_code, response.json()["field"]) == (400, "photos")
     assert response.json()["message"] == (
         "Photo 1 (small.png) has too many pixels (2000 × 1001); at most 2 megapixels are accepted."
@@ -115,7 +110,7 @@ def test_the_pixel_bound_is_a_setting(world, settings):
 
 def test_the_filing_page_refuses_thirty_megapixels_and_files_nothing(world, media_root):
     category = CaseCategory.objects.get(code="SAF-01")
-    response = resident_client(world).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/cases/new/",
         {
             "category": category.pk,
@@ -135,7 +130,7 @@ def test_the_filing_page_refuses_thirty_megapixels_and_files_nothing(world, medi
 def test_api_refuses_uploads_over_the_hourly_quota_with_429(world, settings, media_root):
     settings.LINLI_UPLOADS_PER_HOUR = 3
     case = resident_case(world)
-    client = resident_client(world)
+    client = client_for(world.users[Role.RESIDENT])
     with time_machine.travel(NOON, tick=False):
         first = client.post(f"{API}/{case.pk}/photos", {"photos": [jpeg(), jpeg()]})
         second = client.post(f"{API}/{case.pk}/photos", {"photos": [jpeg()]})
@@ -159,18 +154,22 @@ def test_the_quota_is_per_user(world, settings):
     lead.force_login(world.users[Role.MICRO_GRID_LEAD])
     with time_machine.travel(NOON, tick=False):
         assert (
-            resident_client(world).post(f"{API}/{case.pk}/photos", {"photos": [jpeg()]}).status_code
+            client_for(world.users[Role.RESIDENT])
+            .post(f"{API}/{case.pk}/photos", {"photos": [jpeg()]})
+            .status_code
             == 201
         )
         assert lead.post(f"{API}/{case.pk}/photos", {"photos": [jpeg()]}).status_code == 201
-        refused = resident_client(world).post(f"{API}/{case.pk}/photos", {"photos": [jpeg()]})
+        refused = client_for(world.users[Role.RESIDENT]).post(
+            f"{API}/{case.pk}/photos", {"photos": [jpeg()]}
+        )
     assert refused.status_code == 429
 
 
 def test_the_filing_page_says_the_quota_is_used_up(world, settings, media_root):
     settings.LINLI_UPLOADS_PER_HOUR = 1
     category = CaseCategory.objects.get(code="SAF-01")
-    client = resident_client(world)
+    client = client_for(world.users[Role.RESIDENT])
 
     def file_with_photo():
         return client.post(

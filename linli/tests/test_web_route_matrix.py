@@ -24,11 +24,12 @@ from linli.accounts import two_factor
 from linli.accounts.models import ApiToken, AuditEntry
 from linli.accounts.roles import Role
 from linli.conftest import PASSWORD, World, make_user
-from linli.grids import import_runs
+from linli.grids.importing import runs as import_runs
 from linli.grids.models import ImportRun, Resident
 from linli.grids.services import resident_account_link, role_assign
 from linli.privacy.corrections import correction_request_create
 from linli.privacy.models import CorrectionRequest, PrivacyNoticeAcceptance
+from linli.testing.clients import client_for
 
 OTHER = "other_community_secretary"
 ROLES = [
@@ -55,13 +56,6 @@ def matrix_world(world, settings, tmp_path) -> World:
     )
     world.users[OTHER] = other
     return world
-
-
-def client_for(world: World, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def assert_sent_to_login(response) -> None:
@@ -202,7 +196,7 @@ PAGES: dict[str, tuple[Callable[[World], str], tuple[int, ...]]] = {
 )
 def test_new_page_answers_each_role_as_the_matrix_says(matrix_world, page, role, expected):
     build, _ = PAGES[page]
-    response = client_for(matrix_world, role).get(build(matrix_world))
+    response = client_for(matrix_world.users[role]).get(build(matrix_world))
     assert response.status_code == expected
     if role == "anonymous" and expected == 302:
         assert_sent_to_login(response)
@@ -224,7 +218,7 @@ def token_of(world: World, role: str) -> ApiToken:
 def test_only_the_owner_revokes_a_token_on_the_tokens_page(matrix_world, role):
     token = token_of(matrix_world, Role.SECRETARY)
     before = AuditEntry.objects.count()
-    response = client_for(matrix_world, role).post(reverse("tokens:revoke", args=[token.pk]))
+    response = client_for(matrix_world.users[role]).post(reverse("tokens:revoke", args=[token.pk]))
     token.refresh_from_db()
     if role == "anonymous":
         assert_sent_to_login(response)
@@ -255,7 +249,7 @@ def test_only_the_street_administrator_resets_a_secretarys_two_factor(matrix_wor
 
     two_factor.two_factor_enrolment_confirm(user=secretary, device=device, code=code_of(device))
     before = AuditEntry.objects.count()
-    response = client_for(matrix_world, role).post(
+    response = client_for(matrix_world.users[role]).post(
         reverse("two_factor:staff_reset", args=[secretary.pk]), {"reason": "Lost phone"}
     )
     if role == "anonymous":
@@ -278,7 +272,7 @@ def test_recovery_codes_are_made_only_for_an_enrolled_person(matrix_world, role)
     # Nobody in the world is enrolled: making new recovery codes is refused to all, and the
     # "I have kept them" button only clears the session.
     before = (StaticDevice.objects.count(), AuditEntry.objects.count())
-    client = client_for(matrix_world, role)
+    client = client_for(matrix_world.users[role])
     made = client.post(reverse("two_factor:recovery_codes"))
     kept = client.post(reverse("two_factor:recovery_codes_done"))
     if role == "anonymous":
@@ -336,7 +330,7 @@ def test_an_export_post_downloads_only_for_the_permitted_and_is_audited(
     build, data, _ = EXPORT_POSTS[export]
     data = {key: getattr(matrix_world, value).id for key, value in data.items()}
     before = AuditEntry.objects.count()
-    response = client_for(matrix_world, role).post(build(matrix_world), data)
+    response = client_for(matrix_world.users[role]).post(build(matrix_world), data)
     assert response.status_code == expected
     if role == "anonymous":
         assert_sent_to_login(response)
@@ -375,7 +369,7 @@ def test_a_departure_is_recorded_only_with_the_edit_permission(
     resident = getattr(matrix_world, target)
     row_before = Resident.objects.values().get(pk=resident.pk)
     audit_before = AuditEntry.objects.count()
-    response = client_for(matrix_world, role).post(
+    response = client_for(matrix_world.users[role]).post(
         reverse("privacy:resident_departure", args=[resident.id]), DEPARTURE_ACTIONS[action]
     )
     assert response.status_code == expected
@@ -398,7 +392,7 @@ def test_a_departure_is_recorded_only_with_the_edit_permission(
 @pytest.mark.parametrize("role", ROLES)
 def test_everyone_signed_in_accepts_the_privacy_notice_for_themselves_only(matrix_world, role):
     before = (PrivacyNoticeAcceptance.objects.count(), AuditEntry.objects.count())
-    response = client_for(matrix_world, role).post(reverse("privacy:notice"))
+    response = client_for(matrix_world.users[role]).post(reverse("privacy:notice"))
     assert response.status_code == 302
     if role == "anonymous":
         notice = reverse("privacy:notice")
@@ -416,7 +410,7 @@ def test_everyone_signed_in_accepts_the_privacy_notice_for_themselves_only(matri
 @pytest.mark.parametrize("role", ROLES)
 def test_only_a_resident_asks_for_a_correction_of_their_own_household(matrix_world, role):
     before = (CorrectionRequest.objects.count(), AuditEntry.objects.count())
-    response = client_for(matrix_world, role).post(
+    response = client_for(matrix_world.users[role]).post(
         reverse("privacy:my_corrections"),
         {"resident": matrix_world.resident.id, "field": "phone", "requested_value": "13812349999"},
     )
@@ -473,7 +467,7 @@ def test_a_correction_request_is_handled_only_by_staff_covering_the_household(
     request_before = CorrectionRequest.objects.values().get(pk=correction.pk)
     resident_before = Resident.objects.values().get(pk=correction.resident_id)
     audit_before = AuditEntry.objects.count()
-    response = client_for(matrix_world, role).post(
+    response = client_for(matrix_world.users[role]).post(
         reverse("privacy:correction_detail", args=[correction.pk]), data(correction)
     )
     assert response.status_code == expected

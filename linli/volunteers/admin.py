@@ -3,6 +3,7 @@ and the pages; the ledger in particular is append-only, here as everywhere."""
 
 from django.contrib import admin
 
+from linli.grids.admin import OperatorReadOnlyAdmin
 from linli.volunteers.models import (
     ServiceHoursEntry,
     Team,
@@ -12,25 +13,8 @@ from linli.volunteers.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Volunteer)
-class VolunteerAdmin(ReadOnlyAdmin):
+class VolunteerAdmin(OperatorReadOnlyAdmin):
     list_display = ("name", "origin", "status", "grid_unit", "party_member_type", "created_at")
     list_filter = ("status", "origin", "party_member_type")
     search_fields = ("name", "work_unit")
@@ -39,22 +23,22 @@ class VolunteerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(ReadOnlyAdmin):
+class TeamAdmin(OperatorReadOnlyAdmin):
     list_display = ("name", "community", "kind", "target_size", "lead")
     list_filter = ("kind",)
 
 
 @admin.register(TeamMembership)
-class TeamMembershipAdmin(ReadOnlyAdmin):
+class TeamMembershipAdmin(OperatorReadOnlyAdmin):
     list_display = ("team", "volunteer", "source", "joined_at", "ended_at")
 
 
 @admin.register(TeamRecommendation)
-class TeamRecommendationAdmin(ReadOnlyAdmin):
+class TeamRecommendationAdmin(OperatorReadOnlyAdmin):
     list_display = ("community", "status", "objective", "bound", "created_at")
 
 
 @admin.register(ServiceHoursEntry)
-class ServiceHoursEntryAdmin(ReadOnlyAdmin):
+class ServiceHoursEntryAdmin(OperatorReadOnlyAdmin):
     list_display = ("occurred_on", "volunteer", "team", "hours", "source_kind", "source_id")
     list_filter = ("source_kind",)

@@ -29,7 +29,6 @@ from linli.api_shared import (
     PageIn,
     column_int,
     column_text,
-    conflict_or_raise,
     paginate,
     visible_or_404,
 )
@@ -43,9 +42,8 @@ from linli.volunteers.models import ServiceHoursEntry, Team, TeamRecommendation,
 router = Router(tags=["volunteers"])
 
 WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
-CONFLICT_CODES = frozenset(
-    {"conflict"}
-)  # Schemas ------------------------------------------------------------------------------
+
+# Schemas ------------------------------------------------------------------------------
 
 
 class VolunteerOut(Schema):
@@ -503,10 +501,7 @@ def team_member_add(request: HttpRequest, team_id: Id, payload: MemberIn):
     user = request.auth
     team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=team_id)
     volunteer = _volunteer_in_scope(user, payload.volunteer_id)
-    try:
-        services.team_member_add(actor=user, team=team, volunteer=volunteer)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.team_member_add(actor=user, team=team, volunteer=volunteer)
     return _team_detail(selectors.team_get(user=user, team_id=team_id))
 
 
@@ -563,12 +558,9 @@ def recommendation_adjust(request: HttpRequest, recommendation_id: Id, payload: 
     team = None
     if payload.team_id is not None:
         team = visible_or_404(selectors.team_get, "team_id", user=user, team_id=payload.team_id)
-    try:
-        recommendation = services.recommendation_adjust(
-            actor=user, recommendation=recommendation, volunteer=volunteer, team=team
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    recommendation = services.recommendation_adjust(
+        actor=user, recommendation=recommendation, volunteer=volunteer, team=team
+    )
     return _recommendation(recommendation)
 
 
@@ -578,10 +570,7 @@ def recommendation_adjust(request: HttpRequest, recommendation_id: Id, payload: 
 def recommendation_accept(request: HttpRequest, recommendation_id: Id):
     user = request.auth
     recommendation = _visible_recommendation(user, recommendation_id)
-    try:
-        placed = services.recommendation_accept(actor=user, recommendation=recommendation)
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    placed = services.recommendation_accept(actor=user, recommendation=recommendation)
     return {"placed": placed}
 
 
@@ -711,12 +700,9 @@ def volunteer_change(request: HttpRequest, volunteer_id: Id, payload: ProfileIn)
 def volunteer_review(request: HttpRequest, volunteer_id: Id, payload: ReviewIn):
     user = request.auth
     volunteer = _volunteer_in_scope(user, volunteer_id)
-    try:
-        services.volunteer_review(
-            actor=user, volunteer=volunteer, approve=payload.approve, note=payload.note
-        )
-    except DjangoValidationError as exc:
-        return conflict_or_raise(exc, CONFLICT_CODES)
+    services.volunteer_review(
+        actor=user, volunteer=volunteer, approve=payload.approve, note=payload.note
+    )
     return _volunteer_detail(selectors.volunteer_get(user=user, volunteer_id=volunteer_id))
 
 

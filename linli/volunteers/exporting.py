@@ -9,13 +9,13 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
+from linli.errors import NotAllowed
 from linli.exports import xlsx_append
 from linli.grids.selectors import scope_for
 from linli.volunteers import selectors
@@ -73,7 +73,7 @@ def hours_export(
     paths = scope.paths_for(selectors.VIEW)
     own = selectors.own_volunteer(user=user)
     if not paths and own is None:
-        raise ValidationError(_("You may not export service hours."), code="permission_denied")
+        raise NotAllowed(_("You may not export service hours."))
     entries, totals = hours_export_sheets(user=user, start=start, end=end)
     workbook = Workbook(write_only=True)
     for title, rows in ((_("Service hours"), entries), (_("Totals"), totals)):

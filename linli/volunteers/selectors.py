@@ -11,44 +11,35 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.http import Http404
 from django.utils.translation import gettext as _
 
+from linli.accounts.grid_paths import path_at_depth, path_depth, within
 from linli.accounts.models import User
 from linli.accounts.roles import Permission
-from linli.grids.models import GridLevel, GridUnit
+from linli.errors import get_visible_or_404
+from linli.grids.models import GRID_LEVEL_ORDER, GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.volunteers.models import (
     ServiceHoursEntry,
+    ServiceHoursQuerySet,
     ServiceKind,
     Skill,
     Team,
     TeamMembership,
     TeamRecommendation,
     Volunteer,
+    VolunteerQuerySet,
 )
 
 VIEW = Permission.VOLUNTEERS_VIEW
 MANAGE = Permission.VOLUNTEERS_MANAGE
+# A team belongs to a community: the unit this many levels down from the street.
+COMMUNITY_DEPTH = GRID_LEVEL_ORDER.index(GridLevel.COMMUNITY) + 1
 
 
 def _cents(value) -> Decimal:
     # SQLite sums decimals to whatever precision falls out; show hours to the cent everywhere.
     return (value or Decimal("0")).quantize(Decimal("0.01"))
-
-
-def _get_or_404(queryset: QuerySet, pk: int):
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise Http404
-    return found
-
-
-def _paths_condition(paths: list[str], field: str = "grid_path") -> Q:
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{field}__startswith": path})
-    return condition
 
 
 def own_volunteer(*, user: User | None) -> Volunteer | None:
@@ -69,8 +60,8 @@ def can_manage(user: User | None, grid_path: str | None = None) -> bool:
 # Volunteers ---------------------------------------------------------------------------------
 
 
-def volunteers_visible(*, user: User | None) -> QuerySet[Volunteer]:
-    condition = _paths_condition(scope_for(user).paths_for(VIEW))
+def volunteers_visible(*, user: User | None) -> VolunteerQuerySet:
+    condition = within(scope_for(user).paths_for(VIEW))
     if user is not None and user.is_authenticated:
         condition |= Q(user=user)
     return Volunteer.objects.filter(condition)
@@ -78,7 +69,7 @@ def volunteers_visible(*, user: User | None) -> QuerySet[Volunteer]:
 
 def volunteer_list(
     *, user: User, status: str | None = None, skill: str | None = None, query: str = ""
-) -> QuerySet[Volunteer]:
+) -> VolunteerQuerySet:
     volunteers = volunteers_visible(user=user).select_related("grid_unit")
     if status:
         volunteers = volunteers.filter(status=status)
@@ -90,7 +81,7 @@ def volunteer_list(
 
 
 def volunteer_get(*, user: User | None, volunteer_id: int) -> Volunteer:
-    return _get_or_404(
+    return get_visible_or_404(
         volunteers_visible(user=user).select_related("grid_unit", "home_building"), volunteer_id
     )
 
@@ -99,18 +90,15 @@ def volunteer_get(*, user: User | None, volunteer_id: int) -> Volunteer:
 
 
 def _community_paths(paths: list[str]) -> list[str]:
-    """The community paths at or above each scope path below a community."""
-    found = []
-    for path in paths:
-        parts = path.strip("/").split("/")
-        if len(parts) > 3:
-            found.append("/" + "/".join(parts[:3]) + "/")
-    return found
+    """The community above each scope path below a community."""
+    return [
+        path_at_depth(path, COMMUNITY_DEPTH) for path in paths if path_depth(path) > COMMUNITY_DEPTH
+    ]
 
 
 def teams_visible(*, user: User | None) -> QuerySet[Team]:
     paths = scope_for(user).paths_for(VIEW)
-    condition = _paths_condition(paths) | Q(grid_path__in=_community_paths(paths))
+    condition = within(paths) | Q(grid_path__in=_community_paths(paths))
     if user is not None and user.is_authenticated:
         # A subquery, not a join: the join would also filter the member counts.
         condition |= Q(
@@ -131,7 +119,7 @@ def team_list(*, user: User, community: GridUnit | None = None) -> QuerySet[Team
 
 
 def team_get(*, user: User | None, team_id: int) -> Team:
-    return _get_or_404(teams_visible(user=user).select_related("community", "lead"), team_id)
+    return get_visible_or_404(teams_visible(user=user).select_related("community", "lead"), team_id)
 
 
 def team_members(*, team: Team) -> QuerySet[TeamMembership]:
@@ -146,7 +134,7 @@ def team_members(*, team: Team) -> QuerySet[TeamMembership]:
 def communities_with_teams(*, user: User) -> QuerySet[GridUnit]:
     """The communities whose teams the user may see (the team page's chooser)."""
     paths = scope_for(user).paths_for(VIEW)
-    condition = _paths_condition(paths, "path") | Q(path__in=_community_paths(paths))
+    condition = within(paths, "path") | Q(path__in=_community_paths(paths))
     return GridUnit.objects.filter(condition, level=GridLevel.COMMUNITY).order_by("path")
 
 
@@ -156,7 +144,7 @@ def communities_for_signup() -> QuerySet[GridUnit]:
 
 
 def community_get(*, user: User, community_id: int) -> GridUnit:
-    return _get_or_404(communities_with_teams(user=user), community_id)
+    return get_visible_or_404(communities_with_teams(user=user), community_id)
 
 
 def current_team(*, volunteer: Volunteer) -> Team | None:
@@ -174,7 +162,7 @@ def recommendations_visible(*, user: User) -> QuerySet[TeamRecommendation]:
 
 
 def recommendation_get(*, user: User, recommendation_id: int) -> TeamRecommendation:
-    return _get_or_404(
+    return get_visible_or_404(
         recommendations_visible(user=user).select_related("community"), recommendation_id
     )
 
@@ -221,8 +209,8 @@ def recommendation_rows(*, recommendation: TeamRecommendation) -> list[dict]:
 # Service hours ---------------------------------------------------------------------------
 
 
-def hours_visible(*, user: User | None) -> QuerySet[ServiceHoursEntry]:
-    condition = _paths_condition(scope_for(user).paths_for(VIEW))
+def hours_visible(*, user: User | None) -> ServiceHoursQuerySet:
+    condition = within(scope_for(user).paths_for(VIEW))
     if user is not None and user.is_authenticated:
         condition |= Q(volunteer__user=user)
     return ServiceHoursEntry.objects.filter(condition)

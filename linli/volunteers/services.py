@@ -18,10 +18,12 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from linli import clock
+from linli.accounts.grid_paths import path_at_depth
 from linli.accounts.models import AuditAction, User
 from linli.accounts.privacy import phone_is_valid
 from linli.accounts.roles import Permission
 from linli.accounts.services import audit_record
+from linli.errors import Conflict, NotAllowed
 from linli.grids.models import Building, GridLevel, GridUnit, PartyMembership, Resident
 from linli.grids.selectors import scope_for
 from linli.volunteers import recommend
@@ -42,6 +44,7 @@ from linli.volunteers.models import (
     VolunteerStatus,
     encode_codes,
 )
+from linli.volunteers.selectors import COMMUNITY_DEPTH
 
 MANAGE = Permission.VOLUNTEERS_MANAGE
 # One entry is at most one day's service; longer work is several entries.
@@ -64,15 +67,6 @@ DEFAULT_TEAMS: tuple[tuple[str, str, tuple[str, ...], int], ...] = (
     (ServiceKind.PATROL, "环境巡查", (Skill.REPAIR,), 8),
     (ServiceKind.PUBLICITY, "宣传动员", (Skill.PUBLICITY, Skill.LANGUAGE), 6),
 )
-
-
-def _deny(message: str) -> ValidationError:
-    return ValidationError(message, code="permission_denied")
-
-
-def _conflict(field: str, message: str) -> ValidationError:
-    """A refusal because the row moved on under the caller (answered 409 by the API)."""
-    return ValidationError({field: ValidationError(message, code="conflict")})
 
 
 def may_manage(user: User | None, grid_path: str) -> bool:
@@ -126,18 +120,12 @@ def _check_party(value: str) -> str:
 
 
 def _check_building(building: Building | None, grid_unit: GridUnit) -> None:
-    if building is not None and not building.grid_path.startswith(_community_path(grid_unit)):
+    # The community a unit belongs to (the unit itself from a community up).
+    community_path = path_at_depth(grid_unit.path, COMMUNITY_DEPTH)
+    if building is not None and not building.grid_path.startswith(community_path):
         raise ValidationError(
             {"home_building": _("The home building is not in the volunteer's community.")}
         )
-
-
-def _community_path(unit: GridUnit) -> str:
-    """The path of the community a unit belongs to (the unit itself for a community)."""
-    if unit.level in (GridLevel.STREET, GridLevel.BLOCK):
-        return unit.path
-    parts = unit.path.strip("/").split("/")
-    return "/" + "/".join(parts[:3]) + "/"
 
 
 # Sign-up and review ----------------------------------------------------------------------
@@ -167,7 +155,7 @@ def volunteer_signup(
     themselves up: a resident with a login as that resident, any other user as an outside
     volunteer of the community they pick (`grid_unit`)."""
     if actor is None or not actor.is_authenticated:
-        raise _deny(_("Log in to sign up as a volunteer."))
+        raise NotAllowed(_("Log in to sign up as a volunteer."))
     encoded_skills = skills_encode(skills)
     encoded_willingness = willingness_encode(willingness)
     encoded_slots = slots_encode(availability)
@@ -184,11 +172,11 @@ def volunteer_signup(
     else:
         # Self sign-up: the actor is the volunteer; a resident login signs up as that resident.
         if user is not None and user.pk != actor.pk:
-            raise _deny(_("You may only sign yourself up."))
+            raise NotAllowed(_("You may only sign yourself up."))
         linked_user = actor
         account = getattr(actor, "resident_account", None)
         if resident is not None and (account is None or account.resident_id != resident.pk):
-            raise _deny(_("You may only sign yourself up."))
+            raise NotAllowed(_("You may only sign yourself up."))
         if account is not None:
             resident = account.resident
         elif grid_unit is None or grid_unit.level != GridLevel.COMMUNITY:
@@ -262,10 +250,10 @@ def volunteer_review(
 ) -> Volunteer:
     """Approve or reject an application. A rejection says why."""
     if not may_manage(actor, volunteer.grid_path):
-        raise _deny(_("You may not review this volunteer."))
+        raise NotAllowed(_("You may not review this volunteer."))
     volunteer = _locked(volunteer)
     if volunteer.status != VolunteerStatus.APPLIED:
-        raise _conflict("status", _("Only an application can be approved or rejected."))
+        raise Conflict(_("Only an application can be approved or rejected."), field="status")
     note = (note or "").strip()
     if not approve and not note:
         raise ValidationError({"note": _("Say why the application is rejected.")})
@@ -296,7 +284,7 @@ def volunteer_review(
 def volunteer_set_active(*, actor: User, volunteer: Volunteer, active: bool) -> Volunteer:
     """Pause or resume serving. Pausing ends the current team membership."""
     if not (may_manage(actor, volunteer.grid_path) or is_own(actor, volunteer)):
-        raise _deny(_("You may not change this volunteer."))
+        raise NotAllowed(_("You may not change this volunteer."))
     volunteer = _locked(volunteer)
     if volunteer.status not in (*SERVING_STATUSES, VolunteerStatus.INACTIVE):
         raise ValidationError(
@@ -326,7 +314,7 @@ def volunteer_update(
     """Change a profile: the volunteer themselves or staff of their scope. Arguments left
     as None stay as they are."""
     if not (may_manage(actor, volunteer.grid_path) or is_own(actor, volunteer)):
-        raise _deny(_("You may not change this volunteer."))
+        raise NotAllowed(_("You may not change this volunteer."))
     changes: dict[str, str] = {}
     if skills is not None:
         changes["skills"] = skills_encode(skills)
@@ -390,7 +378,7 @@ def teams_create_defaults(*, community: GridUnit, actor: User | None = None) -> 
     `actor` None is the system (the demo generator, a new community's set-up)."""
     _check_community(community)
     if actor is not None and not may_manage(actor, community.path):
-        raise _deny(_("You may not set up teams in this community."))
+        raise NotAllowed(_("You may not set up teams in this community."))
     existing = set(Team.objects.filter(community=community).values_list("name", flat=True))
     created = []
     for order, (kind, name, skills, target) in enumerate(DEFAULT_TEAMS):
@@ -423,7 +411,7 @@ def team_create(
 ) -> Team:
     _check_community(community)
     if not may_manage(actor, community.path):
-        raise _deny(_("You may not set up teams in this community."))
+        raise NotAllowed(_("You may not set up teams in this community."))
     if kind not in ServiceKind.values:
         raise ValidationError({"kind": _("Unknown kind of service: %(value)s") % {"value": kind}})
     name = (name or "").strip()
@@ -459,7 +447,7 @@ def team_update(
 ) -> Team:
     """Rename, resize, change skills or the lead (`lead=None` clears it)."""
     if not may_manage(actor, team.grid_path):
-        raise _deny(_("You may not change this team."))
+        raise NotAllowed(_("You may not change this team."))
     team = Team.objects.select_for_update().get(pk=team.pk)
     if name is not None:
         name = name.strip()
@@ -525,15 +513,15 @@ def team_member_add(*, actor: User, team: Team, volunteer: Volunteer) -> TeamMem
     takes members up to its target size: the team row is locked first, so two staff adding
     the last place at once cannot both succeed."""
     if not may_manage(actor, team.grid_path):
-        raise _deny(_("You may not change this team."))
+        raise NotAllowed(_("You may not change this team."))
     team = Team.objects.select_for_update().get(pk=team.pk)
     volunteer = _locked(volunteer)
     _check_member(team, volunteer)
     if TeamMembership.objects.current().filter(team=team, volunteer=volunteer).exists():
         raise ValidationError({"volunteer": _("Already a member of this team.")})
     if TeamMembership.objects.current().filter(team=team).count() >= team.target_size:
-        raise _conflict(
-            "team", _("The team is full (%(size)s members).") % {"size": team.target_size}
+        raise Conflict(
+            _("The team is full (%(size)s members).") % {"size": team.target_size}, field="team"
         )
     return _join(team=team, volunteer=volunteer, actor=actor, source=MembershipSource.MANUAL)
 
@@ -541,7 +529,7 @@ def team_member_add(*, actor: User, team: Team, volunteer: Volunteer) -> TeamMem
 @transaction.atomic
 def team_member_remove(*, actor: User, team: Team, volunteer: Volunteer) -> None:
     if not may_manage(actor, team.grid_path):
-        raise _deny(_("You may not change this team."))
+        raise NotAllowed(_("You may not change this team."))
     ended = (
         TeamMembership.objects.current()
         .filter(team=team, volunteer=volunteer)
@@ -598,7 +586,7 @@ def recommendation_create(
     has free; `include_members` re-plans everyone against the full targets."""
     _check_community(community)
     if not may_manage(actor, community.path):
-        raise _deny(_("You may not staff teams in this community."))
+        raise NotAllowed(_("You may not staff teams in this community."))
     teams = list(Team.objects.filter(community=community).order_by("sort_order", "id"))
     if not teams:
         raise ValidationError({"community": _("The community has no teams yet.")})
@@ -633,13 +621,10 @@ def recommendation_create(
 
 def _proposed(recommendation: TeamRecommendation, actor: User) -> TeamRecommendation:
     if not may_manage(actor, recommendation.grid_path):
-        raise _deny(_("You may not staff teams in this community."))
+        raise NotAllowed(_("You may not staff teams in this community."))
     recommendation = TeamRecommendation.objects.select_for_update().get(pk=recommendation.pk)
     if recommendation.status != RecommendationStatus.PROPOSED:
-        raise _conflict(
-            "recommendation",
-            _("This recommendation has already been decided."),
-        )
+        raise Conflict(_("This recommendation has already been decided."), field="recommendation")
     return recommendation
 
 
@@ -705,19 +690,18 @@ def recommendation_accept(*, actor: User, recommendation: TeamRecommendation) ->
         team = teams.get(row["team_id"])
         volunteer = volunteers.get(row["volunteer_id"])
         if team is None or volunteer is None:
-            raise _conflict(
-                "recommendation",
-                _("A team or volunteer has gone; compute a new one."),
+            raise Conflict(
+                _("A team or volunteer has gone; compute a new one."), field="recommendation"
             )
         _check_member(team, volunteer, field="recommendation")
         _join(team=team, volunteer=volunteer, actor=actor, source=MembershipSource.RECOMMENDATION)
     for team in teams.values():
         size = TeamMembership.objects.current().filter(team=team).count()
         if size > team.target_size:
-            raise _conflict(
-                "recommendation",
+            raise Conflict(
                 _("%(team)s would have %(size)s members, above its target of %(target)s.")
                 % {"team": team.name, "size": size, "target": team.target_size},
+                field="recommendation",
             )
     recommendation.status = RecommendationStatus.ACCEPTED
     recommendation.decided_by = actor
@@ -845,7 +829,7 @@ def service_hours_add(
 ) -> ServiceHoursEntry:
     """Staff record hours by hand (service not tracked elsewhere)."""
     if not may_manage(actor, volunteer.grid_path):
-        raise _deny(_("You may not record hours for this volunteer."))
+        raise NotAllowed(_("You may not record hours for this volunteer."))
     return service_hours_record(
         volunteer=volunteer,
         hours=hours,
@@ -869,7 +853,7 @@ def service_hours_correct(
 ) -> ServiceHoursEntry:
     """Staff correct the ledger with a new entry that says why."""
     if not may_manage(actor, volunteer.grid_path):
-        raise _deny(_("You may not correct hours for this volunteer."))
+        raise NotAllowed(_("You may not correct hours for this volunteer."))
     return service_hours_record(
         volunteer=volunteer,
         hours=hours,

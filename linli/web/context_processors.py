@@ -1,8 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from linli.accounts.roles import Permission, Role
-from linli.grids.selectors import scope_for
-from linli.web.selectors import posts_of_user
+from linli.grids.selectors import posts_of_user, scope_for
 
 
 def navigation(request):

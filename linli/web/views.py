@@ -3,10 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from linli.accounts.roles import Permission
-from linli.grids import selectors
+from linli.grids import selectors, tree
 from linli.grids.models import GridLevel
 from linli.privacy.corrections import open_corrections_count
-from linli.web import selectors as web_selectors
 
 
 class LoginView(auth_views.LoginView):
@@ -20,19 +19,20 @@ class LogoutView(auth_views.LogoutView):
 
 def _overview(user, unit) -> dict:
     """One unit the user holds a post on: its totals, the table one level down, its posts."""
-    table_level = web_selectors.table_level_below(unit.level)
+    table_level = tree.table_level_below(unit.level)
     if unit.level == GridLevel.COMMUNITY:
         rows = selectors.micro_grids_with_counts(user=user, community=unit)
     elif table_level is not None:
         units = list(
             selectors.grid_units_visible(user=user)
-            .filter(path__startswith=unit.path, level=table_level)
+            .within([unit.path])
+            .filter(level=table_level)
             .order_by("path")
         )
-        rows = web_selectors.units_with_counts(user=user, units=units)
+        rows = tree.units_with_counts(user=user, units=units)
     else:
         rows = []
-    buildings = web_selectors.buildings_of_group(user=user, grid_unit=unit)
+    buildings = tree.buildings_of_group(user=user, grid_unit=unit)
     # Posts on the unit itself (and a street's blocks) are listed; posts one table level down
     # are shown in that row of the table.
     own_levels = [unit.level] + ([GridLevel.BLOCK] if unit.level == GridLevel.STREET else [])

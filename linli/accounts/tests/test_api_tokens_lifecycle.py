@@ -14,6 +14,7 @@ from linli.accounts.roles import Role
 from linli.conftest import PASSWORD
 from linli.grids.models import RoleAssignment
 from linli.grids.services import role_assign, role_revoke
+from linli.testing.clients import client_for
 
 ISSUED = datetime(2026, 3, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -293,10 +294,7 @@ def test_a_new_password_revokes_every_token_of_the_user(client, world):
 
 
 def superuser_client() -> Client:
-    admin = User.objects.create_superuser("root", password=PASSWORD)
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(admin)
-    return client
+    return client_for(User.objects.create_superuser("root", password=PASSWORD))
 
 
 def test_a_password_set_in_the_admin_revokes_the_users_tokens(client, world):

@@ -15,11 +15,7 @@ from linli.accounts.privacy import id_number_fields, key_fingerprint
 from linli.env import GENERATED_SECRET_FILES, secret_from_env_or_file
 from linli.grids.models import Resident
 
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def recorded() -> str:

@@ -9,15 +9,7 @@ from linli.accounts.privacy import (
     mask_id_number,
     mask_phone,
 )
-
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def with_check_character(first_17: str) -> str:
-    return (
-        first_17
-        + "10X98765432"[sum(int(d) * w for d, w in zip(first_17, _WEIGHTS, strict=True)) % 11]
-    )
+from linli.testing.builders import with_check_character
 
 
 def test_phone_is_masked_to_first_three_and_last_four():

@@ -34,12 +34,9 @@ def _enforced(settings):
     settings.LINLI_STAFF_TWO_FACTOR = True
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    # Audit reasons are written in the language active at the time, also outside a request
-    # (services called by the test itself, the command line).
-    with translation.override("en"):
-        yield
+# Audit reasons are written in the language active at the time, also outside a request
+# (services called by the test itself, the command line).
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
@@ -84,11 +81,11 @@ def verified_login(username: str, device: TOTPDevice, clock) -> Client:
 
 
 def test_the_rule_names_exactly_the_roles_that_reveal_export_or_import():
-    assert two_factor.TWO_FACTOR_ROLES == {
+    assert {
         Role.STREET_ADMIN,
         Role.SECRETARY,
         Role.MICRO_GRID_LEAD,
-    }
+    } == two_factor.TWO_FACTOR_ROLES
 
 
 def test_needs_two_factor_for_staff_who_reveal_and_superusers_only(world, django_user_model):

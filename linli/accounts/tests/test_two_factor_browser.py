@@ -2,40 +2,24 @@
 secretary logs in, is taken to the enrolment page, types the code of the key shown, keeps
 the recovery codes and reaches the home page."""
 
-import os
-import shutil
 from base64 import b32decode
 
-import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts.roles import Role
 from linli.conftest import PASSWORD
+from linli.testing.browser import PHONE, launched_chromium, needs_chromium
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-# synchronous and safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 
 def test_a_secretary_sets_up_an_authenticator_on_a_phone(
     transactional_db, live_server, world, settings, tmp_path
 ):
-    from playwright.sync_api import sync_playwright
-
     settings.LINLI_STAFF_TWO_FACTOR = True
     base = live_server.url
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         context = chromium.new_context(viewport=PHONE, locale="en-US", is_mobile=True)
         page = context.new_page()
         errors: list[str] = []
@@ -64,6 +48,5 @@ def test_a_secretary_sets_up_an_authenticator_on_a_phone(
             assert page.locator(".mainnav").is_visible()
         finally:
             context.close()
-            chromium.close()
     assert errors == []
     assert TOTPDevice.objects.get(user=world.users[Role.SECRETARY]).confirmed is True

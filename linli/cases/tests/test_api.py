@@ -8,6 +8,7 @@ from django.test import Client
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseEvent
 from linli.cases.services import case_create
+from linli.testing.clients import client_for
 
 URL = "/api/v1/cases"
 
@@ -16,11 +17,6 @@ URL = "/api/v1/cases"
 def client():
     # English, so that the assertions on messages hold whatever the default language.
     return Client(headers={"Accept-Language": "en"})
-
-
-def login(client, world, role: str) -> Client:
-    client.force_login(world.users[role])
-    return client
 
 
 def post_json(client, url: str, data: dict):
@@ -53,11 +49,9 @@ def snapshot(case: Case) -> tuple:
 # Filing -------------------------------------------------------------------------------
 
 
-def test_resident_files_a_case_routed_to_the_building_group_with_a_due_time(
-    client, world, category
-):
+def test_resident_files_a_case_routed_to_the_building_group_with_a_due_time(world, category):
     response = post_json(
-        login(client, world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"category": "SAF-01", "description": "楼道里堆满纸箱", "building_id": world.building.pk},
     )
@@ -84,9 +78,9 @@ def test_resident_files_a_case_routed_to_the_building_group_with_a_due_time(
     assert "张桂英" not in text and "13812341234" not in text and "101" not in body["building"]
 
 
-def test_staff_filing_defaults_to_the_staff_source(client, world, category):
+def test_staff_filing_defaults_to_the_staff_source(world, category):
     response = post_json(
-        login(client, world, Role.MICRO_GRID_LEAD),
+        client_for(world.users[Role.MICRO_GRID_LEAD]),
         URL,
         {"category": str(category.pk), "description": "电梯异响", "building_id": world.building.pk},
     )
@@ -94,9 +88,9 @@ def test_staff_filing_defaults_to_the_staff_source(client, world, category):
     assert response.json()["source"] == "staff"
 
 
-def test_filing_a_major_class_is_400_naming_the_field_and_writes_nothing(client, world):
+def test_filing_a_major_class_is_400_naming_the_field_and_writes_nothing(world):
     response = post_json(
-        login(client, world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"category": "SAF", "description": "x", "building_id": world.building.pk},
     )
@@ -105,9 +99,9 @@ def test_filing_a_major_class_is_400_naming_the_field_and_writes_nothing(client,
     assert Case.objects.count() == 0
 
 
-def test_filing_an_unknown_building_is_400_naming_the_field(client, world):
+def test_filing_an_unknown_building_is_400_naming_the_field(world):
     response = post_json(
-        login(client, world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"category": "SAF-01", "description": "x", "building_id": 999999},
     )
@@ -116,9 +110,9 @@ def test_filing_an_unknown_building_is_400_naming_the_field(client, world):
     assert Case.objects.count() == 0
 
 
-def test_filing_without_a_description_field_is_422(client, world):
+def test_filing_without_a_description_field_is_422(world):
     response = post_json(
-        login(client, world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"category": "SAF-01", "building_id": world.building.pk},
     )
@@ -126,9 +120,9 @@ def test_filing_without_a_description_field_is_422(client, world):
     assert response.json()["field"] == "description"
 
 
-def test_resident_filing_in_another_community_is_403(client, world, category):
+def test_resident_filing_in_another_community_is_403(world, category):
     response = post_json(
-        login(client, world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {
             "category": "SAF-01",
@@ -167,8 +161,8 @@ def cases(world, category):
         (Role.PARTNER_LIAISON, 0),
     ],
 )
-def test_list_count_per_role(client, world, cases, role, count):
-    response = login(client, world, role).get(URL)
+def test_list_count_per_role(world, cases, role, count):
+    response = client_for(world.users[role]).get(URL)
     assert response.status_code == 200
     assert response.json()["count"] == count
     assert len(response.json()["items"]) == count
@@ -180,19 +174,19 @@ def test_anonymous_list_is_401(client, world, cases):
     assert response.json() == {"message": "Authentication required.", "field": None}
 
 
-def test_staff_list_puts_overdue_first(client, world, category, cases):
+def test_staff_list_puts_overdue_first(world, category, cases):
     here, other_grid, _far = cases
     charging = file(world, CaseCategory.objects.get(code="SAF-02"))
     Case.objects.filter(pk=other_grid.pk).update(due_at=here.due_at - timedelta(days=10))
-    response = login(client, world, Role.SECRETARY).get(URL)
+    response = client_for(world.users[Role.SECRETARY]).get(URL)
     items = response.json()["items"]
     assert [item["id"] for item in items] == [other_grid.pk, charging.pk, here.pk]
     assert [item["is_overdue"] for item in items] == [True, False, False]
 
 
-def test_staff_list_filters_and_pages(client, world, category, cases):
+def test_staff_list_filters_and_pages(world, category, cases):
     file(world, CaseCategory.objects.get(code="SAF-02"))
-    secretary = login(client, world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     response = secretary.get(URL, {"category": "SAF-02"})
     assert response.json()["count"] == 1
     response = secretary.get(URL, {"building_id": world.building.pk, "limit": 1})
@@ -200,23 +194,23 @@ def test_staff_list_filters_and_pages(client, world, category, cases):
     assert secretary.get(URL, {"limit": 201}).status_code == 422
 
 
-def test_detail_outside_scope_is_404(client, world, cases):
+def test_detail_outside_scope_is_404(world, cases):
     here, other_grid, _far = cases
-    lead = login(client, world, Role.MICRO_GRID_LEAD)
+    lead = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = lead.get(f"{URL}/{other_grid.pk}")
     assert response.status_code == 404
     assert response.json()["field"] == "case_id"
     assert lead.get(f"{URL}/{here.pk}").status_code == 200
 
 
-def test_resident_cannot_see_a_neighbours_case(client, world, category):
+def test_resident_cannot_see_a_neighbours_case(world, category):
     staff_case = file(world, category, Role.MICRO_GRID_LEAD)
-    response = login(client, world, Role.RESIDENT).get(f"{URL}/{staff_case.pk}")
+    response = client_for(world.users[Role.RESIDENT]).get(f"{URL}/{staff_case.pk}")
     assert response.status_code == 404
 
 
-def test_categories_are_a_tree_of_active_classes(client, world):
-    response = login(client, world, Role.RESIDENT).get(f"{URL}/categories")
+def test_categories_are_a_tree_of_active_classes(world):
+    response = client_for(world.users[Role.RESIDENT]).get(f"{URL}/categories")
     assert response.status_code == 200
     tree = response.json()
     assert len(tree) == 6
@@ -226,9 +220,9 @@ def test_categories_are_a_tree_of_active_classes(client, world):
     assert "SAF-01" in {minor["code"] for minor in safety["children"]}
 
 
-def test_duplicates_before_filing_show_references_not_reporters(client, world, category, cases):
+def test_duplicates_before_filing_show_references_not_reporters(world, category, cases):
     here, _other_grid, _far = cases
-    response = login(client, world, Role.RESIDENT).get(
+    response = client_for(world.users[Role.RESIDENT]).get(
         f"{URL}/duplicates", {"category": "SAF-01", "building_id": world.building.pk}
     )
     assert response.status_code == 200
@@ -239,7 +233,7 @@ def test_duplicates_before_filing_show_references_not_reporters(client, world, c
 # The state machine over HTTP ----------------------------------------------------------
 
 
-def test_full_loop_through_the_api_and_the_resident_rates(client, world, category):
+def test_full_loop_through_the_api_and_the_resident_rates(world, category):
     case = file(world, category)
     lead = Client(headers={"Accept-Language": "en"})
     lead.force_login(world.users[Role.MICRO_GRID_LEAD])
@@ -250,7 +244,7 @@ def test_full_loop_through_the_api_and_the_resident_rates(client, world, categor
         version += 1
         assert response.json()["version"] == version
     assert response.json()["state"] == "closed"
-    response = act(login(client, world, Role.RESIDENT), case.pk, "rate", version, satisfaction=5)
+    response = act(client_for(world.users[Role.RESIDENT]), case.pk, "rate", version, satisfaction=5)
     assert response.status_code == 200
     body = response.json()
     assert (body["state"], body["satisfaction"]) == ("closed", 5)
@@ -268,9 +262,9 @@ def test_full_loop_through_the_api_and_the_resident_rates(client, world, categor
     assert body["events"][4]["note"] == "已清理"
 
 
-def test_illegal_action_is_409_and_writes_nothing(client, world, category):
+def test_illegal_action_is_409_and_writes_nothing(world, category):
     case = file(world, category)
-    response = act(login(client, world, Role.SECRETARY), case.pk, "close", 1)
+    response = act(client_for(world.users[Role.SECRETARY]), case.pk, "close", 1)
     assert response.status_code == 409
     assert response.json() == {
         "message": "“Close” is not possible while the case is “Reported”.",
@@ -279,9 +273,9 @@ def test_illegal_action_is_409_and_writes_nothing(client, world, category):
     assert snapshot(case) == ("reported", 1, 1)
 
 
-def test_stale_version_is_409_and_writes_nothing(client, world, category):
+def test_stale_version_is_409_and_writes_nothing(world, category):
     case = file(world, category)
-    secretary = login(client, world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     assert act(secretary, case.pk, "accept", 1).status_code == 200
     response = act(secretary, case.pk, "dispatch", 1)
     assert response.status_code == 409
@@ -289,9 +283,9 @@ def test_stale_version_is_409_and_writes_nothing(client, world, category):
     assert snapshot(case) == ("accepted", 2, 2)
 
 
-def test_denied_role_is_403_and_writes_nothing(client, world, category):
+def test_denied_role_is_403_and_writes_nothing(world, category):
     case = file(world, category)
-    response = act(login(client, world, Role.RESIDENT), case.pk, "accept", 1)
+    response = act(client_for(world.users[Role.RESIDENT]), case.pk, "accept", 1)
     assert response.status_code == 403
     assert response.json() == {
         "message": "You may not do “Accept (立案)” on this case.",
@@ -300,33 +294,33 @@ def test_denied_role_is_403_and_writes_nothing(client, world, category):
     assert snapshot(case) == ("reported", 1, 1)
 
 
-def test_missing_note_is_400_naming_the_field(client, world, category):
+def test_missing_note_is_400_naming_the_field(world, category):
     case = file(world, category)
-    response = act(login(client, world, Role.SECRETARY), case.pk, "reject", 1)
+    response = act(client_for(world.users[Role.SECRETARY]), case.pk, "reject", 1)
     assert response.status_code == 400
     assert response.json()["field"] == "note"
     assert snapshot(case) == ("reported", 1, 1)
 
 
-def test_unknown_action_is_400_naming_the_field(client, world, category):
+def test_unknown_action_is_400_naming_the_field(world, category):
     case = file(world, category)
-    response = act(login(client, world, Role.SECRETARY), case.pk, "explode", 1)
+    response = act(client_for(world.users[Role.SECRETARY]), case.pk, "explode", 1)
     assert response.status_code == 400
     assert response.json()["field"] == "action"
     assert snapshot(case) == ("reported", 1, 1)
 
 
-def test_action_on_a_case_outside_scope_is_404(client, world, category, cases):
+def test_action_on_a_case_outside_scope_is_404(world, category, cases):
     _here, other_grid, _far = cases
-    response = act(login(client, world, Role.MICRO_GRID_LEAD), other_grid.pk, "accept", 1)
+    response = act(client_for(world.users[Role.MICRO_GRID_LEAD]), other_grid.pk, "accept", 1)
     assert response.status_code == 404
     assert snapshot(other_grid) == ("reported", 1, 1)
 
 
-def test_escalate_moves_the_case_up_one_level(client, world, category):
+def test_escalate_moves_the_case_up_one_level(world, category):
     case = file(world, category)
     response = post_json(
-        login(client, world, Role.BUILDING_GROUP_LEADER),
+        client_for(world.users[Role.BUILDING_GROUP_LEADER]),
         f"{URL}/{case.pk}/escalate",
         {"reason": "物业不处理", "expected_version": 1},
     )
@@ -340,10 +334,10 @@ def test_escalate_moves_the_case_up_one_level(client, world, category):
     assert body["events"][-1]["action"] == "escalate"
 
 
-def test_escalate_with_a_stale_version_is_409(client, world, category):
+def test_escalate_with_a_stale_version_is_409(world, category):
     case = file(world, category)
     response = post_json(
-        login(client, world, Role.BUILDING_GROUP_LEADER),
+        client_for(world.users[Role.BUILDING_GROUP_LEADER]),
         f"{URL}/{case.pk}/escalate",
         {"reason": "物业不处理", "expected_version": 7},
     )

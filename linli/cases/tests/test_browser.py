@@ -7,7 +7,6 @@ test holds while the pages' layout changes.
 """
 
 import re
-import shutil
 
 import pytest
 from django.utils import translation
@@ -15,42 +14,27 @@ from django.utils import translation
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseState
 from linli.cases.services import ACTION_LABELS
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.testing.browser import log_in, needs_chromium, new_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def open_page(browser):
     """A fresh browser per login (a phone or a desk), set to Chinese as most users' are."""
-    contexts = []
+    pages = []
 
     def open_page(device: str):
         if device == "phone":
-            options = {"viewport": {"width": 390, "height": 844}, "is_mobile": True}
-            options["has_touch"] = True
+            page = new_page(browser, "phone")
         else:
-            options = {"viewport": {"width": 1280, "height": 800}}
-        context = browser.new_context(locale="zh-CN", **options)
-        contexts.append(context)
-        return context.new_page()
+            page = new_page(browser, "desktop", viewport={"width": 1280, "height": 800})
+        pages.append(page)
+        return page
 
     yield open_page
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.context.close()
 
 
 def a_category() -> CaseCategory:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.models import AuditEntry
@@ -25,6 +24,7 @@ from linli.cases.services import (
 from linli.cases.views.categories import sla_days
 from linli.conftest import World, make_user
 from linli.grids.services import role_assign
+from linli.testing.clients import client_for
 
 API = "/api/v1/cases/categories"
 DENIED_ROLES = [
@@ -38,14 +38,6 @@ DENIED_ROLES = [
 
 def admin(world: World):
     return world.users[Role.STREET_ADMIN]
-
-
-def client_for(world: World, role: str) -> Client:
-    # English, so that the assertions on page text and messages hold.
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def tree_state() -> list[tuple]:
@@ -394,7 +386,7 @@ def test_category_list_shows_the_tree_with_limits_and_open_cases_in_the_users_gr
 
     counts = {}
     for role in (Role.STREET_ADMIN, Role.SECRETARY):
-        response = client_for(world, role).get(reverse("cases:categories"))
+        response = client_for(world.users[role]).get(reverse("cases:categories"))
         assert response.status_code == 200
         tree = response.context["tree"]
         assert [major.code for major, _minors in tree] == [
@@ -411,7 +403,9 @@ def test_category_list_shows_the_tree_with_limits_and_open_cases_in_the_users_gr
     assert counts[Role.SECRETARY]["SAF-01"] == 1
     assert counts[Role.SECRETARY]["SAF-02"] == 0
 
-    body = client_for(world, Role.STREET_ADMIN).get(reverse("cases:categories")).content.decode()
+    body = (
+        client_for(world.users[Role.STREET_ADMIN]).get(reverse("cases:categories")).content.decode()
+    )
     rows = {
         code: body.split(f'data-testid="category-{code}"')[1].split("</tr>")[0]
         for code in ("SAF-01", "SAF-02", "SVC-01", "NEI-01")
@@ -425,7 +419,7 @@ def test_category_list_shows_the_tree_with_limits_and_open_cases_in_the_users_gr
 
 
 def test_secretary_sees_the_editor_read_only(world):
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:categories"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("cases:categories"))
     body = response.content.decode()
     assert response.context["can_edit"] is False
     assert 'data-testid="read-only"' in body
@@ -436,7 +430,7 @@ def test_secretary_sees_the_editor_read_only(world):
 
 def test_street_admin_creates_a_minor_through_the_form(world):
     major = CaseCategory.objects.get(code="SAF")
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     form = client.get(reverse("cases:category_new"), {"parent": major.pk})
     assert form.status_code == 200
     assert form.context["form"].initial["parent"] == major.pk
@@ -461,7 +455,7 @@ def test_street_admin_creates_a_minor_through_the_form(world):
 
 def test_a_bad_form_shows_the_error_by_its_field_and_writes_nothing(world):
     before = tree_state()
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         reverse("cases:category_new"),
         {
             "parent": CaseCategory.objects.get(code="SAF").pk,
@@ -479,7 +473,7 @@ def test_a_bad_form_shows_the_error_by_its_field_and_writes_nothing(world):
 
 def test_street_admin_changes_a_time_limit_through_the_form(world):
     minor = CaseCategory.objects.get(code="SAF-02")
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     form = client.get(reverse("cases:category_edit", args=[minor.pk]))
     assert form.context["form"].initial["sla_hours"] == 24
     assert "is_active" not in form.context["form"].fields
@@ -504,7 +498,7 @@ def test_street_admin_changes_a_time_limit_through_the_form(world):
 def test_an_inactive_class_is_reactivated_through_its_form(world):
     minor = CaseCategory.objects.get(code="SAF-03")
     category_deactivate(actor=admin(world), category=minor)
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     form = client.get(reverse("cases:category_edit", args=[minor.pk]))
     assert form.context["form"].initial["is_active"] is False
     response = client.post(
@@ -528,7 +522,7 @@ def test_an_inactive_class_is_reactivated_through_its_form(world):
 
 def test_a_major_class_form_has_no_time_limit_field(world):
     major = CaseCategory.objects.get(code="SAF")
-    response = client_for(world, Role.STREET_ADMIN).get(
+    response = client_for(world.users[Role.STREET_ADMIN]).get(
         reverse("cases:category_edit", args=[major.pk])
     )
     assert "sla_hours" not in response.context["form"].fields
@@ -537,14 +531,14 @@ def test_a_major_class_form_has_no_time_limit_field(world):
 
 def test_street_admin_deactivates_a_class_from_the_list(world):
     minor = CaseCategory.objects.get(code="SAF-03")
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         reverse("cases:category_deactivate", args=[minor.pk])
     )
     assert response.status_code == 302
     minor.refresh_from_db()
     assert minor.is_active is False
     # The filing form no longer offers it.
-    form = client_for(world, Role.RESIDENT).get(reverse("cases:new"))
+    form = client_for(world.users[Role.RESIDENT]).get(reverse("cases:new"))
     assert minor not in form.context["form"].fields["category"].queryset
 
 
@@ -557,7 +551,7 @@ def test_workbench_links_to_the_editor_for_those_who_may_see_it(world):
         (Role.BUILDING_GROUP_LEADER, False),
         (Role.RESIDENT, False),
     ]:
-        body = client_for(world, role).get(reverse("cases:workbench")).content.decode()
+        body = client_for(world.users[role]).get(reverse("cases:workbench")).content.decode()
         assert (link in body) is shown, role
 
 
@@ -611,7 +605,7 @@ PAGE_EXPECTED = {
 
 @pytest.mark.parametrize("role", [*PAGE_EXPECTED, "anonymous"])
 def test_category_page_permission_matrix(world, role):
-    client = client_for(world, role)
+    client = client_for(world.users[role])
     # In this order a street admin's edit and deactivation hit a class that still exists.
     for call, (method, url, data) in page_calls(world).items():
         before = tree_state()
@@ -641,7 +635,7 @@ def api_calls(world):
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, *DENIED_ROLES, "anonymous"])
 def test_category_api_refuses_everyone_but_a_street_admin(world, role):
-    client = client_for(world, role)
+    client = client_for(world.users[role])
     before = tree_state()
     for call, (method, url, data) in api_calls(world).items():
         response = getattr(client, method)(url, data, content_type="application/json")
@@ -660,7 +654,7 @@ def test_category_api_refuses_everyone_but_a_street_admin(world, role):
 
 
 def test_api_creates_a_minor_class(world):
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         API,
         {
             "parent": "SAF",
@@ -694,7 +688,7 @@ def test_api_creates_a_minor_class(world):
 
 def test_api_create_with_an_unknown_parent_is_400_naming_it(world):
     before = tree_state()
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         API,
         {"parent": "XYZ", "code": "XYZ-01", "name_zh": "某", "name_en": "X", "sla_hours": 1},
         content_type="application/json",
@@ -706,7 +700,7 @@ def test_api_create_with_an_unknown_parent_is_400_naming_it(world):
 
 def test_api_bad_time_limit_is_400_naming_the_field(world):
     before = tree_state()
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         API,
         {"parent": "SAF", "code": "SAF-04", "name_zh": "某", "name_en": "X", "sla_hours": 0},
         content_type="application/json",
@@ -721,7 +715,7 @@ def test_api_bad_time_limit_is_400_naming_the_field(world):
 
 def test_api_patch_changes_only_the_fields_sent(world):
     minor = CaseCategory.objects.get(code="SAF-02")
-    response = client_for(world, Role.STREET_ADMIN).patch(
+    response = client_for(world.users[Role.STREET_ADMIN]).patch(
         f"{API}/{minor.pk}", {"sla_hours": 12}, content_type="application/json"
     )
     assert response.status_code == 200
@@ -733,7 +727,7 @@ def test_api_patch_changes_only_the_fields_sent(world):
 def test_api_patch_of_the_code_is_400_naming_it(world):
     minor = CaseCategory.objects.get(code="SAF-02")
     before = tree_state()
-    response = client_for(world, Role.STREET_ADMIN).patch(
+    response = client_for(world.users[Role.STREET_ADMIN]).patch(
         f"{API}/{minor.pk}", {"code": "SAF-09"}, content_type="application/json"
     )
     assert response.status_code == 400
@@ -742,7 +736,7 @@ def test_api_patch_of_the_code_is_400_naming_it(world):
 
 
 def test_api_unknown_category_is_404(world):
-    response = client_for(world, Role.STREET_ADMIN).patch(
+    response = client_for(world.users[Role.STREET_ADMIN]).patch(
         f"{API}/999999", {"sla_hours": 12}, content_type="application/json"
     )
     assert response.status_code == 404
@@ -750,10 +744,10 @@ def test_api_unknown_category_is_404(world):
 
 
 def test_api_deactivated_class_leaves_the_filing_tree(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     major = CaseCategory.objects.get(code="SAF")
     response = client.post(f"{API}/{major.pk}/deactivate", content_type="application/json")
     assert response.status_code == 200
     assert response.json()["is_active"] is False
-    tree = client_for(world, Role.RESIDENT).get(API).json()
+    tree = client_for(world.users[Role.RESIDENT]).get(API).json()
     assert [node["code"] for node in tree] == ["ENV", "HOU", "NEI", "SVC", "OTH"]

@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
-from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from PIL import Image
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CasePhoto, CaseSource
 from linli.cases.services import case_create, case_photos_add
-from linli.conftest import PASSWORD, World
 from linli.grids.models import Building, GridUnit
+from linli.testing.browser import CHROMIUM, launched_chromium, log_in
+from linli.testing.clients import client_for
 
 URL = "/cases/new/"
 
@@ -29,16 +28,7 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
-def client_for(world: World, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def jpeg(name: str = "photo.jpg") -> SimpleUploadedFile:
@@ -66,7 +56,7 @@ def stored_files(root: Path) -> list[Path]:
 
 def test_resident_files_at_a_map_point_with_photos(world, category, media_root):
     GridUnit.objects.filter(pk=world.building_group.pk).update(boundary=square(31.0, 121.0))
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": category.pk,
@@ -92,7 +82,7 @@ def test_resident_files_at_a_map_point_with_photos(world, category, media_root):
 
 
 def test_a_bad_photo_on_the_page_files_nothing_and_names_photos(world, category, media_root):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": category.pk,
@@ -110,7 +100,7 @@ def test_a_bad_photo_on_the_page_files_nothing_and_names_photos(world, category,
 
 
 def test_a_bad_photo_and_a_missing_description_are_reported_together(world, category):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": category.pk,
@@ -127,7 +117,7 @@ def test_a_bad_photo_and_a_missing_description_are_reported_together(world, cate
 
 
 def test_no_building_and_no_point_is_a_place_error(world, category):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         URL, {"category": category.pk, "building": "", "description": "占道经营"}
     )
     assert response.status_code == 200
@@ -147,7 +137,7 @@ def test_check_for_duplicates_works_with_a_point(world, category):
         latitude="31.000400",
         longitude="121.000600",
     )
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": category.pk,
@@ -166,7 +156,7 @@ def test_check_for_duplicates_works_with_a_point(world, category):
 
 
 def test_hotline_transfer_needs_its_reference_number(world, category):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         URL,
         {
             "category": category.pk,
@@ -184,7 +174,7 @@ def test_hotline_transfer_needs_its_reference_number(world, category):
 
 
 def test_staff_file_a_hotline_transfer_with_its_reference(world, category):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         URL,
         {
             "category": category.pk,
@@ -200,7 +190,7 @@ def test_staff_file_a_hotline_transfer_with_its_reference(world, category):
 
 
 def test_staff_file_a_patrol_finding_and_a_stray_reference_is_dropped(world, category):
-    response = client_for(world, Role.MICRO_GRID_LEAD).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         URL,
         {
             "category": category.pk,
@@ -216,7 +206,7 @@ def test_staff_file_a_patrol_finding_and_a_stray_reference_is_dropped(world, cat
 
 
 def test_staff_cannot_pick_a_source_outside_the_three(world, category):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         URL,
         {
             "category": category.pk,
@@ -231,7 +221,7 @@ def test_staff_cannot_pick_a_source_outside_the_three(world, category):
 
 
 def test_resident_cannot_choose_a_source(world, category):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     page = client.get(URL)
     assert "source" not in page.context["form"].fields
     assert 'data-testid="source-choice"' not in page.content.decode()
@@ -257,7 +247,7 @@ def test_map_draws_boundaries_and_buildings_without_tiles_by_default(world, cate
     GridUnit.objects.filter(pk=world.community.pk).update(boundary=square(31.0, 121.0, 0.01))
     GridUnit.objects.filter(pk=world.other_community.pk).update(boundary=square(32.0, 121.0))
     Building.objects.filter(pk=world.building.pk).update(latitude="31.001", longitude="121.002")
-    response = client_for(world, Role.RESIDENT).get(URL)
+    response = client_for(world.users[Role.RESIDENT]).get(URL)
     data = response.context["map_data"]
     assert data == {
         "tiles": "",
@@ -272,7 +262,7 @@ def test_map_draws_boundaries_and_buildings_without_tiles_by_default(world, cate
 
 def test_map_uses_the_configured_tile_server(world, settings):
     settings.LINLI_MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
-    response = client_for(world, Role.SECRETARY).get(URL)
+    response = client_for(world.users[Role.SECRETARY]).get(URL)
     payload = json_block(response.content.decode(), "case-map-data")
     assert payload["tiles"] == "https://tiles.example.org/{z}/{x}/{y}.png"
 
@@ -327,14 +317,10 @@ def test_map_partial_renders_only_for_a_case_with_a_point(world, category):
 
 # In Chromium: tapping the map fills the point -------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.mark.browser
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium")
-def test_resident_taps_the_map_on_a_phone_and_files_with_a_photo(live_server, world, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
+def test_resident_taps_the_map_on_a_phone_and_files_with_a_photo(live_server, world):
     # A transactional test starts from empty tables: the seeded categories are gone.
     major, _ = CaseCategory.objects.get_or_create(
         code="ENV", defaults={"name_zh": "环境", "name_en": "Environment"}
@@ -349,22 +335,13 @@ def test_resident_taps_the_map_on_a_phone_and_files_with_a_photo(live_server, wo
         },
     )
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     GridUnit.objects.filter(pk=world.building_group.pk).update(boundary=square(31.0, 121.0))
     photo = jpeg()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with launched_chromium() as browser:
         page = browser.new_context(
             viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
         ).new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", world.users[Role.RESIDENT].username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url(f"{live_server.url}/")
+        log_in(page, live_server.url, world.users[Role.RESIDENT].username)
         page.goto(f"{live_server.url}{URL}")
         page.select_option("#id_category", str(category.pk))
         map_box = page.locator("#case-map")
@@ -380,7 +357,6 @@ def test_resident_taps_the_map_on_a_phone_and_files_with_a_photo(live_server, wo
         )
         page.click("button[type=submit].primary")
         page.wait_for_url(f"{live_server.url}/cases/*/")
-        browser.close()
     case = Case.objects.get()
     assert (case.grid_unit, case.building) == (world.building_group, None)
     assert (float(case.latitude), float(case.longitude)) == (latitude, longitude)

@@ -4,7 +4,6 @@ liaison, a resident) reads them with the numbers masked, staff covering it as ty
 reporter's own words (the description, their own notes) stay as they typed them."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
@@ -12,6 +11,7 @@ from linli.cases.models import Case, CaseSource
 from linli.cases.services import case_create, case_transition
 from linli.conftest import ID_NUMBERS
 from linli.grids.services import resident_create
+from linli.testing.clients import client_for
 
 OWN = "楼道堆满纸箱，我的电话 13912345678"
 TYPED = "张帆联系沈阿姨 13812345678，身份证 110101199003070038"
@@ -44,13 +44,6 @@ def world(world):
     return world
 
 
-def client_for(world, role) -> Client:
-    # English, so that the assertions on words hold whatever the default language.
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
-
-
 def handled_case(world, category, reporter_role) -> Case:
     """Filed by `reporter_role`, accepted and dispatched by the secretary with notes that
     name a neighbour and her numbers."""
@@ -69,7 +62,7 @@ def handled_case(world, category, reporter_role) -> Case:
 
 
 def api_texts(world, role, case) -> tuple:
-    body = client_for(world, role).get(f"/api/v1/cases/{case.pk}").json()
+    body = client_for(world.users[role]).get(f"/api/v1/cases/{case.pk}").json()
     notes = [event["note"] for event in body["events"] if event["action"] in ("accept", "dispatch")]
     return body["description"], body["handler"], notes
 
@@ -102,7 +95,9 @@ def test_the_case_page_masks_staff_notes_for_the_reporter(world, category, role,
     reporter = Role.PARTNER_LIAISON if role == Role.SECRETARY else role
     case = handled_case(world, category, reporter)
 
-    page = client_for(world, role).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = (
+        client_for(world.users[role]).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    )
 
     assert page.count(f"<br>{shown}</li>") == 2
     assert hidden not in page
@@ -112,8 +107,10 @@ def test_the_case_page_masks_staff_notes_for_the_reporter(world, category, role,
 def test_the_case_page_masks_the_handler_for_the_reporter(world, category):
     case = handled_case(world, category, Role.PARTNER_LIAISON)
 
-    reporter = client_for(world, Role.PARTNER_LIAISON).get(reverse("cases:detail", args=[case.pk]))
-    staff = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    reporter = client_for(world.users[Role.PARTNER_LIAISON]).get(
+        reverse("cases:detail", args=[case.pk])
+    )
+    staff = client_for(world.users[Role.SECRETARY]).get(reverse("cases:detail", args=[case.pk]))
 
     assert f'<dd data-testid="handler">{HANDLER_MASKED}</dd>' in reporter.content.decode()
     assert f'<dd data-testid="handler">{HANDLER_TYPED}</dd>' in staff.content.decode()
@@ -126,7 +123,7 @@ def test_the_reporter_reads_their_own_note_as_typed(world, category):
     case = case_transition(case=case, actor=secretary, action="resolve", note="已清理")
     case_transition(case=case, actor=world.users[Role.PARTNER_LIAISON], action="reopen", note=OWN)
 
-    body = client_for(world, Role.PARTNER_LIAISON).get(f"/api/v1/cases/{case.pk}").json()
+    body = client_for(world.users[Role.PARTNER_LIAISON]).get(f"/api/v1/cases/{case.pk}").json()
 
     assert [event["note"] for event in body["events"] if event["action"] == "reopen"] == [OWN]
 
@@ -134,8 +131,10 @@ def test_the_reporter_reads_their_own_note_as_typed(world, category):
 def test_staff_action_forms_warn_that_the_reporter_reads_their_notes(world, category):
     case = handled_case(world, category, Role.PARTNER_LIAISON)
 
-    staff = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
-    reporter = client_for(world, Role.PARTNER_LIAISON).get(reverse("cases:detail", args=[case.pk]))
+    staff = client_for(world.users[Role.SECRETARY]).get(reverse("cases:detail", args=[case.pk]))
+    reporter = client_for(world.users[Role.PARTNER_LIAISON]).get(
+        reverse("cases:detail", args=[case.pk])
+    )
 
     assert (
         f'<p class="muted small" id="note-warning-reassign" data-testid="free-text-warning">'

@@ -1,18 +1,12 @@
 """寻访 → 立案 in one step from the web: the finding becomes a case at the visited building."""
 
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory
 from linli.grids.models import Visit
 from linli.grids.services import visit_record
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
+from linli.testing.clients import client_for
 
 
 def a_visit(world) -> Visit:
@@ -128,7 +122,7 @@ def test_api_refuses_a_visit_the_caller_may_not_file_from(world):
 
 def test_staff_who_run_deliberation_can_lift_a_case_into_a_topic(world):
     from linli.cases.services import case_create
-    from linli.participation.models_deliberation import Topic
+    from linli.participation.deliberation.models import Topic
 
     case = case_create(
         reporter=world.users[Role.RESIDENT],

@@ -12,6 +12,7 @@ from linli.cases.services import case_create, case_escalate, case_transition
 from linli.conftest import World, build_world, make_user, run_together
 from linli.grids.services import role_assign
 from linli.notify.models import Notification
+from linli.testing.clients import client_for
 
 URL = "/api/v1/cases"
 OTHER_SECRETARY = "other_secretary"
@@ -25,14 +26,6 @@ def world(world: World) -> World:
     )
     world.users[OTHER_SECRETARY] = other
     return world
-
-
-def client_for(world: World, role: str) -> Client:
-    # English, so that the assertions on messages hold whatever the default language.
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def post_json(client: Client, url: str, data: dict):
@@ -97,7 +90,7 @@ COORDINATION_REFUSED = {
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.STREET_ADMIN])
 def test_coordination_is_recorded_and_listed_in_the_detail(world, category, role):
     case = at_community(world, category)
-    response = post_json(client_for(world, role), f"{URL}/{case.pk}/coordinations", MEETING)
+    response = post_json(client_for(world.users[role]), f"{URL}/{case.pk}/coordinations", MEETING)
     assert response.status_code == 201
     body = response.json()
     meeting = Coordination.objects.get()
@@ -120,7 +113,7 @@ def test_coordination_is_recorded_and_listed_in_the_detail(world, category, role
 def test_coordination_time_without_offset_is_shanghai_time(world, category):
     case = at_community(world, category)
     response = post_json(
-        client_for(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/{case.pk}/coordinations",
         {**MEETING, "held_at": "2026-11-20T14:30", "due_at": "2026-11-23T18:00"},
     )
@@ -132,11 +125,13 @@ def test_coordination_is_refused_to_everyone_else_and_writes_nothing(world, cate
     case = at_community(world, category)
     before = snapshot(case)
     for role, status in COORDINATION_REFUSED.items():
-        response = post_json(client_for(world, role), f"{URL}/{case.pk}/coordinations", MEETING)
+        response = post_json(
+            client_for(world.users[role]), f"{URL}/{case.pk}/coordinations", MEETING
+        )
         assert response.status_code == status, role
         assert snapshot(case) == before, role
     denied = post_json(
-        client_for(world, Role.MICRO_GRID_LEAD), f"{URL}/{case.pk}/coordinations", MEETING
+        client_for(world.users[Role.MICRO_GRID_LEAD]), f"{URL}/{case.pk}/coordinations", MEETING
     )
     assert denied.json() == {
         "message": "Only the community secretary records a coordination meeting.",
@@ -148,7 +143,7 @@ def test_coordination_below_the_community_is_400_and_writes_nothing(world, categ
     case = report(world, category)
     before = snapshot(case)
     response = post_json(
-        client_for(world, Role.SECRETARY), f"{URL}/{case.pk}/coordinations", MEETING
+        client_for(world.users[Role.SECRETARY]), f"{URL}/{case.pk}/coordinations", MEETING
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -162,7 +157,7 @@ def test_coordination_due_before_the_meeting_is_400_naming_the_field(world, cate
     case = at_community(world, category)
     before = snapshot(case)
     response = post_json(
-        client_for(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/{case.pk}/coordinations",
         {**MEETING, "due_at": "2026-11-19T09:00:00+08:00"},
     )
@@ -176,10 +171,10 @@ def test_coordination_due_before_the_meeting_is_400_naming_the_field(world, cate
 
 def test_the_reporter_does_not_see_the_meetings(world, category):
     case = at_community(world, category)
-    post_json(client_for(world, Role.SECRETARY), f"{URL}/{case.pk}/coordinations", MEETING)
-    body = client_for(world, Role.RESIDENT).get(f"{URL}/{case.pk}").json()
+    post_json(client_for(world.users[Role.SECRETARY]), f"{URL}/{case.pk}/coordinations", MEETING)
+    body = client_for(world.users[Role.RESIDENT]).get(f"{URL}/{case.pk}").json()
     assert (body["coordinations"], body["owner_user"]) == ([], None)
-    staff = client_for(world, Role.MICRO_GRID_LEAD).get(f"{URL}/{case.pk}").json()
+    staff = client_for(world.users[Role.MICRO_GRID_LEAD]).get(f"{URL}/{case.pk}").json()
     assert [meeting["decision"] for meeting in staff["coordinations"]] == [
         "物业三日内清理，房管局督办"
     ]
@@ -202,7 +197,7 @@ def test_escalation_is_refused_to_those_without_a_post_and_writes_nothing(world,
     before = snapshot(case)
     for role, status in ESCALATION_REFUSED.items():
         response = post_json(
-            client_for(world, role),
+            client_for(world.users[role]),
             f"{URL}/{case.pk}/escalate",
             {"reason": "超出本级处置能力", "expected_version": case.version},
         )
@@ -217,7 +212,7 @@ def test_escalation_is_refused_to_those_without_a_post_and_writes_nothing(world,
 def test_staff_covering_the_case_escalate_it(world, category, role):
     case = report(world, category)
     response = post_json(
-        client_for(world, role),
+        client_for(world.users[role]),
         f"{URL}/{case.pk}/escalate",
         {"reason": "超出本级处置能力", "expected_version": case.version},
     )
@@ -239,7 +234,7 @@ def test_staff_covering_the_case_escalate_it(world, category, role):
 
 def test_assignees_list_names_posts_and_units_closest_first(world, category):
     case = report(world, category)
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(f"{URL}/{case.pk}/assignees")
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(f"{URL}/{case.pk}/assignees")
     assert response.status_code == 200
     assert response.json() == [
         {
@@ -274,7 +269,7 @@ def test_an_inactive_user_is_not_offered(world, category):
     leader = world.users[Role.BUILDING_GROUP_LEADER]
     leader.is_active = False
     leader.save(update_fields=["is_active"])
-    response = client_for(world, Role.SECRETARY).get(f"{URL}/{case.pk}/assignees")
+    response = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{case.pk}/assignees")
     assert [row["user_id"] for row in response.json()] == [
         world.users[Role.MICRO_GRID_LEAD].pk,
         world.users[Role.SECRETARY].pk,
@@ -292,7 +287,7 @@ def test_assignees_are_refused_to_those_without_a_post(world, category):
         OTHER_SECRETARY: 404,
     }
     for role, status in expected.items():
-        response = client_for(world, role).get(f"{URL}/{case.pk}/assignees")
+        response = client_for(world.users[role]).get(f"{URL}/{case.pk}/assignees")
         assert response.status_code == status, role
 
 
@@ -302,7 +297,7 @@ def test_dispatch_to_a_person_with_a_team_notifies_the_person(world, category):
     )
     leader = world.users[Role.BUILDING_GROUP_LEADER]
     response = post_json(
-        client_for(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/{case.pk}/actions",
         {
             "action": "dispatch",
@@ -335,7 +330,7 @@ def test_dispatch_to_someone_without_a_post_is_400_and_writes_nothing(world, cat
     )
     before = snapshot(case)
     response = post_json(
-        client_for(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/{case.pk}/actions",
         {
             "action": "dispatch",
@@ -357,7 +352,7 @@ def test_dispatch_to_someone_without_a_post_is_400_and_writes_nothing(world, cat
 def test_merge_shows_the_original_and_the_merged_cases(world, category):
     original = report(world, category)
     duplicate = report(world, category, description="1号楼楼道纸箱又堆起来了")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = post_json(
         client,
         f"{URL}/{duplicate.pk}/actions",
@@ -390,7 +385,7 @@ def test_detail_reports_the_loop_counters(world, category):
     secretary = world.users[Role.SECRETARY]
     for action in ["accept", "dispatch", "request_extension", "approve_extension"]:
         case = case_transition(case=case, actor=secretary, action=action)
-    body = client_for(world, Role.SECRETARY).get(f"{URL}/{case.pk}").json()
+    body = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{case.pk}").json()
     assert {
         key: body[key]
         for key in (

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -16,6 +15,7 @@ from linli.cases.services import case_create, case_escalate, case_transition
 from linli.conftest import World, make_user
 from linli.grids.services import role_assign
 from linli.notify.models import Notification
+from linli.testing.clients import client_for
 
 OTHER_SECRETARY = "other_secretary"
 ALL_ROLES = [
@@ -40,13 +40,6 @@ def world(world: World) -> World:
     )
     world.users[OTHER_SECRETARY] = other
     return world
-
-
-def client_for(world: World, role: str) -> Client:
-    client = Client()
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def in_site_language(msgid: str, **values) -> str:
@@ -113,7 +106,9 @@ def assert_refused(response, role: str) -> None:
 
 def test_dispatch_form_offers_the_people_covering_the_case_closest_first(world, category):
     case = accepted(world, category)
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     posts = response.context["assignees"]
     assert [post.user for post in posts] == [
         world.users[Role.BUILDING_GROUP_LEADER],
@@ -141,7 +136,7 @@ def test_dispatch_form_offers_the_people_covering_the_case_closest_first(world, 
 def test_dispatch_to_a_chosen_person_sets_the_owner_and_notifies_them(world, category):
     case = accepted(world, category)
     leader = world.users[Role.BUILDING_GROUP_LEADER]
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {
             "action": "dispatch",
@@ -177,7 +172,7 @@ def test_reassign_to_another_person_moves_the_owner(world, category):
         owner_user=world.users[Role.BUILDING_GROUP_LEADER],
     )
     lead = world.users[Role.MICRO_GRID_LEAD]
-    client_for(world, Role.SECRETARY).post(
+    client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "reassign", "version": case.version, "owner_user": lead.pk, "note": "转交"},
     )
@@ -194,7 +189,7 @@ def test_reassign_to_another_person_moves_the_owner(world, category):
 def test_dispatch_to_someone_not_offered_is_refused_and_writes_nothing(world, category):
     case = accepted(world, category)
     before = snapshot(case)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "dispatch", "version": case.version, "owner_user": world.users["volunteer"].pk},
     )
@@ -207,7 +202,7 @@ def test_stale_dispatch_shows_the_conflict_and_notifies_nobody(world, category):
     stale = case.version
     case_transition(case=case, actor=world.users[Role.SECRETARY], action="dispatch")
     before = snapshot(case)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {
             "action": "reassign",
@@ -226,7 +221,7 @@ def test_stale_dispatch_shows_the_conflict_and_notifies_nobody(world, category):
 
 def test_detail_offers_escalation_with_the_current_and_next_level(world, category):
     case = report(world, category)
-    response = client_for(world, Role.BUILDING_GROUP_LEADER).get(
+    response = client_for(world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("cases:detail", args=[case.pk])
     )
     assert response.context["can_escalate"] is True
@@ -240,7 +235,9 @@ def test_a_case_at_the_street_offers_no_escalation(world, category):
     case = report(world, category)
     for _step in range(3):
         case = case_escalate(case=case, actor=world.users[Role.STREET_ADMIN], reason="难")
-    response = client_for(world, Role.STREET_ADMIN).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[Role.STREET_ADMIN], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert response.context["can_escalate"] is False
     assert 'data-testid="escalate"' not in response.content.decode()
 
@@ -251,7 +248,7 @@ def test_a_case_at_the_street_offers_no_escalation(world, category):
 )
 def test_staff_covering_the_case_escalate_it_one_level(world, category, role):
     case = report(world, category)
-    response = client_for(world, role).post(
+    response = client_for(world.users[role], language=None).post(
         reverse("cases:escalate", args=[case.pk]),
         {"reason": "超出本级处置能力", "version": case.version},
     )
@@ -285,7 +282,7 @@ def test_escalation_is_refused_to_everyone_else_and_writes_nothing(world, catego
         Role.PARTNER_LIAISON,
         OTHER_SECRETARY,
     ]:
-        response = client_for(world, role).post(
+        response = client_for(world.users[role], language=None).post(
             reverse("cases:escalate", args=[case.pk]),
             {"reason": "超出本级处置能力", "version": case.version},
         )
@@ -296,7 +293,7 @@ def test_escalation_is_refused_to_everyone_else_and_writes_nothing(world, catego
 def test_escalation_without_a_reason_is_refused_and_writes_nothing(world, category):
     case = report(world, category)
     before = snapshot(case)
-    response = client_for(world, Role.MICRO_GRID_LEAD).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD], language=None).post(
         reverse("cases:escalate", args=[case.pk]), {"reason": "  ", "version": case.version}
     )
     assert messages_of(response) == [in_site_language("Say why the case goes up a level.")]
@@ -308,7 +305,7 @@ def test_escalation_with_a_stale_version_shows_the_conflict_and_writes_nothing(w
     stale = case.version
     case_transition(case=case, actor=world.users[Role.SECRETARY], action="accept")
     before = snapshot(case)
-    response = client_for(world, Role.MICRO_GRID_LEAD).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD], language=None).post(
         reverse("cases:escalate", args=[case.pk]), {"reason": "难", "version": stale}
     )
     assert messages_of(response) == [
@@ -319,7 +316,9 @@ def test_escalation_with_a_stale_version_shows_the_conflict_and_writes_nothing(w
 
 def test_escalation_page_accepts_only_post(world, category):
     case = report(world, category)
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:escalate", args=[case.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:escalate", args=[case.pk])
+    )
     assert response.status_code == 405
 
 
@@ -345,7 +344,7 @@ def shanghai(text: str) -> datetime:
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.STREET_ADMIN])
 def test_the_secretary_records_a_meeting_on_a_case_at_the_community(world, category, role):
     case = at_community(world, category)
-    client = client_for(world, role)
+    client = client_for(world.users[role], language=None)
     page = client.get(reverse("cases:coordination", args=[case.pk]))
     assert page.status_code == 200
     assert 'type="datetime-local"' in page.content.decode()
@@ -383,7 +382,7 @@ def test_coordination_is_refused_to_everyone_else_and_writes_nothing(world, cate
     for role in ALL_ROLES:
         if role in (Role.SECRETARY, Role.STREET_ADMIN):
             continue
-        client = client_for(world, role)
+        client = client_for(world.users[role], language=None)
         assert_refused(client.get(reverse("cases:coordination", args=[case.pk])), role)
         assert_refused(
             client.post(reverse("cases:coordination", args=[case.pk]), meeting_form()), role
@@ -393,14 +392,16 @@ def test_coordination_is_refused_to_everyone_else_and_writes_nothing(world, cate
 
 def test_coordination_before_the_community_level_sends_back_with_a_message(world, category):
     case = report(world, category)
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:coordination", args=[case.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:coordination", args=[case.pk])
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("cases:detail", args=[case.pk])
     assert messages_of(response) == [
         in_site_language("A coordination meeting is held on open cases escalated to the community.")
     ]
     before = snapshot(case)
-    posted = client_for(world, Role.SECRETARY).post(
+    posted = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:coordination", args=[case.pk]), meeting_form()
     )
     assert posted.status_code == 200
@@ -413,7 +414,7 @@ def test_coordination_before_the_community_level_sends_back_with_a_message(world
 def test_coordination_due_before_the_meeting_is_a_field_error(world, category):
     case = at_community(world, category)
     before = snapshot(case)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:coordination", args=[case.pk]),
         meeting_form(due_at="2026-11-19T09:00"),
     )
@@ -426,7 +427,7 @@ def test_coordination_due_before_the_meeting_is_a_field_error(world, category):
 
 def test_detail_links_to_the_meeting_form_and_lists_earlier_meetings(world, category):
     case = at_community(world, category)
-    secretary = client_for(world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY], language=None)
     secretary.post(reverse("cases:coordination", args=[case.pk]), meeting_form())
     page = secretary.get(reverse("cases:detail", args=[case.pk]))
     assert page.context["can_coordinate"] is True
@@ -437,10 +438,14 @@ def test_detail_links_to_the_meeting_form_and_lists_earlier_meetings(world, cate
     assert reverse("cases:coordination", args=[case.pk]) in body
     assert "区房管局" in body
     # The micro-grid lead handles the case but holds no 会商.
-    lead = client_for(world, Role.MICRO_GRID_LEAD).get(reverse("cases:detail", args=[case.pk]))
+    lead = client_for(world.users[Role.MICRO_GRID_LEAD], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert lead.context["can_coordinate"] is False
     # Meetings may name other residents: the reporter does not see them.
-    reporter = client_for(world, Role.RESIDENT).get(reverse("cases:detail", args=[case.pk]))
+    reporter = client_for(world.users[Role.RESIDENT], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert reporter.context["meetings"] == []
     assert "区房管局" not in reporter.content.decode()
 
@@ -451,14 +456,18 @@ def test_detail_links_to_the_meeting_form_and_lists_earlier_meetings(world, cate
 def test_staff_see_suspected_duplicates_with_both_merges(world, category):
     first = report(world, category)
     second = report(world, category, description="1号楼楼道纸箱又堆起来了")
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[second.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[second.pk])
+    )
     assert response.context["duplicates"] == [
         {"case": first, "merge_this_into_other": True, "merge_other_into_this": True}
     ]
     body = response.content.decode()
     assert f'data-testid="merge-into-{first.pk}"' in body
     assert f'data-testid="merge-from-{first.pk}"' in body
-    reporter = client_for(world, Role.RESIDENT).get(reverse("cases:detail", args=[second.pk]))
+    reporter = client_for(world.users[Role.RESIDENT], language=None).get(
+        reverse("cases:detail", args=[second.pk])
+    )
     assert reporter.context["duplicates"] == []
     assert 'data-testid="duplicates"' not in reporter.content.decode()
 
@@ -466,7 +475,7 @@ def test_staff_see_suspected_duplicates_with_both_merges(world, category):
 def test_merging_this_case_links_it_to_the_original_both_ways(world, category):
     original = report(world, category)
     duplicate = report(world, category, description="1号楼楼道纸箱又堆起来了")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY], language=None)
     response = client.post(
         reverse("cases:act", args=[duplicate.pk]),
         {"action": "mark_duplicate", "version": duplicate.version, "duplicate_of": original.pk},
@@ -487,7 +496,7 @@ def test_merging_this_case_links_it_to_the_original_both_ways(world, category):
 def test_merging_the_other_case_into_this_one_returns_to_this_page(world, category):
     this = report(world, category)
     other = report(world, category, description="1号楼楼道纸箱又堆起来了")
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[other.pk]),
         {
             "action": "mark_duplicate",
@@ -506,14 +515,14 @@ def test_merging_is_refused_to_those_without_the_post_and_writes_nothing(world, 
     duplicate = report(world, category, description="1号楼楼道纸箱又堆起来了")
     before = snapshot(duplicate)
     for role in ["anonymous", Role.VOLUNTEER, Role.PARTNER_LIAISON, OTHER_SECRETARY]:
-        response = client_for(world, role).post(
+        response = client_for(world.users[role], language=None).post(
             reverse("cases:act", args=[duplicate.pk]),
             {"action": "mark_duplicate", "version": duplicate.version, "duplicate_of": original.pk},
         )
         assert_refused(response, role)
         assert snapshot(duplicate) == before, role
     # The reporter sees the case; the refusal is a message in words.
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT], language=None).post(
         reverse("cases:act", args=[duplicate.pk]),
         {"action": "mark_duplicate", "version": duplicate.version, "duplicate_of": original.pk},
     )
@@ -550,7 +559,9 @@ def test_detail_shows_owner_handler_source_extensions_and_reopens(world, categor
     )
     case = case_transition(case=case, actor=secretary, action="request_extension")
     Case.objects.filter(pk=case.pk).update(due_at=timezone.now() - timedelta(hours=1))
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     body = response.content.decode()
     assert response.context["overdue"] is True
     assert (
@@ -569,7 +580,9 @@ def test_detail_shows_owner_handler_source_extensions_and_reopens(world, categor
 
 def test_note_required_steps_render_a_required_note(world, category):
     case = report(world, category)
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     reject = next(a for a in response.context["actions"] if a["name"] == "reject")
     accept = next(a for a in response.context["actions"] if a["name"] == "accept")
     assert str(reject["note_required"]) == in_site_language("A rejection needs a reason.")
@@ -587,7 +600,9 @@ def resolved(world: World, category) -> Case:
 
 def test_reporter_sees_rating_and_reopen_but_no_staff_controls(world, category):
     case = resolved(world, category)
-    response = client_for(world, Role.RESIDENT).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[Role.RESIDENT], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert response.context["can_rate"] is True
     assert [action["name"] for action in response.context["actions"]] == ["reopen"]
     assert response.context["can_escalate"] is False
@@ -601,7 +616,7 @@ def test_reporter_sees_rating_and_reopen_but_no_staff_controls(world, category):
 
 def test_reporter_reopens_within_seven_days_and_not_after(world, category):
     case = resolved(world, category)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT], language=None)
     response = client.post(
         reverse("cases:act", args=[case.pk]),
         {"action": "reopen", "version": case.version, "note": "又堆上了"},
@@ -609,7 +624,9 @@ def test_reporter_reopens_within_seven_days_and_not_after(world, category):
     assert response.status_code == 302
     case.refresh_from_db()
     assert (case.state, case.reopen_count) == (CaseState.DISPATCHED, 1)
-    page = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    page = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert 'data-testid="reopened"' in page.content.decode()
 
     leader = world.users[Role.BUILDING_GROUP_LEADER]
@@ -628,7 +645,7 @@ def test_reassign_form_keeps_the_current_team(world, category):
         handler_text="绿化队",
     )
     body = (
-        client_for(world, Role.SECRETARY)
+        client_for(world.users[Role.SECRETARY], language=None)
         .get(reverse("cases:detail", args=[case.pk]))
         .content.decode()
     )
@@ -640,7 +657,7 @@ def test_staff_merge_into_a_case_named_by_its_reference(world, category):
     # Eight days old: no longer suggested, still mergeable by reference.
     Case.objects.filter(pk=original.pk).update(created_at=timezone.now() - timedelta(days=8))
     duplicate = report(world, category, description="1号楼楼道纸箱又堆起来了")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY], language=None)
     page = client.get(reverse("cases:detail", args=[duplicate.pk]))
     assert page.context["duplicates"] == []
     assert 'data-testid="merge-by-reference"' in page.content.decode()
@@ -666,7 +683,7 @@ def test_merge_into_a_case_out_of_scope_is_refused_and_writes_nothing(world, cat
     )
     duplicate = report(world, category)
     before = snapshot(duplicate)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[duplicate.pk]),
         {
             "action": "mark_duplicate",
@@ -684,7 +701,7 @@ def test_stale_merge_from_the_original_page_writes_nothing(world, category):
     stale = other.version
     case_transition(case=other, actor=world.users[Role.SECRETARY], action="accept")
     before = snapshot(other)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[other.pk]),
         {
             "action": "mark_duplicate",

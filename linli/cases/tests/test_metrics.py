@@ -38,6 +38,7 @@ from linli.cases import metrics
 from linli.cases.models import Case, CaseSource
 from linli.cases.services import case_create, case_escalate, case_transition
 from linli.grids.services import building_create, grid_unit_create
+from linli.testing.clients import client_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OCTOBER = metrics.period_from_params(period="month", day="2025-10-01")
@@ -364,14 +365,8 @@ def test_roles_without_a_registry_post_have_no_metrics(world, role):
 # Pages -----------------------------------------------------------------------------------
 
 
-def client_for(world, role) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
-
-
 def test_dashboard_shows_the_numbers_with_links_to_their_cases(world, example):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     with at(NOW):
         response = client.get(reverse("cases:metrics"), OCTOBER_PARAMS)
     assert response.status_code == 200
@@ -398,7 +393,7 @@ def test_dashboard_shows_the_numbers_with_links_to_their_cases(world, example):
 
 
 def test_a_week_dashboard_charts_twelve_weeks(world, example):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     with at(NOW):
         response = client.get(reverse("cases:metrics"), {"period": "week", "date": "2025-10-15"})
     assert response.context["period"].label == "2025-10-13 – 2025-10-19"
@@ -413,7 +408,7 @@ def test_a_week_dashboard_charts_twelve_weeks(world, example):
 
 
 def test_metric_list_follows_the_child_row_link(world, example):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     with at(NOW):
         response = client.get(reverse("cases:metrics"), OCTOBER_PARAMS)
         a2 = response.context["rows"][1]
@@ -422,14 +417,16 @@ def test_metric_list_follows_the_child_row_link(world, example):
 
 
 def test_dashboard_defaults_to_the_current_month_of_the_users_unit(world):
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(reverse("cases:metrics"))
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(reverse("cases:metrics"))
     assert response.status_code == 200
     assert response.context["unit"] == world.micro_grid
     assert response.context["period"].kind == "month"
 
 
 def test_dashboard_says_what_is_wrong_with_a_bad_period(world):
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:metrics"), {"period": "x"})
+    response = client_for(world.users[Role.SECRETARY]).get(
+        reverse("cases:metrics"), {"period": "x"}
+    )
     assert response.status_code == 200
     assert response.context["period"].kind == "month"
     assert [str(m) for m in response.context["messages"]] == [
@@ -446,7 +443,7 @@ def test_dashboard_says_what_is_wrong_with_a_bad_period(world):
     ],
 )
 def test_dashboard_refuses_a_date_outside_2000_to_2100_naming_the_field(world, params, message):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     with at(NOW):
         response = client.get(reverse("cases:metrics"), {"unit": world.community.pk, **params})
         listed = client.get("/cases/metrics/closed/", {"unit": world.community.pk, **params})
@@ -470,7 +467,7 @@ def test_period_from_params_refuses_year_9999_naming_the_field(field):
 
 
 def test_out_of_scope_unit_is_404_on_the_pages(world, example):
-    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     params = {"unit": world.community.pk, **OCTOBER_PARAMS}
     assert client.get(reverse("cases:metrics"), params).status_code == 404
     assert client.get(reverse("cases:metric_cases", args=["filed"]), params).status_code == 404
@@ -479,7 +476,7 @@ def test_out_of_scope_unit_is_404_on_the_pages(world, example):
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.VOLUNTEER, Role.PARTNER_LIAISON])
 def test_pages_are_404_for_roles_without_a_registry_post(world, role):
-    client = client_for(world, role)
+    client = client_for(world.users[role])
     assert client.get(reverse("cases:metrics")).status_code == 404
     assert client.get(reverse("cases:metric_cases", args=["filed"])).status_code == 404
 
@@ -491,7 +488,7 @@ def test_anonymous_is_sent_to_log_in(world):
 
 def test_home_shows_this_months_rates_to_staff_only(world, example):
     summary_url = reverse("cases:metrics_summary")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     assert summary_url in client.get(reverse("web:home")).content.decode()
     # Read on 10-20 12:00: due so far a, b, h; filed a b c d h; closed a b e.
     with at(t(10, 20, 12)):
@@ -503,7 +500,7 @@ def test_home_shows_this_months_rates_to_staff_only(world, example):
     assert response.context["dashboard"] == (
         f"{reverse('cases:metrics')}?unit={world.community.pk}&period=month&date=2025-10-01"
     )
-    resident = client_for(world, Role.RESIDENT)
+    resident = client_for(world.users[Role.RESIDENT])
     assert summary_url not in resident.get(reverse("web:home")).content.decode()
     assert resident.get(summary_url).status_code == 404
 
@@ -522,7 +519,7 @@ def _add_micro_grids(world, count: int) -> None:
 
 def test_dashboard_queries_do_not_grow_with_child_units(world, category):
     world.category = category
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("cases:metrics")
     client.get(url, OCTOBER_PARAMS)  # warm the session and the category cache
     with CaptureQueriesContext(connection) as two_children:
@@ -536,7 +533,7 @@ def test_dashboard_queries_do_not_grow_with_child_units(world, category):
 
 
 def test_dashboard_query_count(world, example, django_assert_num_queries):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.get(reverse("cases:metrics"), OCTOBER_PARAMS)
     # session, user, scope (2), unit, grouped counts, durations, children, trend, nav posts,
     # unread notifications.
@@ -550,7 +547,7 @@ API = "/api/v1/cases/metrics"
 
 
 def test_api_gives_the_metrics_children_and_trend(world, example):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     with at(NOW):
         response = client.get(API, {"unit_id": world.community.pk, **OCTOBER_PARAMS})
     assert response.status_code == 200
@@ -596,14 +593,14 @@ def test_api_gives_the_metrics_children_and_trend(world, example):
 
 
 def test_api_defaults_to_the_users_unit_and_this_month(world):
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(API)
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(API)
     assert response.status_code == 200
     assert response.json()["unit"]["code"] == "A1"
     assert response.json()["period"]["kind"] == "month"
 
 
 def test_api_answers_404_outside_scope_and_400_for_a_bad_period(world):
-    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = client.get(API, {"unit_id": world.community.pk})
     assert response.status_code == 404
     assert response.json()["field"] == "unit_id"
@@ -614,12 +611,12 @@ def test_api_answers_404_outside_scope_and_400_for_a_bad_period(world):
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.VOLUNTEER, Role.PARTNER_LIAISON])
 def test_api_is_404_for_roles_without_a_registry_post(world, role):
-    assert client_for(world, role).get(API).status_code == 404
+    assert client_for(world.users[role]).get(API).status_code == 404
 
 
 def test_api_metrics_path_leaves_case_detail_alone(world, category):
     world.category = category
     case = file(world, t(10, 2, 9))
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     assert client.get(f"/api/v1/cases/{case.pk}").json()["reference"] == case.reference
     assert Client().get(API).status_code == 401

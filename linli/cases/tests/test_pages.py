@@ -11,13 +11,7 @@ from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseEvent, CaseSource, CaseState
 from linli.cases.services import case_create, case_transition
 from linli.conftest import World
-
-
-def client_for(world: World, role: str) -> Client:
-    client = Client()
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
+from linli.testing.clients import client_for
 
 
 def assert_sent_to_login(response) -> None:
@@ -57,7 +51,7 @@ def messages_of(response) -> list[str]:
 
 
 def test_resident_files_a_case_through_the_form(world, category):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT], language=None)
     response = client.post(
         reverse("cases:new"),
         {"category": category.pk, "building": world.building.pk, "description": "楼道里堆满了纸箱"},
@@ -78,14 +72,14 @@ def test_resident_files_a_case_through_the_form(world, category):
 
 
 def test_resident_form_offers_only_their_own_building(world, category):
-    response = client_for(world, Role.RESIDENT).get(reverse("cases:new"))
+    response = client_for(world.users[Role.RESIDENT], language=None).get(reverse("cases:new"))
     assert response.status_code == 200
     assert list(response.context["form"].fields["building"].queryset) == [world.building]
 
 
 def test_resident_cannot_file_at_another_building(world, category):
     other_building = world.other_micro_grid_household.building
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT], language=None).post(
         reverse("cases:new"),
         {"category": category.pk, "building": other_building.pk, "description": "堆物"},
     )
@@ -95,7 +89,7 @@ def test_resident_cannot_file_at_another_building(world, category):
 
 
 def test_staff_filing_records_source_staff(world, category):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:new"),
         {"category": category.pk, "building": world.building.pk, "description": "巡查发现堆物"},
     )
@@ -105,7 +99,7 @@ def test_staff_filing_records_source_staff(world, category):
 
 def test_check_shows_suspected_duplicates_and_files_nothing(world, category):
     existing = resident_case(world, category)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:new"),
         {
             "category": category.pk,
@@ -123,7 +117,9 @@ def test_check_shows_suspected_duplicates_and_files_nothing(world, category):
 def test_staff_workbench_lists_the_resident_case(world, category):
     case = resident_case(world, category)
     far = far_case(world, category)
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(reverse("cases:workbench"))
+    response = client_for(world.users[Role.MICRO_GRID_LEAD], language=None).get(
+        reverse("cases:workbench")
+    )
     assert response.status_code == 200
     assert list(response.context["page"]) == [case]
     body = response.content.decode()
@@ -133,7 +129,7 @@ def test_staff_workbench_lists_the_resident_case(world, category):
 
 def test_workbench_filters_by_state(world, category):
     case = resident_case(world, category)
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY], language=None)
     reported = client.get(reverse("cases:workbench"), {"state": CaseState.REPORTED})
     accepted = client.get(reverse("cases:workbench"), {"state": CaseState.ACCEPTED})
     assert list(reported.context["page"]) == [case]
@@ -154,7 +150,7 @@ def test_workbench_filters_by_state(world, category):
     ],
 )
 def test_workbench_answers_each_role(world, role, expected):
-    response = client_for(world, role).get(reverse("cases:workbench"))
+    response = client_for(world.users[role], language=None).get(reverse("cases:workbench"))
     if expected == 302:
         assert_sent_to_login(response)
     else:
@@ -164,7 +160,7 @@ def test_workbench_answers_each_role(world, role, expected):
 def test_resident_sees_only_their_own_cases_on_the_workbench(world, category):
     own = resident_case(world, category)
     far_case(world, category)
-    response = client_for(world, Role.RESIDENT).get(reverse("cases:workbench"))
+    response = client_for(world.users[Role.RESIDENT], language=None).get(reverse("cases:workbench"))
     assert list(response.context["page"]) == [own]
 
 
@@ -183,7 +179,9 @@ def test_resident_sees_only_their_own_cases_on_the_workbench(world, category):
 )
 def test_detail_answers_each_role(world, category, role, expected):
     case = resident_case(world, category)
-    response = client_for(world, role).get(reverse("cases:detail", args=[case.pk]))
+    response = client_for(world.users[role], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     if expected == 302:
         assert_sent_to_login(response)
     else:
@@ -195,7 +193,7 @@ def test_detail_answers_each_role(world, category, role, expected):
 )
 def test_case_outside_scope_is_404(world, category, role):
     case = far_case(world, category)
-    client = client_for(world, role)
+    client = client_for(world.users[role], language=None)
     assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
     response = client.post(
         reverse("cases:act", args=[case.pk]), {"action": "accept", "version": case.version}
@@ -206,10 +204,12 @@ def test_case_outside_scope_is_404(world, category, role):
 
 def test_detail_offers_the_actions_the_user_may_do_now(world, category):
     case = resident_case(world, category)
-    staff = client_for(world, Role.BUILDING_GROUP_LEADER).get(
+    staff = client_for(world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("cases:detail", args=[case.pk])
     )
-    reporter = client_for(world, Role.RESIDENT).get(reverse("cases:detail", args=[case.pk]))
+    reporter = client_for(world.users[Role.RESIDENT], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert [action["name"] for action in staff.context["actions"]] == [
         "accept",
         "reject",
@@ -222,7 +222,7 @@ def test_detail_offers_the_actions_the_user_may_do_now(world, category):
 def test_action_post_moves_the_state(world, category):
     case = resident_case(world, category)
     before = case.version
-    response = client_for(world, Role.BUILDING_GROUP_LEADER).post(
+    response = client_for(world.users[Role.BUILDING_GROUP_LEADER], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "accept", "version": before, "note": "立案"},
     )
@@ -245,7 +245,7 @@ def test_stale_version_shows_the_conflict_and_writes_nothing(world, category):
     stale = case.version
     accepted = case_transition(case=case, actor=world.users[Role.SECRETARY], action="accept")
     events_before = CaseEvent.objects.count()
-    response = client_for(world, Role.BUILDING_GROUP_LEADER).post(
+    response = client_for(world.users[Role.BUILDING_GROUP_LEADER], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "reject", "version": stale, "note": "不予立案"},
     )
@@ -261,7 +261,7 @@ def test_stale_version_shows_the_conflict_and_writes_nothing(world, category):
 
 def test_action_the_user_may_not_do_shows_a_message_and_writes_nothing(world, category):
     case = resident_case(world, category)
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT], language=None).post(
         reverse("cases:act", args=[case.pk]), {"action": "accept", "version": case.version}
     )
     # The step is named in words, as on its button, never by its internal name.
@@ -280,7 +280,7 @@ def resolved_case(world: World, category) -> Case:
 
 def test_reporter_rates_a_resolved_case(world, category):
     case = resolved_case(world, category)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT], language=None)
     detail = client.get(reverse("cases:detail", args=[case.pk]))
     assert detail.context["can_rate"] is True
     response = client.post(
@@ -296,7 +296,7 @@ def test_reporter_rates_a_resolved_case(world, category):
 
 def test_rating_out_of_range_is_refused(world, category):
     case = resolved_case(world, category)
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "rate", "version": case.version, "satisfaction": "9"},
     )
@@ -307,7 +307,7 @@ def test_rating_out_of_range_is_refused(world, category):
 
 def test_board_shows_no_resident_names(world, category):
     case = resident_case(world, category)
-    response = client_for(world, Role.VOLUNTEER).get(
+    response = client_for(world.users[Role.VOLUNTEER], language=None).get(
         reverse("cases:board", args=[world.community.pk])
     )
     assert response.status_code == 200
@@ -320,7 +320,7 @@ def test_board_shows_no_resident_names(world, category):
 
 
 def test_board_of_a_non_community_is_404(world):
-    response = client_for(world, Role.VOLUNTEER).get(
+    response = client_for(world.users[Role.VOLUNTEER], language=None).get(
         reverse("cases:board", args=[world.micro_grid.pk])
     )
     assert response.status_code == 404
@@ -336,9 +336,11 @@ def test_dispatch_form_records_the_handler(world, category):
         actor=world.users[Role.SECRETARY],
         action="accept",
     )
-    detail = client_for(world, Role.SECRETARY).get(reverse("cases:detail", args=[case.pk]))
+    detail = client_for(world.users[Role.SECRETARY], language=None).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert 'data-testid="action-dispatch"' in detail.content.decode()
-    client_for(world, Role.SECRETARY).post(
+    client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]),
         {"action": "dispatch", "version": case.version, "handler_text": "物业公司"},
     )
@@ -348,7 +350,7 @@ def test_dispatch_form_records_the_handler(world, category):
 
 def test_illegal_action_shows_a_message_and_writes_nothing(world, category):
     case = resident_case(world, category)
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language=None).post(
         reverse("cases:act", args=[case.pk]), {"action": "verify", "version": case.version}
     )
     assert messages_of(response) == ["事项处于“已上报”状态，不能“核查”。"]
@@ -358,7 +360,7 @@ def test_illegal_action_shows_a_message_and_writes_nothing(world, category):
 
 def test_timeline_names_steps_and_states_in_words(world, category):
     case = resident_case(world, category)
-    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     content = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
     assert "Reported → Reported" in content

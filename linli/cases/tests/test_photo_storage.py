@@ -18,23 +18,19 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from django.utils import translation
 from PIL import Image
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CasePhoto, CaseSource
 from linli.cases.services import case_create, case_photos_add
 from linli.conftest import World
+from linli.testing.clients import client_for
 
 API = "/api/v1/cases"
 MESSAGE = "the server's storage is full or read-only; tell the IT staff"
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def every_path(root: Path) -> list[Path]:
@@ -59,12 +55,6 @@ def upload(data: bytes | None = None) -> SimpleUploadedFile:
         Image.new("RGB", (40, 30), (200, 40, 40)).save(output, "JPEG")
         data = output.getvalue()
     return SimpleUploadedFile("IMG_0001.jpg", data, "image/jpeg")
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
 
 
 def resident_case(world: World, category) -> Case:

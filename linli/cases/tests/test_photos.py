@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from PIL import ExifTags, Image
 
 from linli.accounts.roles import Role
@@ -19,6 +17,7 @@ from linli.cases.services import case_create, case_photos_add
 from linli.conftest import ID_NUMBERS, World, make_user
 from linli.grids.models import GridUnit
 from linli.grids.services import resident_create, role_assign
+from linli.testing.clients import client_for
 
 API = "/api/v1/cases"
 
@@ -29,11 +28,8 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture(autouse=True)
-def english():
-    # Messages are compared in English, whatever the site language and its catalogue.
-    with translation.override("en"):
-        yield
+# Messages are compared in English, whatever the site language and its catalogue.
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -101,13 +97,6 @@ def neighbour_with_account(world: World):
         user=user,
     )
     return user
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 # Storing ------------------------------------------------------------------------------------

@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.test import Client
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseSource, Coordination
 from linli.cases.services import case_create, case_escalate, coordination_record
 from linli.conftest import World, make_user
 from linli.grids.services import resident_create, role_assign
+from linli.testing.clients import client_for
 
 URL = "/api/v1/cases"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,13 +45,6 @@ def world(world: World) -> World:
     return world
 
 
-def client_for(world: World, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
-
-
 def file(world: World, code: str, reporter: str = Role.SECRETARY, **kwargs) -> Case:
     return case_create(
         reporter=world.users[reporter],
@@ -63,7 +56,7 @@ def file(world: World, code: str, reporter: str = Role.SECRETARY, **kwargs) -> C
 
 
 def duplicates(world: World, role: str, code: str) -> list[str]:
-    response = client_for(world, role).get(
+    response = client_for(world.users[role]).get(
         f"{URL}/duplicates", {"category": code, "building_id": world.building.pk}
     )
     assert response.status_code == 200, response.content
@@ -103,7 +96,7 @@ def test_secretary_sees_every_duplicate_in_the_community(world):
 def test_filing_page_hint_hides_a_dispute_from_a_resident(world):
     clutter = file(world, "SAF-01")
     dispute = file(world, "NEI-01")
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     for case, shown in ((dispute, False), (clutter, True)):
         response = client.post(
             "/cases/new/",
@@ -125,7 +118,7 @@ def test_filing_page_hint_hides_another_communitys_case_from_its_resident(world)
         world, "SAF-01", Role.STREET_ADMIN, building=world.other_community_household.building
     )
     file(world, "SAF-01")
-    response = client_for(world, C_RESIDENT).post(
+    response = client_for(world.users[C_RESIDENT]).post(
         "/cases/new/",
         {
             "category": far.category_id,
@@ -167,13 +160,13 @@ def met(world: World) -> Case:
 
 
 def test_reporter_with_a_post_elsewhere_does_not_see_the_coordination_over_the_api(world, met):
-    body = client_for(world, Role.RESIDENT).get(f"{URL}/{met.pk}").json()
+    body = client_for(world.users[Role.RESIDENT]).get(f"{URL}/{met.pk}").json()
     assert body["coordinations"] == []
     assert body["owner_user"] is None
 
 
 def test_reporter_with_a_post_elsewhere_does_not_see_the_coordination_on_the_page(world, met):
-    response = client_for(world, Role.RESIDENT).get(f"/cases/{met.pk}/")
+    response = client_for(world.users[Role.RESIDENT]).get(f"/cases/{met.pk}/")
     assert response.status_code == 200
     assert response.context["meetings"] == []
     assert response.context["staff"] is False
@@ -181,11 +174,11 @@ def test_reporter_with_a_post_elsewhere_does_not_see_the_coordination_on_the_pag
 
 
 def test_reporters_timeline_shows_the_meeting_step_without_its_decision(world, met):
-    events = client_for(world, Role.RESIDENT).get(f"{URL}/{met.pk}").json()["events"]
+    events = client_for(world.users[Role.RESIDENT]).get(f"{URL}/{met.pk}").json()["events"]
     assert [(row["action"], row["note"]) for row in events if row["action"] == "coordinate"] == [
         ("coordinate", "")
     ]
-    events = client_for(world, Role.SECRETARY).get(f"{URL}/{met.pk}").json()["events"]
+    events = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{met.pk}").json()["events"]
     assert [(row["action"], row["note"]) for row in events if row["action"] == "coordinate"] == [
         ("coordinate", "物业三日内清理")
     ]
@@ -193,9 +186,9 @@ def test_reporters_timeline_shows_the_meeting_step_without_its_decision(world, m
 
 def test_secretary_of_the_case_sees_the_coordination(world, met):
     meeting = Coordination.objects.get()
-    body = client_for(world, Role.SECRETARY).get(f"{URL}/{met.pk}").json()
+    body = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{met.pk}").json()
     assert [row["id"] for row in body["coordinations"]] == [meeting.pk]
-    response = client_for(world, Role.SECRETARY).get(f"/cases/{met.pk}/")
+    response = client_for(world.users[Role.SECRETARY]).get(f"/cases/{met.pk}/")
     assert response.context["meetings"] == [meeting]
     assert "物业三日内清理" in response.content.decode()
 
@@ -204,7 +197,7 @@ def test_secretary_of_the_case_sees_the_coordination(world, met):
 
 
 def test_resident_filing_an_urgent_case_is_refused_naming_priority(world):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": "SAF-01",
@@ -220,7 +213,7 @@ def test_resident_filing_an_urgent_case_is_refused_naming_priority(world):
 
 
 def test_resident_filing_with_normal_priority_is_accepted(world):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": "SAF-01",
@@ -242,7 +235,7 @@ def test_staff_of_another_community_cannot_set_priority_on_a_case_here(world):
         grid_unit=world.other_community,
         post="party_secretary",
     )
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         URL,
         {
             "category": "SAF-01",
@@ -258,7 +251,7 @@ def test_staff_of_another_community_cannot_set_priority_on_a_case_here(world):
 
 
 def test_staff_covering_the_place_sets_priority(world):
-    response = client_for(world, Role.BUILDING_GROUP_LEADER).post(
+    response = client_for(world.users[Role.BUILDING_GROUP_LEADER]).post(
         URL,
         {
             "category": "SAF-01",
@@ -273,15 +266,15 @@ def test_staff_covering_the_place_sets_priority(world):
 
 
 def test_filing_page_offers_priority_to_staff_only(world):
-    resident_page = client_for(world, Role.RESIDENT).get("/cases/new/")
+    resident_page = client_for(world.users[Role.RESIDENT]).get("/cases/new/")
     assert "priority" not in resident_page.context["form"].fields
     assert 'name="priority"' not in resident_page.content.decode()
-    staff_page = client_for(world, Role.SECRETARY).get("/cases/new/")
+    staff_page = client_for(world.users[Role.SECRETARY]).get("/cases/new/")
     assert 'name="priority"' in staff_page.content.decode()
 
 
 def test_filing_page_ignores_a_crafted_priority_from_a_resident(world):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/cases/new/",
         {
             "category": CaseCategory.objects.get(code="SAF-01").pk,
@@ -295,7 +288,7 @@ def test_filing_page_ignores_a_crafted_priority_from_a_resident(world):
 
 
 def test_filing_page_files_staffs_urgent_case(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         "/cases/new/",
         {
             "category": CaseCategory.objects.get(code="SAF-01").pk,

@@ -1,13 +1,13 @@
 """A step on the detail page may carry photos: the step and its photos stand or fall together."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.cases.models import CaseEvent, CasePhoto
 from linli.cases.services import case_transition
 from linli.cases.tests.test_photos import image_bytes, resident_case, upload
+from linli.testing.clients import client_for
 
 
 @pytest.fixture(autouse=True)
@@ -24,15 +24,9 @@ def in_progress(world, category):
     return case
 
 
-def lead_client(world) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[Role.MICRO_GRID_LEAD])
-    return client
-
-
 def test_resolving_with_a_photo_attaches_it_to_the_resolve_step(world, category, media_root):
     case = in_progress(world, category)
-    response = lead_client(world).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         reverse("cases:act", args=[case.pk]),
         {
             "action": "resolve",
@@ -49,7 +43,7 @@ def test_resolving_with_a_photo_attaches_it_to_the_resolve_step(world, category,
 
 def test_a_bad_photo_undoes_the_step(world, category, media_root):
     case = in_progress(world, category)
-    response = lead_client(world).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         reverse("cases:act", args=[case.pk]),
         {
             "action": "resolve",
@@ -69,11 +63,19 @@ def test_a_bad_photo_undoes_the_step(world, category, media_root):
 
 def test_the_resolve_form_offers_photos_and_the_accept_form_does_not(world, category):
     case = resident_case(world, category)
-    page = lead_client(world).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = (
+        client_for(world.users[Role.MICRO_GRID_LEAD])
+        .get(reverse("cases:detail", args=[case.pk]))
+        .content.decode()
+    )
     accept_form = page.split('data-testid="action-accept"')[1].split("</form>")[0]
     assert 'name="photos"' not in accept_form
     case = in_progress(world, category)
-    page = lead_client(world).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = (
+        client_for(world.users[Role.MICRO_GRID_LEAD])
+        .get(reverse("cases:detail", args=[case.pk]))
+        .content.decode()
+    )
     resolve_form = page.split('data-testid="action-resolve"')[1].split("</form>")[0]
     assert 'name="photos"' in resolve_form
     marker = page.index('data-testid="action-resolve"')

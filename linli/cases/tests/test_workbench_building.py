@@ -4,7 +4,6 @@ chosen building narrows the queue without losing "overdue first"."""
 from datetime import timedelta
 
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -14,12 +13,7 @@ from linli.cases.models import Case, CaseCategory, CaseSource
 from linli.cases.services import case_create
 from linli.conftest import World
 from linli.grids.services import building_create
-
-
-def client_for(world: World, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
+from linli.testing.clients import client_for
 
 
 def file_at(world: World, building, description: str, *, overdue: bool = False) -> Case:
@@ -41,7 +35,7 @@ def offered(response) -> list[tuple[str, str]]:
 
 def test_a_micro_grid_lead_is_offered_only_the_buildings_of_their_micro_grid(world):
     building_create(grid_unit=world.building_group, name="3号楼")
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(reverse("cases:workbench"))
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(reverse("cases:workbench"))
     assert offered(response) == [("1号楼组", "1号楼"), ("1号楼组", "3号楼")]
     body = response.content.decode()
     assert '<optgroup label="1号楼组">' in body
@@ -49,7 +43,7 @@ def test_a_micro_grid_lead_is_offered_only_the_buildings_of_their_micro_grid(wor
 
 
 def test_a_secretary_is_offered_the_community_grouped_by_building_group(world):
-    response = client_for(world, Role.SECRETARY).get(reverse("cases:workbench"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("cases:workbench"))
     assert offered(response) == [("1号楼组", "1号楼"), ("2号楼组", "2号楼")]
     body = response.content.decode()
     assert body.index('<optgroup label="1号楼组">') < body.index('<optgroup label="2号楼组">')
@@ -60,7 +54,7 @@ def test_the_building_filter_keeps_overdue_first(world):
     fresh = file_at(world, world.building, "新堆物")
     late = file_at(world, world.building, "旧堆物", overdue=True)
     elsewhere = file_at(world, other, "2号楼堆物", overdue=True)
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
 
     everything = client.get(reverse("cases:workbench"))
     one_building = client.get(reverse("cases:workbench"), {"building": world.building.pk})
@@ -74,7 +68,7 @@ def test_the_building_filter_keeps_overdue_first(world):
 def test_the_building_filter_combines_with_the_state_filter(world):
     fresh = file_at(world, world.building, "新堆物")
     Case.objects.filter(pk=file_at(world, world.building, "已受理").pk).update(state="accepted")
-    response = client_for(world, Role.SECRETARY).get(
+    response = client_for(world.users[Role.SECRETARY]).get(
         reverse("cases:workbench"), {"building": world.building.pk, "state": "reported"}
     )
     assert list(response.context["page"]) == [fresh]
@@ -84,7 +78,7 @@ def test_a_building_outside_the_users_grids_is_no_filter(world):
     mine = file_at(world, world.building, "1号楼堆物")
     far = world.other_community_household.building
     file_at(world, far, "9号楼堆物")
-    response = client_for(world, Role.MICRO_GRID_LEAD).get(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(
         reverse("cases:workbench"), {"building": far.pk}
     )
     assert list(response.context["page"]) == [mine]
@@ -92,7 +86,7 @@ def test_a_building_outside_the_users_grids_is_no_filter(world):
 
 
 def test_the_building_choices_cost_one_query_whatever_their_number(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.get(reverse("cases:workbench"))  # warm the session and the scope
     for number in range(3, 13):
         building_create(grid_unit=world.other_building_group, name=f"{number}号楼")

@@ -1,17 +1,11 @@
 """One-click steps on the workbench: the usual next step of each case, for those who may."""
 
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory
 from linli.cases.services import case_create, case_transition
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
+from linli.testing.clients import client_for
 
 
 def reported(world) -> Case:

@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -284,41 +283,25 @@ def case_new(request):
             )
         else:
             source = (data.get("source") or CaseSource.STAFF) if staff else None
-            # Photos are checked before the case is filed, so that one answer lists every
-            # problem with the form; a bad photo then rolls the new case back.
-            photo_error, prepared = None, []
             try:
-                prepared = services.photos_prepare(files=data["photos"], actor=user)
-            except ValidationError as error:
-                photo_error = error
-            try:
-                with transaction.atomic():
-                    case = services.case_create(
-                        reporter=user,
-                        category=data["category"],
-                        building=data["building"],
-                        latitude=data["latitude"],
-                        longitude=data["longitude"],
-                        description=data["description"],
-                        source=source or CaseSource.RESIDENT_REPORT,
-                        hotline_reference=data.get("hotline_reference", "")
-                        if source == CaseSource.HOTLINE_12345
-                        else "",
-                        priority=data.get("priority") or CasePriority.NORMAL,
-                    )
-                    if photo_error is not None:
-                        raise photo_error
-                    if prepared:
-                        services.case_photos_add(
-                            case=case,
-                            actor=user,
-                            files=prepared,
-                            event=case.events.get(action="create"),
-                        )
+                # One refusal names every problem with the case and its photos; a bad photo
+                # files nothing.
+                case = services.case_create(
+                    reporter=user,
+                    category=data["category"],
+                    building=data["building"],
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    description=data["description"],
+                    source=source or CaseSource.RESIDENT_REPORT,
+                    hotline_reference=data.get("hotline_reference", "")
+                    if source == CaseSource.HOTLINE_12345
+                    else "",
+                    priority=data.get("priority") or CasePriority.NORMAL,
+                    photos=data["photos"],
+                )
             except ValidationError as error:
                 form_add_errors(form, error)
-                if photo_error is not None and error is not photo_error:
-                    form_add_errors(form, photo_error)
             else:
                 messages.success(
                     request,
@@ -489,22 +472,17 @@ def case_act(request, case_id: int):
             if reference
             else None
         )
-    photos = request.FILES.getlist("photos") if action in PHOTO_STEPS else []
     try:
         # The step and its photos stand or fall together.
-        with transaction.atomic():
-            case = services.case_transition(
-                case=case,
-                actor=user,
-                action=action,
-                note=request.POST.get("note", ""),
-                expected_version=_int(request.POST.get("version")),
-                **data,
-            )
-            if photos:
-                services.case_photos_add(
-                    case=case, actor=user, files=photos, event=case.events.order_by("id").last()
-                )
+        case = services.case_transition(
+            case=case,
+            actor=user,
+            action=action,
+            note=request.POST.get("note", ""),
+            expected_version=_int(request.POST.get("version")),
+            photos=request.FILES.getlist("photos") if action in PHOTO_STEPS else [],
+            **data,
+        )
     except ValidationError as error:
         messages.error(request, _first_message(error))
     else:

@@ -54,12 +54,11 @@ FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            with override_settings(PASSWORD_HASHERS=FAST_HASHER):
-                result = demo_generate()
-            yield result
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), transaction.atomic():
+        with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+            result = demo_generate()
+        yield result
+        transaction.set_rollback(True)
 
 
 def unit(name: str) -> GridUnit:
@@ -378,9 +377,9 @@ def test_demo_has_volunteers_in_teams_partners_needs_and_supplies(demo, db):
 
 
 def test_demo_has_the_action_day_the_bus_stop_topic_and_an_open_survey(demo, db):
+    from linli.participation.deliberation.models import Opinion, Topic
     from linli.participation.models import Activity, SignUp
-    from linli.participation.models_deliberation import Opinion, Topic
-    from linli.participation.models_surveys import Survey
+    from linli.participation.surveys.models import Survey
 
     community = unit("A社区")
     action_day = Activity.objects.get(grid_path=community.path, kind="action_day")

@@ -16,13 +16,13 @@ II (patrol team), 8 tasks per volunteer. The world has two targeted households i
 from decimal import Decimal
 
 import pytest
-from django.utils import translation
 
 from linli.accounts.roles import Role
 from linli.conftest import make_user
 from linli.emergency.models import Plan, TaskTemplate
 from linli.grids.models import Building
 from linli.grids.services import role_assign
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English
 from linli.volunteers.models import ServiceKind
 from linli.volunteers.services import (
     team_member_add,
@@ -37,13 +37,6 @@ COORDINATES = {
     "2号楼": (Decimal("31.271000"), Decimal("121.450000")),
     "9号楼": (Decimal("31.290000"), Decimal("121.470000")),
 }
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Messages are asserted in English whatever the catalogue holds (the default is zh-hans).
-    with translation.override("en"):
-        yield
 
 
 def add_volunteer(world, *, name, user, home_building, skills, team_kind, unit=None):

@@ -24,6 +24,7 @@ from linli.emergency.models import (
 from linli.emergency.services import activation_start, help_request_create
 from linli.notify.models import Notification
 from linli.partners.services import partner_create
+from linli.testing.clients import client_for
 
 URL = "/api/v1/emergency"
 STATES = ["unassigned", "assigned", "acknowledged", "retry", "escalated", "done", "cancelled"]
@@ -32,17 +33,6 @@ STATES = ["unassigned", "assigned", "acknowledged", "retry", "escalated", "done"
 def iso(moment) -> str | None:
     """A datetime as the API writes it."""
     return None if moment is None else DjangoJSONEncoder().default(moment)
-
-
-def as_user(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def as_role(world, role: str) -> Client:
-    return as_user(world.users.get(role))
 
 
 def post_json(client: Client, url: str, data: dict | None = None):
@@ -149,7 +139,7 @@ NO_CONTACT_TREE = (
 def test_preview_answers_the_figures_and_writes_nothing(emergency_world, plan):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/preview",
         {"plan_id": plan.pk, "scope_id": world.community.pk, "grade": 2},
     )
@@ -172,7 +162,7 @@ def test_preview_reports_an_impossible_constraint_before_activation(emergency_wo
         plan=plan, kind="patrol", title="车辆转运准备", required_skills=",driving,", sort_order=3
     )
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/preview",
         {"plan_id": plan.pk, "scope_id": world.community.pk, "grade": 4},
     )
@@ -193,7 +183,7 @@ def test_preview_reports_an_impossible_constraint_before_activation(emergency_wo
 def test_secretary_activates_a_drill_and_gets_201_with_the_counts(emergency_world, plan):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations",
         {
             "plan_id": plan.pk,
@@ -217,7 +207,7 @@ def test_activation_with_an_unacknowledged_problem_answers_400_and_writes_nothin
         plan=plan, kind="patrol", title="车辆转运准备", required_skills=",driving,", sort_order=3
     )
     payload = {"plan_id": plan.pk, "scope_id": world.community.pk, "grade": 4}
-    response = post_json(as_role(world, Role.SECRETARY), f"{URL}/activations", payload)
+    response = post_json(client_for(world.users[Role.SECRETARY]), f"{URL}/activations", payload)
     assert response.status_code == 400
     assert response.json() == {
         "message": "The plan cannot be carried out in full: “车辆转运准备” needs Driving, which "
@@ -228,7 +218,9 @@ def test_activation_with_an_unacknowledged_problem_answers_400_and_writes_nothin
     assert (Activation.objects.count(), Task.objects.count()) == (0, 0)
 
     acknowledged = {**payload, "acknowledge_problems": True}
-    response = post_json(as_role(world, Role.SECRETARY), f"{URL}/activations", acknowledged)
+    response = post_json(
+        client_for(world.users[Role.SECRETARY]), f"{URL}/activations", acknowledged
+    )
     assert response.status_code == 201
     assert response.json()["tasks_by_state"] == by_state(assigned=2, unassigned=2)
 
@@ -236,7 +228,7 @@ def test_activation_with_an_unacknowledged_problem_answers_400_and_writes_nothin
 def test_activating_the_same_scope_twice_answers_409_naming_the_scope(activation, plan):
     before = (Activation.objects.count(), Task.objects.count(), ActivationEvent.objects.count())
     response = post_json(
-        as_user(activation.activated_by),
+        client_for(activation.activated_by),
         f"{URL}/activations",
         {"plan_id": plan.pk, "scope_id": activation.scope_id, "grade": 3},
     )
@@ -256,13 +248,15 @@ def test_unknown_or_out_of_scope_plan_answers_404_naming_the_field(emergency_wor
     world = emergency_world
     payload = {"plan_id": plan.pk, "scope_id": world.community.pk, "grade": 4}
     # Micro-grid leads command a live emergency but do not see or activate plans.
-    response = post_json(as_role(world, Role.MICRO_GRID_LEAD), f"{URL}/activations", payload)
+    response = post_json(
+        client_for(world.users[Role.MICRO_GRID_LEAD]), f"{URL}/activations", payload
+    )
     assert (response.status_code, response.json()) == (
         404,
         {"message": "Not found.", "field": "plan_id"},
     )
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations",
         {**payload, "scope_id": world.other_community.pk},
     )
@@ -274,7 +268,7 @@ def test_unknown_or_out_of_scope_plan_answers_404_naming_the_field(emergency_wor
 
 
 def test_activation_list_and_detail(activation):
-    client = as_user(activation.activated_by)
+    client = client_for(activation.activated_by)
     response = client.get(f"{URL}/activations")
     assert response.status_code == 200
     summary = {
@@ -303,7 +297,9 @@ ActivationDetailKeys = {
 
 
 def test_activation_outside_the_scope_answers_404_naming_activation_id(emergency_world, activation):
-    response = as_role(emergency_world, Role.RESIDENT).get(f"{URL}/activations/{activation.pk}")
+    response = client_for(emergency_world.users[Role.RESIDENT]).get(
+        f"{URL}/activations/{activation.pk}"
+    )
     assert (response.status_code, response.json()) == (
         404,
         {"message": "Not found.", "field": "activation_id"},
@@ -312,7 +308,9 @@ def test_activation_outside_the_scope_answers_404_naming_activation_id(emergency
 
 def test_raising_the_grade_adds_the_patrols(activation):
     response = post_json(
-        as_user(activation.activated_by), f"{URL}/activations/{activation.pk}/grade", {"grade": 2}
+        client_for(activation.activated_by),
+        f"{URL}/activations/{activation.pk}/grade",
+        {"grade": 2},
     )
     assert response.status_code == 200
     assert response.json() == activation_body(
@@ -327,7 +325,9 @@ def test_raising_the_grade_adds_the_patrols(activation):
 
 def test_setting_the_same_grade_answers_400_naming_grade(activation):
     response = post_json(
-        as_user(activation.activated_by), f"{URL}/activations/{activation.pk}/grade", {"grade": 4}
+        client_for(activation.activated_by),
+        f"{URL}/activations/{activation.pk}/grade",
+        {"grade": 4},
     )
     assert (response.status_code, response.json()) == (
         400,
@@ -338,7 +338,7 @@ def test_setting_the_same_grade_answers_400_naming_grade(activation):
 def test_staff_add_a_task_for_a_building(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/{activation.pk}/tasks",
         {
             "kind": "patrol",
@@ -367,7 +367,7 @@ def test_staff_add_a_task_for_a_building(emergency_world, activation):
 def test_adding_a_task_for_a_building_outside_the_scope_answers_404(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.MICRO_GRID_LEAD),
+        client_for(world.users[Role.MICRO_GRID_LEAD]),
         f"{URL}/activations/{activation.pk}/tasks",
         {"kind": "patrol", "title": "检查", "building_id": world.buildings["2号楼"].pk},
     )
@@ -381,7 +381,7 @@ def test_adding_a_task_for_a_building_outside_the_scope_answers_404(emergency_wo
 def test_marking_a_volunteer_unavailable_moves_their_tasks(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/{activation.pk}/unavailable",
         {"volunteer_id": world.volunteer.pk, "reason": "所在楼栋封控"},
     )
@@ -396,7 +396,7 @@ def test_marking_a_volunteer_unavailable_moves_their_tasks(emergency_world, acti
 def test_a_volunteer_marks_themselves_unavailable(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, "volunteer2"),
+        client_for(world.users["volunteer2"]),
         f"{URL}/activations/{activation.pk}/unavailable",
         {"volunteer_id": world.second_volunteer.pk, "reason": "发烧"},
     )
@@ -409,7 +409,7 @@ def test_a_volunteer_marks_themselves_unavailable(emergency_world, activation):
 def test_a_volunteer_may_not_mark_a_colleague_unavailable(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, "volunteer2"),
+        client_for(world.users["volunteer2"]),
         f"{URL}/activations/{activation.pk}/unavailable",
         {"volunteer_id": world.volunteer.pk, "reason": "联系不上"},
     )
@@ -423,7 +423,7 @@ def test_a_volunteer_may_not_mark_a_colleague_unavailable(emergency_world, activ
 def test_stand_down_closes_open_tasks_and_keeps_the_lessons(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/{activation.pk}/stand-down",
         {"reason": "台风已过境", "lessons": "2号楼地下室排水泵需检修"},
     )
@@ -438,7 +438,7 @@ def test_stand_down_closes_open_tasks_and_keeps_the_lessons(emergency_world, act
         tasks_by_state=by_state(cancelled=2),
     )
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/activations/{activation.pk}/stand-down",
         {"reason": "again"},
     )
@@ -450,7 +450,9 @@ def test_stand_down_closes_open_tasks_and_keeps_the_lessons(emergency_world, act
 
 def test_board_gives_the_figures_to_staff_and_404_to_a_volunteer(emergency_world, activation):
     world = emergency_world
-    response = as_role(world, Role.SECRETARY).get(f"{URL}/activations/{activation.pk}/board")
+    response = client_for(world.users[Role.SECRETARY]).get(
+        f"{URL}/activations/{activation.pk}/board"
+    )
     assert response.status_code == 200
     body = response.json()
     assert {
@@ -484,7 +486,9 @@ def test_board_gives_the_figures_to_staff_and_404_to_a_volunteer(emergency_world
             {"id": world.volunteer.pk, "name": "陈志愿", "reason": None},
         ],
     }
-    response = as_role(world, Role.VOLUNTEER).get(f"{URL}/activations/{activation.pk}/board")
+    response = client_for(world.users[Role.VOLUNTEER]).get(
+        f"{URL}/activations/{activation.pk}/board"
+    )
     assert (response.status_code, response.json()) == (
         404,
         {"message": "Not found.", "field": "activation_id"},
@@ -496,22 +500,22 @@ def test_board_gives_the_figures_to_staff_and_404_to_a_volunteer(emergency_world
 
 def test_volunteer_lists_their_own_tasks(emergency_world, activation, check_101):
     world = emergency_world
-    response = as_role(world, Role.VOLUNTEER).get(f"{URL}/tasks?mine=true")
+    response = client_for(world.users[Role.VOLUNTEER]).get(f"{URL}/tasks?mine=true")
     assert response.status_code == 200
     check_201 = Task.objects.get(household__room="201")
     assert response.json() == {"items": [task_body(check_101), task_body(check_201)], "count": 2}
-    assert as_role(world, "volunteer2").get(f"{URL}/tasks?mine=true").json() == {
+    assert client_for(world.users["volunteer2"]).get(f"{URL}/tasks?mine=true").json() == {
         "items": [],
         "count": 0,
     }
-    filtered = as_role(world, Role.SECRETARY).get(
+    filtered = client_for(world.users[Role.SECRETARY]).get(
         f"{URL}/tasks?activation_id={activation.pk}&state=done"
     )
     assert filtered.json() == {"items": [], "count": 0}
 
 
 def test_task_detail_explains_itself_and_masks_the_phone(emergency_world, check_101):
-    response = as_role(emergency_world, Role.VOLUNTEER).get(f"{URL}/tasks/{check_101.pk}")
+    response = client_for(emergency_world.users[Role.VOLUNTEER]).get(f"{URL}/tasks/{check_101.pk}")
     assert response.status_code == 200
     assert response.json() == {
         **task_body(check_101),
@@ -529,7 +533,7 @@ def test_task_detail_explains_itself_and_masks_the_phone(emergency_world, check_
 
 
 def test_someone_elses_task_detail_answers_404_naming_task_id(emergency_world, check_101):
-    response = as_role(emergency_world, "volunteer2").get(f"{URL}/tasks/{check_101.pk}")
+    response = client_for(emergency_world.users["volunteer2"]).get(f"{URL}/tasks/{check_101.pk}")
     assert (response.status_code, response.json()) == (
         404,
         {"message": "Not found.", "field": "task_id"},
@@ -538,13 +542,13 @@ def test_someone_elses_task_detail_answers_404_naming_task_id(emergency_world, c
 
 def test_volunteer_acknowledges_their_task(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.VOLUNTEER), f"{URL}/tasks/{check_101.pk}/acknowledge"
+        client_for(emergency_world.users[Role.VOLUNTEER]), f"{URL}/tasks/{check_101.pk}/acknowledge"
     )
     assert response.status_code == 200
     assert response.json() == task_body(check_101)
     assert (check_101.state, check_101.version) == ("acknowledged", 2)
     again = post_json(
-        as_role(emergency_world, Role.VOLUNTEER), f"{URL}/tasks/{check_101.pk}/acknowledge"
+        client_for(emergency_world.users[Role.VOLUNTEER]), f"{URL}/tasks/{check_101.pk}/acknowledge"
     )
     assert (again.status_code, again.json()) == (
         409,
@@ -554,7 +558,7 @@ def test_volunteer_acknowledges_their_task(emergency_world, check_101):
 
 def test_volunteer_declines_and_the_task_moves_on(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.VOLUNTEER),
+        client_for(emergency_world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/decline",
         {"reason": "腿受伤"},
     )
@@ -571,7 +575,7 @@ def test_volunteer_declines_and_the_task_moves_on(emergency_world, check_101):
 
 def test_volunteer_reports_the_household_safe(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.VOLUNTEER),
+        client_for(emergency_world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/report",
         {"outcome": "safe", "note": "老人在家，一切正常"},
     )
@@ -586,7 +590,7 @@ def test_volunteer_reports_the_household_safe(emergency_world, check_101):
 
 def test_needs_help_files_a_help_request(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.VOLUNTEER),
+        client_for(emergency_world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/report",
         {
             "outcome": "needs_help",
@@ -612,7 +616,7 @@ def test_a_volunteer_reporting_someone_elses_task_is_refused_and_nothing_changes
     before = task_state(check_101)
     events, notes = ActivationEvent.objects.count(), Notification.objects.count()
     response = post_json(
-        as_role(emergency_world, "volunteer2"),
+        client_for(emergency_world.users["volunteer2"]),
         f"{URL}/tasks/{check_101.pk}/report",
         {"outcome": "safe"},
     )
@@ -628,7 +632,7 @@ def test_a_volunteer_reporting_someone_elses_task_is_refused_and_nothing_changes
 
 def test_a_report_with_a_wrong_outcome_answers_400_naming_outcome(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.VOLUNTEER),
+        client_for(emergency_world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/report",
         {"outcome": "done"},
     )
@@ -645,7 +649,7 @@ def test_a_report_with_a_wrong_outcome_answers_400_naming_outcome(emergency_worl
 def test_staff_reassign_a_task_to_a_named_volunteer(emergency_world, check_101):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/tasks/{check_101.pk}/reassign",
         {"expected_version": 1, "volunteer_id": world.second_volunteer.pk},
     )
@@ -656,7 +660,7 @@ def test_staff_reassign_a_task_to_a_named_volunteer(emergency_world, check_101):
         "assigned",
         2,
     )
-    detail = as_role(world, "volunteer2").get(f"{URL}/tasks/{check_101.pk}").json()
+    detail = client_for(world.users["volunteer2"]).get(f"{URL}/tasks/{check_101.pk}").json()
     assert detail["explanation_text"] == "secretary assigned the task to 刘志愿 by hand."
 
 
@@ -665,7 +669,7 @@ def test_reassigning_with_a_stale_version_answers_409_and_changes_nothing(
 ):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/tasks/{check_101.pk}/reassign",
         {"expected_version": 0, "volunteer_id": world.second_volunteer.pk},
     )
@@ -683,7 +687,7 @@ def test_reassigning_to_an_unknown_volunteer_answers_404_naming_volunteer_id(
     emergency_world, check_101
 ):
     response = post_json(
-        as_role(emergency_world, Role.SECRETARY),
+        client_for(emergency_world.users[Role.SECRETARY]),
         f"{URL}/tasks/{check_101.pk}/reassign",
         {"expected_version": 1, "volunteer_id": 999_999},
     )
@@ -696,7 +700,7 @@ def test_reassigning_to_an_unknown_volunteer_answers_404_naming_volunteer_id(
 
 def test_a_building_group_leader_may_not_reassign(emergency_world, check_101):
     response = post_json(
-        as_role(emergency_world, Role.BUILDING_GROUP_LEADER),
+        client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER]),
         f"{URL}/tasks/{check_101.pk}/reassign",
         {"expected_version": 1, "volunteer_id": None},
     )
@@ -711,7 +715,7 @@ def test_the_volunteer_holding_the_task_reveals_the_phone_audited(emergency_worl
     world = emergency_world
     before = set(AuditEntry.objects.values_list("id", flat=True))
     response = post_json(
-        as_role(world, Role.VOLUNTEER),
+        client_for(world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/reveal",
         {
             "resident_id": world.resident.pk,
@@ -736,7 +740,7 @@ def test_reveal_by_another_volunteer_is_refused_and_not_audited(emergency_world,
     world = emergency_world
     audited = AuditEntry.objects.count()
     response = post_json(
-        as_role(world, "volunteer2"),
+        client_for(world.users["volunteer2"]),
         f"{URL}/tasks/{check_101.pk}/reveal",
         {
             "resident_id": world.resident.pk,
@@ -755,7 +759,7 @@ def test_reveal_of_someone_outside_the_household_answers_404(emergency_world, ch
     world = emergency_world
     audited = AuditEntry.objects.count()
     response = post_json(
-        as_role(world, Role.VOLUNTEER),
+        client_for(world.users[Role.VOLUNTEER]),
         f"{URL}/tasks/{check_101.pk}/reveal",
         {
             "resident_id": world.neighbour.pk,
@@ -820,7 +824,7 @@ def help_request(emergency_world, activation) -> HelpRequest:
 def test_resident_asks_for_help_and_sees_what_to_do_at_once(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         f"{URL}/help-requests",
         {
             "household_id": world.household.pk,
@@ -837,7 +841,7 @@ def test_resident_asks_for_help_and_sees_what_to_do_at_once(emergency_world, act
 
 def test_help_for_a_household_outside_the_scope_answers_404(emergency_world, activation):
     response = post_json(
-        as_role(emergency_world, Role.RESIDENT),
+        client_for(emergency_world.users[Role.RESIDENT]),
         f"{URL}/help-requests",
         {
             "household_id": emergency_world.neighbour_household.pk,
@@ -855,7 +859,7 @@ def test_help_for_a_household_outside_the_scope_answers_404(emergency_world, act
 
 def test_help_without_a_live_emergency_answers_400(emergency_world):
     response = post_json(
-        as_role(emergency_world, Role.RESIDENT),
+        client_for(emergency_world.users[Role.RESIDENT]),
         f"{URL}/help-requests",
         {
             "household_id": emergency_world.household.pk,
@@ -870,7 +874,7 @@ def test_help_without_a_live_emergency_answers_400(emergency_world):
 
 
 def test_help_request_list_and_detail(emergency_world, help_request):
-    client = as_role(emergency_world, Role.SECRETARY)
+    client = client_for(emergency_world.users[Role.SECRETARY])
     assert client.get(f"{URL}/help-requests").json() == {
         "items": [help_body(help_request)],
         "count": 1,
@@ -878,7 +882,7 @@ def test_help_request_list_and_detail(emergency_world, help_request):
     assert client.get(f"{URL}/help-requests?state=done").json() == {"items": [], "count": 0}
     response = client.get(f"{URL}/help-requests/{help_request.pk}")
     assert (response.status_code, response.json()) == (200, help_body(help_request))
-    outsider = as_role(emergency_world, Role.PARTNER_LIAISON).get(
+    outsider = client_for(emergency_world.users[Role.PARTNER_LIAISON]).get(
         f"{URL}/help-requests/{help_request.pk}"
     )
     assert (outsider.status_code, outsider.json()) == (
@@ -890,7 +894,7 @@ def test_help_request_list_and_detail(emergency_world, help_request):
 def test_dispatch_and_close_a_help_request(emergency_world, help_request):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/help-requests/{help_request.pk}/dispatch",
         {"expected_version": 1, "volunteer_id": world.second_volunteer.pk},
     )
@@ -903,7 +907,7 @@ def test_dispatch_and_close_a_help_request(emergency_world, help_request):
     )
     # The volunteer it went to closes it.
     response = post_json(
-        as_role(world, "volunteer2"),
+        client_for(world.users["volunteer2"]),
         f"{URL}/help-requests/{help_request.pk}/close",
         {"resolution": "送去大米五斤"},
     )
@@ -915,7 +919,7 @@ def test_dispatch_and_close_a_help_request(emergency_world, help_request):
 def test_dispatching_with_a_stale_version_answers_409(emergency_world, help_request):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/help-requests/{help_request.pk}/dispatch",
         {"expected_version": 3, "volunteer_id": world.second_volunteer.pk},
     )
@@ -930,7 +934,7 @@ def test_dispatching_with_a_stale_version_answers_409(emergency_world, help_requ
 def test_a_resident_may_not_dispatch(emergency_world, help_request):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         f"{URL}/help-requests/{help_request.pk}/dispatch",
         {"expected_version": 1, "volunteer_id": world.second_volunteer.pk},
     )
@@ -951,7 +955,7 @@ def test_dispatch_to_a_partner_unit(emergency_world, help_request):
         partner_type="hospital",
     )
     response = post_json(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"{URL}/help-requests/{help_request.pk}/dispatch",
         {"expected_version": 1, "partner_id": partner.pk},
     )
@@ -968,7 +972,7 @@ def test_dispatch_to_an_unknown_partner_answers_404_naming_partner_id(
     emergency_world, help_request
 ):
     response = post_json(
-        as_role(emergency_world, Role.SECRETARY),
+        client_for(emergency_world.users[Role.SECRETARY]),
         f"{URL}/help-requests/{help_request.pk}/dispatch",
         {"expected_version": 1, "partner_id": 999_999},
     )
@@ -983,7 +987,7 @@ def test_dispatch_to_an_unknown_partner_answers_404_naming_partner_id(
 def test_staff_add_a_welfare_check_for_a_household(emergency_world, activation):
     world = emergency_world
     response = post_json(
-        as_role(world, Role.MICRO_GRID_LEAD),
+        client_for(world.users[Role.MICRO_GRID_LEAD]),
         f"{URL}/activations/{activation.pk}/tasks",
         {
             "kind": "welfare_check",

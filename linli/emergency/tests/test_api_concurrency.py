@@ -12,8 +12,8 @@ from django.test import Client
 
 from linli.accounts.roles import Role
 from linli.conftest import run_together
-from linli.emergency import services
 from linli.emergency.models import Activation, ActivationEvent, Task
+from linli.emergency.services import activation as activation_services
 from linli.emergency.services import activation_start, task_reassign
 from linli.notify.models import Notification, OutboxMessage
 
@@ -44,14 +44,14 @@ def test_activation_failing_after_the_tasks_are_inserted_leaves_nothing(
     emergency_world, plan, monkeypatch
 ):
     written = []
-    insert_tasks = services._insert_tasks
+    insert_tasks = activation_services._insert_tasks
 
     def insert_then_fail(activation, drafts, now):
         insert_tasks(activation, drafts, now)
         written.append(row_counts())
         raise Outage("the database went away mid-activation")
 
-    monkeypatch.setattr(services, "_insert_tasks", insert_then_fail)
+    monkeypatch.setattr(activation_services, "_insert_tasks", insert_then_fail)
     before = row_counts()
     with pytest.raises(Outage):
         activation_start(
@@ -82,7 +82,7 @@ def test_activation_failing_at_the_last_notification_leaves_nothing(
         }
         raise Outage("contact tree lookup failed")
 
-    monkeypatch.setattr(services, "_notify_contact_tree", fail)
+    monkeypatch.setattr(activation_services, "_notify_contact_tree", fail)
     client = Client(headers={"Accept-Language": "en"}, raise_request_exception=True)
     client.force_login(emergency_world.users[Role.SECRETARY])
     with pytest.raises(Outage):

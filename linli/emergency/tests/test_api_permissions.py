@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 
 from linli.accounts.roles import Role
-from linli.conftest import PASSWORD
 from linli.emergency.models import Activation, HelpRequest, Task, TaskReport
 from linli.emergency.services import activation_start
+from linli.testing.clients import token_headers
 
 URL = "/api/v1/emergency"
 ANONYMOUS = "anonymous"
@@ -116,18 +116,6 @@ def activation(emergency_world, plan) -> Activation:
     )
 
 
-def headers_for(client, world, role: str) -> dict[str, str]:
-    if role == ANONYMOUS:
-        return {}
-    response = client.post(
-        "/api/v1/auth/token",
-        {"username": world.users[role].username, "password": PASSWORD},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 def snapshot(task: Task) -> tuple:
     task.refresh_from_db()
     return task.state, task.assignee_id, task.version, TaskReport.objects.count()
@@ -137,7 +125,7 @@ def snapshot(task: Task) -> tuple:
 def test_activation_and_task_lists_show_exactly_the_role_scope(
     client, emergency_world, activation, role
 ):
-    headers = headers_for(client, emergency_world, role)
+    headers = token_headers(emergency_world.users[role])
     activations = client.get(f"{URL}/activations", headers=headers)
     tasks = client.get(f"{URL}/tasks?limit=200", headers=headers)
     if role == ANONYMOUS:
@@ -155,7 +143,7 @@ def test_reporting_a_task_is_allowed_only_to_its_holder_and_commanders(
     client, emergency_world, activation, role
 ):
     task = Task.objects.get(activation=activation, household__room="101")
-    headers = headers_for(client, emergency_world, role)
+    headers = token_headers(emergency_world.users[role])
     before = snapshot(task)
     response = client.post(
         f"{URL}/tasks/{task.pk}/report",
@@ -178,7 +166,7 @@ def test_reassigning_a_task_is_allowed_only_to_its_commanders(
     client, emergency_world, activation, role
 ):
     task = Task.objects.get(activation=activation, household__room="201")
-    headers = headers_for(client, emergency_world, role)
+    headers = token_headers(emergency_world.users[role])
     before = snapshot(task)
     response = client.post(
         f"{URL}/tasks/{task.pk}/reassign",
@@ -196,7 +184,7 @@ def test_reassigning_a_task_is_allowed_only_to_its_commanders(
 @pytest.mark.parametrize("role", ROLES)
 def test_activation_is_allowed_only_within_the_activate_scope(client, emergency_world, plan, role):
     world = emergency_world
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     response = client.post(
         f"{URL}/activations",
         {"plan_id": plan.pk, "scope_id": world.other_community.pk, "grade": 4},
@@ -215,7 +203,7 @@ def test_filing_help_is_allowed_to_the_household_its_volunteer_and_staff(
     client, emergency_world, activation, role
 ):
     world = emergency_world
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     response = client.post(
         f"{URL}/help-requests",
         {"household_id": world.household.pk, "kind": "water", "urgency": 2, "description": "停水"},

@@ -8,7 +8,6 @@ At grade IV the plan makes one welfare check for each targeted household: 张桂
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from linli.emergency import services
 from linli.emergency.board import board_data
 from linli.emergency.models import PlanSupplyMinimum, Task
 from linli.supplies.services import stock_location_create, supply_item_create
+from linli.testing.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ def _start(world, plan, *, grade=4):
         grade=grade,
         is_drill=True,
     )
-
-
-def _login(client, world, role=Role.SECRETARY):
-    client.force_login(world.users[role])
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def _testid(body: str, name: str) -> str:
@@ -62,9 +56,9 @@ def live(emergency_world, plan):
     return activation
 
 
-def test_board_shows_exact_figures_to_the_secretary(client, emergency_world, live):
+def test_board_shows_exact_figures_to_the_secretary(emergency_world, live):
     world = emergency_world
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:board", args=[live.pk]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -86,8 +80,8 @@ def test_board_shows_exact_figures_to_the_secretary(client, emergency_world, liv
     assert 'class="life-threatening"' in body
 
 
-def test_board_partial_returns_the_figures_alone(client, emergency_world, live):
-    _login(client, emergency_world)
+def test_board_partial_returns_the_figures_alone(emergency_world, live):
+    client = client_for(emergency_world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:board_live", args=[live.pk]))
     body = response.content.decode()
     assert response.status_code == 200
@@ -96,9 +90,9 @@ def test_board_partial_returns_the_figures_alone(client, emergency_world, live):
     assert _testid(body, "help-open") == "1"
 
 
-def test_micro_grid_lead_sees_only_their_part(client, emergency_world, live):
+def test_micro_grid_lead_sees_only_their_part(emergency_world, live):
     world = emergency_world
-    _login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     body = client.get(reverse("emergency:board_live", args=[live.pk])).content.decode()
     # Only 张桂英 (A1) is theirs: reached, so 100 %; 王芳's help request (A2) is not shown.
     assert _testid(body, "coverage-targeted") == "1"
@@ -113,8 +107,8 @@ def test_micro_grid_lead_sees_only_their_part(client, emergency_world, live):
 
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.VOLUNTEER])
-def test_board_is_404_for_residents_and_volunteers(client, emergency_world, live, role):
-    _login(client, emergency_world, role)
+def test_board_is_404_for_residents_and_volunteers(emergency_world, live, role):
+    client = client_for(emergency_world.users[role])
     assert client.get(reverse("emergency:board", args=[live.pk])).status_code == 404
     assert client.get(reverse("emergency:board_live", args=[live.pk])).status_code == 404
 
@@ -128,9 +122,9 @@ def test_board_of_another_community_is_404(client, emergency_world, plan):
 
 
 def test_board_partial_runs_a_bounded_number_of_queries(
-    client, emergency_world, live, django_assert_max_num_queries
+    emergency_world, live, django_assert_max_num_queries
 ):
-    _login(client, emergency_world)
+    client = client_for(emergency_world.users[Role.SECRETARY])
     url = reverse("emergency:board_live", args=[live.pk])
     client.get(url)  # warm the session and caches
     # Four for the session, the user and their scope; one for the activation; at most ten
@@ -140,7 +134,7 @@ def test_board_partial_runs_a_bounded_number_of_queries(
 
 
 def test_unassigned_tasks_are_listed_with_their_reason(
-    client, emergency_world, live, django_assert_max_num_queries
+    emergency_world, live, django_assert_max_num_queries
 ):
     world = emergency_world
     services.volunteer_mark_unavailable(
@@ -149,7 +143,7 @@ def test_unassigned_tasks_are_listed_with_their_reason(
         volunteer=world.volunteer,
         reason="所在楼栋封控",
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("emergency:board_live", args=[live.pk])
     client.get(url)
     # The two extra lists (reasons, unassigned tasks) stay within the same bound.

@@ -7,47 +7,15 @@ Driven by field names and the pages' data-testid hooks, so the test holds while 
 and the language change (the server answers in Chinese, the browser's locale)."""
 
 import re
-import shutil
-
-import pytest
 
 from linli.accounts.roles import Role
 from linli.emergency.models import Activation, ActivationState, HelpRequest, Task, TaskState
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 # The board's figures are polled every 5 s; two polls and some slack.
 BOARD_WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def desktop(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context.new_page()
-    context.close()
 
 
 def share(percent: int) -> re.Pattern:

@@ -6,7 +6,6 @@ At grade IV the plan makes one welfare check for each of the two targeted househ
 """
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from linli.accounts.roles import Role
@@ -21,6 +20,7 @@ from linli.emergency.models import (
     TaskTemplate,
     Unavailability,
 )
+from linli.testing.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,6 @@ def _start(world, plan, *, grade=4, scope=None):
         grade=grade,
         is_drill=True,
     )
-
-
-def _login(client, world, role=Role.SECRETARY):
-    client.force_login(world.users[role])
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def _activate_form(world, plan, **extra):
@@ -57,12 +51,10 @@ def _activate_form(world, plan, **extra):
 # The list -------------------------------------------------------------------------------
 
 
-def test_home_lists_live_activation_with_board_link_and_activate_button(
-    client, emergency_world, plan
-):
+def test_home_lists_live_activation_with_board_link_and_activate_button(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:home"))
     assert response.status_code == 200
     body = response.content.decode()
@@ -71,28 +63,28 @@ def test_home_lists_live_activation_with_board_link_and_activate_button(
     assert 'data-testid="activate-link"' in body
 
 
-def test_home_is_hidden_from_a_volunteer(client, emergency_world, plan):
+def test_home_is_hidden_from_a_volunteer(emergency_world, plan):
     world = emergency_world
     _start(world, plan)
-    _login(client, world, Role.VOLUNTEER)
+    client = client_for(world.users[Role.VOLUNTEER])
     assert client.get(reverse("emergency:home")).status_code == 404
 
 
-def test_home_lists_stood_down_activation_with_report_link(client, emergency_world, plan):
+def test_home_lists_stood_down_activation_with_report_link(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     services.activation_stand_down(
         actor=world.users[Role.SECRETARY], activation=activation, reason="台风过境"
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     body = client.get(reverse("emergency:home")).content.decode()
     assert reverse("emergency:report", args=[activation.pk]) in body
     assert "No emergency is active in your area." in body
 
 
-def test_micro_grid_lead_has_no_activate_button(client, emergency_world, plan):
+def test_micro_grid_lead_has_no_activate_button(emergency_world, plan):
     world = emergency_world
-    _login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     body = client.get(reverse("emergency:home")).content.decode()
     assert 'data-testid="activate-link"' not in body
     assert client.get(reverse("emergency:activate")).status_code == 404
@@ -101,11 +93,9 @@ def test_micro_grid_lead_has_no_activate_button(client, emergency_world, plan):
 # Activation -----------------------------------------------------------------------------
 
 
-def test_activate_offers_the_secretarys_community_and_its_micro_grids(
-    client, emergency_world, plan
-):
+def test_activate_offers_the_secretarys_community_and_its_micro_grids(emergency_world, plan):
     world = emergency_world
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     form = client.get(reverse("emergency:activate")).context["form"]
     assert [unit.name for unit in form.fields["scope"].queryset] == [
         "A社区",
@@ -115,9 +105,9 @@ def test_activate_offers_the_secretarys_community_and_its_micro_grids(
     assert list(form.fields["plan"].queryset) == [plan]
 
 
-def test_street_admin_may_activate_street_blocks_and_communities(client, emergency_world, plan):
+def test_street_admin_may_activate_street_blocks_and_communities(emergency_world, plan):
     world = emergency_world
-    _login(client, world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     form = client.get(reverse("emergency:activate")).context["form"]
     assert [unit.name for unit in form.fields["scope"].queryset] == [
         "G街道",
@@ -127,11 +117,11 @@ def test_street_admin_may_activate_street_blocks_and_communities(client, emergen
     ]
 
 
-def test_preview_shows_exact_figures_and_writes_nothing(client, emergency_world, plan):
+def test_preview_shows_exact_figures_and_writes_nothing(emergency_world, plan):
     world = emergency_world
     # With a contact tree the plan has nothing to warn about.
     PlanContact.objects.create(plan=plan, level=1, post="party_secretary")
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(reverse("emergency:activate"), _activate_form(world, plan))
     assert response.status_code == 200
     preview = response.context["preview"]
@@ -144,7 +134,7 @@ def test_preview_shows_exact_figures_and_writes_nothing(client, emergency_world,
     assert Activation.objects.count() == 0
 
 
-def test_preview_reports_an_impossible_constraint(client, emergency_world, plan):
+def test_preview_reports_an_impossible_constraint(emergency_world, plan):
     world = emergency_world
     TaskTemplate.objects.create(
         plan=plan,
@@ -154,7 +144,7 @@ def test_preview_reports_an_impossible_constraint(client, emergency_world, plan)
         lowest_grade=4,
         sort_order=3,
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(reverse("emergency:activate"), _activate_form(world, plan))
     body = response.content.decode()
     assert 'data-testid="preview-problems"' in body
@@ -165,12 +155,12 @@ def test_preview_reports_an_impossible_constraint(client, emergency_world, plan)
     assert response.context["preview_unassigned"] == 2
 
 
-def test_activation_with_problems_needs_the_activate_anyway_box(client, emergency_world, plan):
+def test_activation_with_problems_needs_the_activate_anyway_box(emergency_world, plan):
     world = emergency_world
     TaskTemplate.objects.create(
         plan=plan, kind="patrol", title="驾车巡查", required_skills=",driving,", sort_order=3
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("emergency:activate")
     refused = client.post(url, _activate_form(world, plan, step="confirm"))
     assert refused.status_code == 200
@@ -187,9 +177,9 @@ def test_activation_with_problems_needs_the_activate_anyway_box(client, emergenc
     assert Task.objects.filter(activation=activation, state="unassigned").count() == 2
 
 
-def test_confirm_activates_a_real_emergency_and_goes_to_the_board(client, emergency_world, plan):
+def test_confirm_activates_a_real_emergency_and_goes_to_the_board(emergency_world, plan):
     world = emergency_world
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activate"),
         _activate_form(world, plan, step="confirm", mode="real", grade=2, note="台风红色预警"),
@@ -201,10 +191,10 @@ def test_confirm_activates_a_real_emergency_and_goes_to_the_board(client, emerge
     assert Task.objects.filter(activation=activation).count() == 4
 
 
-def test_second_activation_of_the_same_scope_is_refused_on_the_form(client, emergency_world, plan):
+def test_second_activation_of_the_same_scope_is_refused_on_the_form(emergency_world, plan):
     world = emergency_world
     first = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activate"), _activate_form(world, plan, step="confirm")
     )
@@ -215,10 +205,10 @@ def test_second_activation_of_the_same_scope_is_refused_on_the_form(client, emer
     assert list(Activation.objects.all()) == [first]
 
 
-def test_activating_a_micro_grid_inside_a_live_community_is_refused(client, emergency_world, plan):
+def test_activating_a_micro_grid_inside_a_live_community_is_refused(emergency_world, plan):
     world = emergency_world
     _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activate"),
         _activate_form(world, plan, step="preview", scope=world.micro_grid.pk),
@@ -238,10 +228,10 @@ def test_activating_a_micro_grid_inside_a_live_community_is_refused(client, emer
 # One activation ------------------------------------------------------------------------
 
 
-def test_detail_shows_the_timeline(client, emergency_world, plan):
+def test_detail_shows_the_timeline(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:activation_detail", args=[activation.pk]))
     body = response.content.decode()
     assert response.status_code == 200
@@ -249,10 +239,10 @@ def test_detail_shows_the_timeline(client, emergency_world, plan):
     assert "2 tasks generated, 2 assigned." in body
 
 
-def test_regrade_by_post_adds_the_patrols(client, emergency_world, plan):
+def test_regrade_by_post_adds_the_patrols(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("emergency:activation_detail", args=[activation.pk])
     response = client.post(url, {"action": "regrade", "regrade-grade": 2})
     assert response.status_code == 302
@@ -265,10 +255,10 @@ def test_regrade_by_post_adds_the_patrols(client, emergency_world, plan):
     ]
 
 
-def test_add_task_for_a_household_by_building_and_room(client, emergency_world, plan):
+def test_add_task_for_a_household_by_building_and_room(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activation_detail", args=[activation.pk]),
         {
@@ -288,10 +278,10 @@ def test_add_task_for_a_household_by_building_and_room(client, emergency_world, 
     assert activation.events.filter(kind=EventKind.TASKS_ADDED).count() == 1
 
 
-def test_add_task_names_a_room_that_does_not_exist(client, emergency_world, plan):
+def test_add_task_names_a_room_that_does_not_exist(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activation_detail", args=[activation.pk]),
         {
@@ -307,19 +297,19 @@ def test_add_task_names_a_room_that_does_not_exist(client, emergency_world, plan
     assert Task.objects.filter(title="检查").count() == 0
 
 
-def test_add_task_offers_only_buildings_in_scope(client, emergency_world, plan):
+def test_add_task_offers_only_buildings_in_scope(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:activation_detail", args=[activation.pk]))
     buildings = response.context["forms"]["add_task"].fields["building"].queryset
     assert sorted(building.name for building in buildings) == ["1号楼", "2号楼"]
 
 
-def test_marking_a_volunteer_unavailable_moves_their_tasks(client, emergency_world, plan):
+def test_marking_a_volunteer_unavailable_moves_their_tasks(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activation_detail", args=[activation.pk]),
         {
@@ -338,10 +328,10 @@ def test_marking_a_volunteer_unavailable_moves_their_tasks(client, emergency_wor
     ]
 
 
-def test_stand_down_by_post_goes_to_the_report(client, emergency_world, plan):
+def test_stand_down_by_post_goes_to_the_report(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activation_detail", args=[activation.pk]),
         {"action": "stand_down", "stand-reason": "台风已过境", "stand-lessons": "提前联系独居老人"},
@@ -352,10 +342,10 @@ def test_stand_down_by_post_goes_to_the_report(client, emergency_world, plan):
     assert activation.lessons == "提前联系独居老人"
 
 
-def test_stand_down_needs_a_reason(client, emergency_world, plan):
+def test_stand_down_needs_a_reason(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:activation_detail", args=[activation.pk]),
         {"action": "stand_down", "stand-reason": "", "stand-lessons": ""},
@@ -366,13 +356,13 @@ def test_stand_down_needs_a_reason(client, emergency_world, plan):
     assert activation.is_active
 
 
-def test_lessons_are_edited_after_stand_down(client, emergency_world, plan):
+def test_lessons_are_edited_after_stand_down(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     services.activation_stand_down(
         actor=world.users[Role.SECRETARY], activation=activation, reason="结束"
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("emergency:activation_detail", args=[activation.pk])
     assert 'data-testid="lessons-form"' in client.get(url).content.decode()
     client.post(url, {"action": "lessons", "lessons-lessons": "志愿者名单需每月更新"})
@@ -380,10 +370,10 @@ def test_lessons_are_edited_after_stand_down(client, emergency_world, plan):
     assert activation.lessons == "志愿者名单需每月更新"
 
 
-def test_micro_grid_lead_may_not_regrade(client, emergency_world, plan):
+def test_micro_grid_lead_may_not_regrade(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
-    _login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     url = reverse("emergency:activation_detail", args=[activation.pk])
     body = client.get(url).content.decode()
     # The grade is the community's call; the lead adds tasks inside their own compound.
@@ -404,11 +394,11 @@ def _welfare_task(activation, world):
     return Task.objects.get(activation=activation, household=world.household)
 
 
-def test_task_page_shows_masked_target_and_the_explanation(client, emergency_world, plan):
+def test_task_page_shows_masked_target_and_the_explanation(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     task = _welfare_task(activation, world)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("emergency:task_detail", args=[task.pk]))
     body = response.content.decode()
     assert "138****1234" in body
@@ -419,11 +409,11 @@ def test_task_page_shows_masked_target_and_the_explanation(client, emergency_wor
     )
 
 
-def test_reassign_to_a_named_volunteer(client, emergency_world, plan):
+def test_reassign_to_a_named_volunteer(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     task = _welfare_task(activation, world)
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:task_detail", args=[task.pk]),
         {
@@ -438,7 +428,7 @@ def test_reassign_to_a_named_volunteer(client, emergency_world, plan):
     assert task.explanation["by_staff"] is True
 
 
-def test_reassign_with_a_stale_version_shows_the_conflict(client, emergency_world, plan):
+def test_reassign_with_a_stale_version_shows_the_conflict(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     task = _welfare_task(activation, world)
@@ -449,7 +439,7 @@ def test_reassign_with_a_stale_version_shows_the_conflict(client, emergency_worl
         expected_version=seen,
         volunteer=world.second_volunteer,
     )
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:task_detail", args=[task.pk]),
         {"action": "reassign", "reassign-volunteer": "", "reassign-expected_version": seen},
@@ -465,7 +455,7 @@ def test_reassign_with_a_stale_version_shows_the_conflict(client, emergency_worl
     assert response.context["reassign_form"]["expected_version"].value() == str(task.version)
 
 
-def test_micro_grid_lead_records_the_outcome_of_an_escalated_task(client, emergency_world, plan):
+def test_micro_grid_lead_records_the_outcome_of_an_escalated_task(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     task = _welfare_task(activation, world)
@@ -474,7 +464,7 @@ def test_micro_grid_lead_records_the_outcome_of_an_escalated_task(client, emerge
         services.task_report(actor=volunteer_user, task=task, outcome="no_answer")
         task.refresh_from_db()
     assert task.state == TaskState.ESCALATED
-    _login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     url = reverse("emergency:task_detail", args=[task.pk])
     page = client.get(url)
     assert page.context["sentence"] == (
@@ -486,21 +476,21 @@ def test_micro_grid_lead_records_the_outcome_of_an_escalated_task(client, emerge
     assert (task.state, task.outcome) == (TaskState.DONE, "safe")
 
 
-def test_task_page_is_404_for_a_lead_of_another_micro_grid_task(client, emergency_world, plan):
+def test_task_page_is_404_for_a_lead_of_another_micro_grid_task(emergency_world, plan):
     world = emergency_world
     activation = _start(world, plan)
     other = Task.objects.get(activation=activation, household=world.other_micro_grid_household)
-    _login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     assert client.get(reverse("emergency:task_detail", args=[other.pk])).status_code == 404
 
 
-def test_home_links_plans_reports_and_help_requests(client, emergency_world):
+def test_home_links_plans_reports_and_help_requests(emergency_world):
     world = emergency_world
-    _login(client, world)
+    client = client_for(world.users[Role.SECRETARY])
     body = client.get(reverse("emergency:home")).content.decode()
     assert f'href="{reverse("emergency:plan_list")}" data-testid="plans-link"' in body
     assert f'href="{reverse("emergency:report_list")}" data-testid="reports-link"' in body
     assert f'href="{reverse("emergency:help_list")}" data-testid="help-link"' in body
-    _login(client, world, Role.BUILDING_GROUP_LEADER)
+    client = client_for(world.users[Role.BUILDING_GROUP_LEADER])
     body = client.get(reverse("emergency:home")).content.decode()
     assert 'data-testid="plans-link"' not in body

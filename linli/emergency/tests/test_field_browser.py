@@ -6,43 +6,15 @@ Driven by field names and the pages' data-testid hooks, so the test holds while 
 changes."""
 
 import re
-import shutil
-
-import pytest
 
 from linli.accounts.roles import Role
 from linli.emergency import services
 from linli.emergency.models import HelpRequest, Task, TaskState
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 PHONE_WIDTH = 390
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        locale="zh-CN",
-        viewport={"width": PHONE_WIDTH, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-    )
-    yield context.new_page()
-    context.close()
 
 
 def fits_the_phone(page) -> bool:

@@ -5,7 +5,6 @@ escalation) and the refusal of anyone else's task."""
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -18,20 +17,12 @@ from linli.accounts.roles import Role
 from linli.conftest import ID_NUMBERS
 from linli.emergency import services
 from linli.emergency.models import HelpRequest, Task, TaskReport, TaskState
-from linli.emergency.views.field import tasks_in_walking_order
+from linli.emergency.views.my_tasks import tasks_in_walking_order
 from linli.grids.models import Household
 from linli.grids.services import household_create, resident_create
 from linli.notify.models import Notification
+from linli.testing.clients import client_for
 from linli.volunteers.models import ServiceKind, Volunteer
-
-
-def client_for(user) -> Client:
-    client = Client()
-    # English pages whatever the catalogue holds (the site's default is zh-hans).
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def messages_of(response) -> list[str]:

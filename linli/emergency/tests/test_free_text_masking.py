@@ -4,14 +4,13 @@ sent to, read it with the numbers masked; staff of the place, the household and 
 filed it read it as typed."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.emergency import services
 from linli.emergency.models import HelpRequest, Task
 from linli.partners.services import liaison_link, partner_create
+from linli.testing.clients import client_for
 
 TYPED = "张帆联系沈阿姨 13812345678，身份证 110101199003070038"
 MASKED = "张帆联系沈阿姨 138****5678，身份证 110101********0038"
@@ -21,14 +20,6 @@ WARNING = (
     "Partners and volunteers will see this text: do not write names, phone numbers or ID "
     "numbers into it."
 )
-
-
-def client_for(user) -> Client:
-    client = Client()
-    # English pages whatever the catalogue holds (the site's default is zh-hans).
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ told the request changed)."""
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,15 +15,7 @@ from linli.emergency import services
 from linli.emergency.models import HelpRequest, HelpState
 from linli.notify.models import Notification
 from linli.partners.services import liaison_link, partner_create
-
-
-def client_for(user) -> Client:
-    client = Client()
-    # English pages whatever the catalogue holds (the site's default is zh-hans).
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    if user is not None:
-        client.force_login(user)
-    return client
+from linli.testing.clients import client_for
 
 
 def messages_of(response) -> list[str]:

@@ -20,7 +20,6 @@ from linli.idempotency.tests.helpers import (
     assert_refused_as_reused,
     assert_replayed,
     assert_same_redirect,
-    client_for,
     form_token,
     keyed_post,
     records,
@@ -29,6 +28,7 @@ from linli.idempotency.tests.helpers import (
 from linli.notify.models import Notification, OutboxMessage
 from linli.supplies.models import StockMovement, SupplyItem
 from linli.supplies.services import stock_location_create, supply_item_create
+from linli.testing.clients import client_for
 
 URL = "/api/v1/emergency"
 

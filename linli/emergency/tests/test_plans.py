@@ -1,4 +1,4 @@
-"""Behaviour of the plan services (linli.emergency.plans): the default plans, editing a
+"""Behaviour of the plan services (linli.emergency.services.plans): the default plans, editing a
 plan's rules, templates, supply levels and contact tree, copying the street's plan, the
 permission matrix (a refused call changes nothing) and the static problems."""
 
@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
-from linli.emergency import plans as services
 from linli.emergency.models import (
     Hazard,
     MovementRule,
@@ -16,6 +15,7 @@ from linli.emergency.models import (
     PlanSupplyMinimum,
     TaskTemplate,
 )
+from linli.emergency.services import plans as services
 
 
 def snapshot() -> tuple:

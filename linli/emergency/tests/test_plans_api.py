@@ -9,17 +9,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from linli.accounts.roles import Role
-from linli.emergency import plans as services
 from linli.emergency.models import Plan, PlanContact, PlanSupplyMinimum, TaskTemplate
+from linli.emergency.services import plans as services
+from linli.testing.clients import client_for
 
 URL = "/api/v1/emergency/plans"
-
-
-def as_role(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def send(client: Client, method: str, url: str, data: dict):
@@ -44,17 +38,17 @@ def community_plan(world):
 def test_secretary_lists_street_and_own_plans_with_what_they_may_edit(
     world, street_plans, community_plan
 ):
-    body = as_role(world, Role.SECRETARY).get(URL, {"limit": 100}).json()
+    body = client_for(world.users[Role.SECRETARY]).get(URL, {"limit": 100}).json()
     assert body["count"] == 9
     editable = {item["name"]: item["editable"] for item in body["items"]}
     assert editable["A社区消防预案"] is True
     assert editable["防台防汛预案"] is False
-    hazard = as_role(world, Role.SECRETARY).get(URL, {"hazard": "fire"}).json()
+    hazard = client_for(world.users[Role.SECRETARY]).get(URL, {"hazard": "fire"}).json()
     assert sorted(item["name"] for item in hazard["items"]) == ["A社区消防预案", "消防应急预案"]
 
 
 def test_list_pages(world, street_plans):
-    body = as_role(world, Role.STREET_ADMIN).get(URL, {"limit": 3, "offset": 6}).json()
+    body = client_for(world.users[Role.STREET_ADMIN]).get(URL, {"limit": 3, "offset": 6}).json()
     assert (body["count"], len(body["items"])) == (8, 2)
 
 
@@ -65,14 +59,14 @@ def test_other_communitys_plan_is_404_naming_the_field(world):
         hazard="fire",
         name="C社区消防预案",
     )
-    response = as_role(world, Role.SECRETARY).get(f"{URL}/{other.pk}")
+    response = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{other.pk}")
     assert response.status_code == 404
     assert response.json() == {"message": "Not found.", "field": "plan_id"}
 
 
 def test_detail_has_templates_minimums_contacts_and_problems(world, street_plans):
     typhoon = street_plans[0]
-    body = as_role(world, Role.SECRETARY).get(f"{URL}/{typhoon.pk}").json()
+    body = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{typhoon.pk}").json()
     assert body["owner"] == "G街道"
     assert body["templates"][1]["target_tags"] == ["disabled", "elderly_alone", "serious_illness"]
     assert body["templates"][1]["lowest_grade"] == 4
@@ -84,7 +78,7 @@ def test_detail_has_templates_minimums_contacts_and_problems(world, street_plans
 
 
 def test_secretary_adds_defaults_for_the_community(world):
-    client = as_role(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = send(client, "post", f"{URL}/defaults", {"owner_id": world.community.pk})
     assert response.status_code == 201
     assert len(response.json()) == 8
@@ -95,7 +89,10 @@ def test_secretary_adds_defaults_for_the_community(world):
 def test_secretary_may_not_add_the_streets_defaults(world):
     # The street is outside the secretary's registry scope: not found, naming the field.
     response = send(
-        as_role(world, Role.SECRETARY), "post", f"{URL}/defaults", {"owner_id": world.street.pk}
+        client_for(world.users[Role.SECRETARY]),
+        "post",
+        f"{URL}/defaults",
+        {"owner_id": world.street.pk},
     )
     assert response.status_code == 404
     assert response.json() == {"message": "Not found.", "field": "owner_id"}
@@ -104,7 +101,7 @@ def test_secretary_may_not_add_the_streets_defaults(world):
 
 def test_defaults_for_a_micro_grid_are_400_naming_the_owner(world):
     response = send(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         "post",
         f"{URL}/defaults",
         {"owner_id": world.micro_grid.pk},
@@ -118,7 +115,7 @@ def test_defaults_for_a_micro_grid_are_400_naming_the_owner(world):
 
 def test_patch_changes_only_the_fields_sent(world, community_plan):
     response = send(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         "patch",
         f"{URL}/{community_plan.pk}",
         {"movement_rule": "building", "max_attempts": 2},
@@ -134,7 +131,7 @@ def test_patch_changes_only_the_fields_sent(world, community_plan):
 
 def test_patch_bad_value_is_400_naming_the_field_and_writes_nothing(world, community_plan):
     response = send(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         "patch",
         f"{URL}/{community_plan.pk}",
         {"movement_rule": "anywhere"},
@@ -148,7 +145,10 @@ def test_patch_bad_value_is_400_naming_the_field_and_writes_nothing(world, commu
 def test_secretary_patching_the_streets_plan_is_403(world, street_plans):
     plan = street_plans[0]
     response = send(
-        as_role(world, Role.SECRETARY), "patch", f"{URL}/{plan.pk}", {"volunteer_capacity": 1}
+        client_for(world.users[Role.SECRETARY]),
+        "patch",
+        f"{URL}/{plan.pk}",
+        {"volunteer_capacity": 1},
     )
     assert response.status_code == 403
     plan.refresh_from_db()
@@ -158,7 +158,10 @@ def test_secretary_patching_the_streets_plan_is_403(world, street_plans):
 @pytest.mark.parametrize("role", [Role.MICRO_GRID_LEAD, Role.VOLUNTEER])
 def test_plan_outside_the_plan_permission_is_404(world, community_plan, role):
     response = send(
-        as_role(world, role), "patch", f"{URL}/{community_plan.pk}", {"volunteer_capacity": 1}
+        client_for(world.users[role]),
+        "patch",
+        f"{URL}/{community_plan.pk}",
+        {"volunteer_capacity": 1},
     )
     assert response.status_code == 404
     community_plan.refresh_from_db()
@@ -166,11 +169,11 @@ def test_plan_outside_the_plan_permission_is_404(world, community_plan, role):
 
 
 def test_anonymous_is_401(world):
-    assert as_role(world, "anonymous").get(URL).status_code == 401
+    assert client_for(world.users["anonymous"]).get(URL).status_code == 401
 
 
 def test_templates_are_added_changed_and_removed(world, community_plan):
-    client = as_role(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = send(
         client,
         "post",
@@ -198,7 +201,7 @@ def test_templates_are_added_changed_and_removed(world, community_plan):
 
 def test_welfare_check_without_tags_is_400_and_writes_nothing(world, community_plan):
     response = send(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         "post",
         f"{URL}/{community_plan.pk}/templates",
         {"kind": "welfare_check", "title": "安全确认"},
@@ -209,7 +212,7 @@ def test_welfare_check_without_tags_is_400_and_writes_nothing(world, community_p
 
 
 def test_supply_levels_and_contacts_are_put_and_deleted(world, community_plan):
-    client = as_role(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     base = f"{URL}/{community_plan.pk}"
     response = send(client, "put", f"{base}/supplies/water", {"minimum_quantity": 50})
     assert (response.status_code, response.json()["minimum_quantity"]) == (200, 50)
@@ -226,7 +229,7 @@ def test_supply_levels_and_contacts_are_put_and_deleted(world, community_plan):
 
 def test_copy_of_the_streets_plan_through_the_api(world, street_plans):
     response = send(
-        as_role(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         "post",
         f"{URL}/{street_plans[3].pk}/copy",
         {"owner_id": world.community.pk},

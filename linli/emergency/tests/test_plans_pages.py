@@ -4,20 +4,13 @@ read-only view for those who may not edit."""
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from linli.accounts.roles import Role
-from linli.emergency import plans as services
 from linli.emergency.models import Plan, PlanContact, PlanSupplyMinimum, TaskTemplate
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
+from linli.emergency.services import plans as services
+from linli.testing.clients import client_for
 
 
 @pytest.fixture
@@ -44,17 +37,17 @@ def community_plan(world):
 
 
 def test_anonymous_is_sent_to_login(world):
-    response = client_for(world, "anonymous").get(reverse("emergency:plan_list"))
+    response = client_for(world.users["anonymous"]).get(reverse("emergency:plan_list"))
     assert response.status_code == 302
 
 
 @pytest.mark.parametrize("role", [Role.VOLUNTEER, Role.RESIDENT, Role.MICRO_GRID_LEAD])
 def test_plans_list_is_not_found_without_plan_permissions(world, role):
-    assert client_for(world, role).get(reverse("emergency:plan_list")).status_code == 404
+    assert client_for(world.users[role]).get(reverse("emergency:plan_list")).status_code == 404
 
 
 def test_secretary_sees_street_plans_grouped_by_hazard_with_copy_and_defaults(world, street_plans):
-    page = client_for(world, Role.SECRETARY).get(reverse("emergency:plan_list"))
+    page = client_for(world.users[Role.SECRETARY]).get(reverse("emergency:plan_list"))
     html = page.content.decode()
     assert page.status_code == 200
     assert 'data-testid="hazard-typhoon"' in html
@@ -67,13 +60,13 @@ def test_secretary_sees_street_plans_grouped_by_hazard_with_copy_and_defaults(wo
 
 
 def test_street_admin_with_plans_sees_no_defaults_button(world, street_plans):
-    html = client_for(world, Role.STREET_ADMIN).get(reverse("emergency:plan_list")).content
+    html = client_for(world.users[Role.STREET_ADMIN]).get(reverse("emergency:plan_list")).content
     assert b"add-defaults-S" not in html
     assert b"Read-only" not in html
 
 
 def test_secretary_adds_default_plans_for_the_community(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("emergency:plan_defaults"), {"owner": world.community.pk}
     )
     assert response.status_code == 302
@@ -81,7 +74,7 @@ def test_secretary_adds_default_plans_for_the_community(world):
 
 
 def test_defaults_for_a_unit_not_ones_own_are_not_found(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("emergency:plan_defaults"), {"owner": world.street.pk}
     )
     assert response.status_code == 404
@@ -90,7 +83,9 @@ def test_defaults_for_a_unit_not_ones_own_are_not_found(world):
 
 def test_secretary_reads_the_streets_plan_without_forms(world, street_plans):
     plan = street_plans[0]
-    page = client_for(world, Role.SECRETARY).get(reverse("emergency:plan_detail", args=[plan.pk]))
+    page = client_for(world.users[Role.SECRETARY]).get(
+        reverse("emergency:plan_detail", args=[plan.pk])
+    )
     html = page.content.decode()
     assert page.status_code == 200
     assert 'data-testid="read-only"' in html
@@ -102,7 +97,7 @@ def test_secretary_reads_the_streets_plan_without_forms(world, street_plans):
 
 def test_secretary_may_not_post_to_the_streets_plan(world, street_plans):
     plan = street_plans[0]
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:plan_detail", args=[plan.pk]), {"name": "改名", "hazard": "typhoon"}
     )
@@ -119,7 +114,7 @@ def test_secretary_may_not_post_to_the_streets_plan(world, street_plans):
 
 def test_secretary_copies_the_streets_plan_and_lands_on_the_copy(world, street_plans):
     plan = street_plans[2]
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("emergency:plan_copy", args=[plan.pk]),
         {"owner": world.community.pk, "name": "A社区疫情封控预案"},
     )
@@ -130,7 +125,7 @@ def test_secretary_copies_the_streets_plan_and_lands_on_the_copy(world, street_p
 
 
 def test_secretary_edits_own_plan_fields(world, community_plan):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("emergency:plan_detail", args=[community_plan.pk])
     assert 'data-testid="plan-form"' in client.get(url).content.decode()
     response = client.post(
@@ -158,7 +153,7 @@ def test_secretary_edits_own_plan_fields(world, community_plan):
 
 
 def test_bad_plan_fields_are_shown_at_the_field_and_nothing_changes(world, community_plan):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("emergency:plan_detail", args=[community_plan.pk]),
         {
             "name": "A社区高温预案",
@@ -179,7 +174,7 @@ def test_bad_plan_fields_are_shown_at_the_field_and_nothing_changes(world, commu
 
 
 def test_secretary_adds_edits_and_removes_a_task(world, community_plan):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("emergency:plan_template_new", args=[community_plan.pk]),
         {
@@ -209,7 +204,7 @@ def test_secretary_adds_edits_and_removes_a_task(world, community_plan):
 
 
 def test_welfare_check_without_tags_is_refused_on_the_form(world, community_plan):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("emergency:plan_template_new", args=[community_plan.pk]),
         {"kind": "welfare_check", "title": "安全确认", "due_hours": "2", "lowest_grade": "4"},
     )
@@ -219,7 +214,7 @@ def test_welfare_check_without_tags_is_refused_on_the_form(world, community_plan
 
 
 def test_secretary_sets_supply_levels_and_contact_tree(world, community_plan):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.post(
         reverse("emergency:plan_supply_set", args=[community_plan.pk]),
         {"category": "water", "minimum_quantity": "120"},
@@ -251,7 +246,7 @@ def test_secretary_sets_supply_levels_and_contact_tree(world, community_plan):
 
 def test_plan_page_lists_static_problems(world, community_plan):
     html = (
-        client_for(world, Role.SECRETARY)
+        client_for(world.users[Role.SECRETARY])
         .get(reverse("emergency:plan_detail", args=[community_plan.pk]))
         .content.decode()
     )
@@ -260,7 +255,7 @@ def test_plan_page_lists_static_problems(world, community_plan):
 
 
 def test_new_plan_page_creates_a_plan(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     assert client.get(reverse("emergency:plan_new")).status_code == 200
     response = client.post(
         reverse("emergency:plan_new"),
@@ -282,7 +277,7 @@ def test_new_plan_page_creates_a_plan(world):
 
 
 def test_list_costs_the_same_queries_for_more_plans(world, street_plans):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.get(reverse("emergency:plan_list"))  # session and scope warm-up
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("emergency:plan_list"))

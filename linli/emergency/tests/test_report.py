@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -29,6 +28,7 @@ from linli.emergency.report import (
 from linli.emergency.services import activation_stand_down, supplies_draw
 from linli.grids.services import household_create, role_assign
 from linli.supplies.services import stock_location_create, supply_item_create
+from linli.testing.clients import client_for
 
 START = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
 
@@ -416,12 +416,6 @@ def test_pdf_of_an_activation_without_targets_still_builds(emergency_world, plan
 # Pages
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def other_community_secretary(world):
     user = make_user("secretary_c")
     role_assign(
@@ -431,7 +425,7 @@ def other_community_secretary(world):
 
 
 def test_secretary_reads_the_running_report(drill, emergency_world):
-    response = client_for(emergency_world.users[Role.SECRETARY]).get(
+    response = client_for(emergency_world.users[Role.SECRETARY], language=None).get(
         reverse("emergency:report", args=[drill.pk])
     )
 
@@ -446,21 +440,21 @@ def test_secretary_reads_the_running_report(drill, emergency_world):
 
 @pytest.mark.parametrize("role", [Role.VOLUNTEER, Role.RESIDENT, Role.PARTNER_LIAISON])
 def test_report_is_not_found_for_people_without_emergency_scope(drill, emergency_world, role):
-    client = client_for(emergency_world.users[role])
+    client = client_for(emergency_world.users[role], language=None)
 
     assert client.get(reverse("emergency:report", args=[drill.pk])).status_code == 404
     assert client.get(reverse("emergency:report_pdf", args=[drill.pk])).status_code == 404
 
 
 def test_report_is_not_found_for_staff_of_another_community(drill, emergency_world):
-    client = client_for(other_community_secretary(emergency_world))
+    client = client_for(other_community_secretary(emergency_world), language=None)
 
     assert client.get(reverse("emergency:report", args=[drill.pk])).status_code == 404
     assert client.get(reverse("emergency:report_pdf", args=[drill.pk])).status_code == 404
 
 
 def test_pdf_download_is_an_attachment_named_after_the_activation(drill, emergency_world):
-    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER]).get(
+    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("emergency:report_pdf", args=[drill.pk])
     )
 
@@ -480,22 +474,26 @@ def test_report_list_shows_stood_down_activations_newest_first(drill, emergency_
     activation_stand_down(actor=secretary, activation=later, reason="解除", now=at(700))
     make_activation(world, plan, activated_at=at(800))  # still active: not listed
 
-    response = client_for(secretary).get(reverse("emergency:report_list"))
+    response = client_for(secretary, language=None).get(reverse("emergency:report_list"))
 
     assert response.status_code == 200
     assert [row["activation"].pk for row in response.context["rows"]] == [later.pk, drill.pk]
     with translation.override(settings.LANGUAGE_CODE):
         assert response.context["rows"][1]["to_100"] == minutes_text(90.0)
-    other = client_for(other_community_secretary(world)).get(reverse("emergency:report_list"))
+    other = client_for(other_community_secretary(world), language=None).get(
+        reverse("emergency:report_list")
+    )
     assert other.context["rows"] == []
     assert (
-        client_for(world.users[Role.RESIDENT]).get(reverse("emergency:report_list")).status_code
+        client_for(world.users[Role.RESIDENT], language=None)
+        .get(reverse("emergency:report_list"))
+        .status_code
         == 404
     )
 
 
 def test_secretary_records_lessons_from_the_report(drill, emergency_world):
-    response = client_for(emergency_world.users[Role.SECRETARY]).post(
+    response = client_for(emergency_world.users[Role.SECRETARY], language=None).post(
         reverse("emergency:report_lessons", args=[drill.pk]), {"lessons": "2号楼需增派志愿者"}
     )
 
@@ -505,7 +503,7 @@ def test_secretary_records_lessons_from_the_report(drill, emergency_world):
 
 
 def test_building_group_leader_cannot_change_lessons(drill, emergency_world):
-    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER]).post(
+    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None).post(
         reverse("emergency:report_lessons", args=[drill.pk]), {"lessons": "改写"}
     )
 
@@ -520,7 +518,9 @@ def test_report_of_a_stood_down_drill_reads_the_kept_figures(drill, emergency_wo
     # A later change to the rows does not rewrite the record kept at stand-down.
     Task.objects.filter(activation=drill).update(contacted_at=None)
 
-    response = client_for(secretary).get(reverse("emergency:report", args=[drill.pk]))
+    response = client_for(secretary, language=None).get(
+        reverse("emergency:report", args=[drill.pk])
+    )
 
     assert response.status_code == 200
     assert response.context["summary"]["minutes_to"] == {"50": 30.0, "90": 90.0, "100": 90.0}

@@ -9,7 +9,8 @@ from linli.accounts.roles import Role
 from linli.emergency import report as report_module
 from linli.emergency.models import ActivationEvent
 from linli.emergency.services import activation_stand_down
-from linli.emergency.tests.test_report import at, client_for, drill  # noqa: F401
+from linli.emergency.tests.test_report import at, drill  # noqa: F401
+from linli.testing.clients import client_for
 
 __all__ = ["drill"]
 
@@ -21,7 +22,7 @@ def volunteer_rows(summary: dict) -> list[tuple]:
 
 
 def test_building_group_leader_reads_only_their_groups_part(drill, emergency_world):  # noqa: F811
-    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER]).get(
+    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("emergency:report", args=[drill.pk])
     )
     assert response.status_code == 200
@@ -38,7 +39,7 @@ def test_building_group_leader_reads_only_their_groups_part(drill, emergency_wor
 
 
 def test_secretary_reads_the_whole_community(drill, emergency_world):  # noqa: F811
-    response = client_for(emergency_world.users[Role.SECRETARY]).get(
+    response = client_for(emergency_world.users[Role.SECRETARY], language=None).get(
         reverse("emergency:report", args=[drill.pk])
     )
     summary = response.context["summary"]
@@ -54,7 +55,11 @@ def test_micro_grid_lead_of_the_other_grid_reads_neither_group_of_a1(drill, emer
 
     lead = make_user("lead_a2")
     role_assign(user=lead, role=Role.MICRO_GRID_LEAD, grid_unit=emergency_world.other_micro_grid)
-    summary = client_for(lead).get(reverse("emergency:report", args=[drill.pk])).context["summary"]
+    summary = (
+        client_for(lead, language=None)
+        .get(reverse("emergency:report", args=[drill.pk]))
+        .context["summary"]
+    )
     # A2: 201 twice (刘志愿), 202 (陈志愿), the patrol of 2号楼 (刘志愿).
     assert volunteer_rows(summary) == [("刘志愿", 3, 2, 2), ("陈志愿", 1, 1, 1)]
 
@@ -69,7 +74,7 @@ def test_leaders_pdf_is_built_from_their_part(drill, emergency_world, monkeypatc
         return context
 
     monkeypatch.setattr(report_module, "report_context", spy)
-    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER]).get(
+    response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("emergency:report_pdf", args=[drill.pk])
     )
     assert response.status_code == 200
@@ -92,12 +97,12 @@ def test_leaders_timeline_leaves_out_other_parts_unavailable_volunteers(
         },
         created_at=at(70),
     )
-    leader = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER])
+    leader = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None)
     rows = leader.get(reverse("emergency:report", args=[drill.pk])).context["timeline"]
     kinds = [row["kind"] for row in rows]
     assert "volunteer_unavailable" not in kinds
     assert {"activated", "grade_changed"} <= set(kinds)
-    secretary = client_for(emergency_world.users[Role.SECRETARY])
+    secretary = client_for(emergency_world.users[Role.SECRETARY], language=None)
     rows = secretary.get(reverse("emergency:report", args=[drill.pk])).context["timeline"]
     assert "volunteer_unavailable" in [row["kind"] for row in rows]
 
@@ -109,17 +114,17 @@ def test_stood_down_report_list_hides_whole_scope_figures_from_a_part(
     activation_stand_down(
         activation=drill, actor=emergency_world.users[Role.SECRETARY], reason="演练结束"
     )
-    leader = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER])
+    leader = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None)
     rows = leader.get(reverse("emergency:report_list")).context["rows"]
     assert [(row["targeted"], row["help_requests"]) for row in rows] == [(None, None)]
     summary = leader.get(reverse("emergency:report", args=[drill.pk])).context["summary"]
     assert volunteer_rows(summary) == [("陈志愿", 3, 2, 4)]
-    secretary = client_for(emergency_world.users[Role.SECRETARY])
+    secretary = client_for(emergency_world.users[Role.SECRETARY], language=None)
     rows = secretary.get(reverse("emergency:report_list")).context["rows"]
     assert [(row["targeted"], row["help_requests"]) for row in rows] == [(4, 4)]
 
 
 @pytest.mark.parametrize("role", [Role.VOLUNTEER, Role.RESIDENT])
 def test_report_stays_404_without_emergency_scope(drill, emergency_world, role):  # noqa: F811
-    client = client_for(emergency_world.users[role])
+    client = client_for(emergency_world.users[role], language=None)
     assert client.get(reverse("emergency:report", args=[drill.pk])).status_code == 404

@@ -471,7 +471,7 @@ def test_zone_keys_follow_the_movement_rule():
 
 def test_tasks_inserted_by_copy_read_back_like_inserted_ones(emergency_world, plan, monkeypatch):
     # PostgreSQL takes large activations by COPY; force it here (SQLite inserts as usual).
-    monkeypatch.setattr("linli.emergency.services.COPY_THRESHOLD", 0)
+    monkeypatch.setattr("linli.emergency.services.activation.COPY_THRESHOLD", 0)
     world = emergency_world
     activation = start(world, plan, grade=2)
     task = welfare_tasks(activation)["201"]

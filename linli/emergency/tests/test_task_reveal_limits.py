@@ -18,6 +18,7 @@ from linli.emergency.models import Task
 from linli.emergency.services import activation_start, task_phone_reveal
 from linli.grids.services import resident_reveal
 from linli.notify.models import Notification
+from linli.testing.clients import client_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EVENING = datetime(2026, 12, 5, 20, 0, tzinfo=SHANGHAI)
@@ -44,12 +45,6 @@ def check_101(emergency_world, plan) -> Task:
     return Task.objects.get(activation=activation, household__room="101")
 
 
-def as_user(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
-
-
 def api_reveal(client: Client, task: Task, payload: dict):
     return client.post(f"{URL}/tasks/{task.pk}/reveal", payload, content_type="application/json")
 
@@ -71,7 +66,7 @@ def reveal_rows() -> int:
 def test_task_reveal_with_the_reason_x_is_refused_naming_the_reason(emergency_world, check_101):
     with time_machine.travel(EVENING, tick=False):
         response = api_reveal(
-            as_user(emergency_world.users[Role.VOLUNTEER]),
+            client_for(emergency_world.users[Role.VOLUNTEER]),
             check_101,
             {
                 "resident_id": emergency_world.resident.pk,
@@ -86,7 +81,7 @@ def test_task_reveal_with_the_reason_x_is_refused_naming_the_reason(emergency_wo
 def test_task_reveal_without_a_purpose_is_refused_naming_the_purpose(emergency_world, check_101):
     with time_machine.travel(EVENING, tick=False):
         response = api_reveal(
-            as_user(emergency_world.users[Role.VOLUNTEER]),
+            client_for(emergency_world.users[Role.VOLUNTEER]),
             check_101,
             {"resident_id": emergency_world.resident.pk, "reason": "确认是否安全"},
         )
@@ -97,7 +92,7 @@ def test_task_reveal_without_a_purpose_is_refused_naming_the_purpose(emergency_w
 def test_task_reveal_records_the_purpose_and_the_task_with_the_reason(emergency_world, check_101):
     with time_machine.travel(EVENING, tick=False):
         response = api_reveal(
-            as_user(emergency_world.users[Role.VOLUNTEER]),
+            client_for(emergency_world.users[Role.VOLUNTEER]),
             check_101,
             {
                 "resident_id": emergency_world.resident.pk,
@@ -133,7 +128,7 @@ def test_the_volunteer_holding_the_task_is_not_cut_off_by_the_daily_quota(
         "purpose": "emergency_contact",
         "reason": "确认是否安全",
     }
-    client = as_user(emergency_world.users[Role.VOLUNTEER])
+    client = client_for(emergency_world.users[Role.VOLUNTEER])
     with time_machine.travel(EVENING, tick=False):
         answers = [api_reveal(client, check_101, payload).status_code for _ in range(31)]
     assert answers == [200] * 31
@@ -148,7 +143,7 @@ def test_staff_revealing_through_a_task_over_the_quota_get_429(emergency_world, 
         "purpose": "emergency_contact",
         "reason": "志愿者联系不上",
     }
-    client = as_user(lead)
+    client = client_for(lead)
     with time_machine.travel(EVENING, tick=False):
         for _ in range(30):
             assert api_reveal(client, check_101, payload).status_code == 200
@@ -210,7 +205,7 @@ def test_the_task_card_offers_the_purposes_with_emergency_contact_chosen(
 ):
     with time_machine.travel(EVENING, tick=True):
         page = (
-            as_user(emergency_world.users[Role.VOLUNTEER])
+            client_for(emergency_world.users[Role.VOLUNTEER])
             .get(reverse("emergency:my_tasks"))
             .content.decode()
         )

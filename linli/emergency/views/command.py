@@ -17,10 +17,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.accounts.grid_paths import within
 from linli.accounts.privacy import FREE_TEXT_WARNING
 from linli.accounts.roles import Permission
 from linli.emergency import selectors, services
-from linli.emergency.board import board_data, board_paths, paths_condition
+from linli.emergency.board import board_data, board_paths
 from linli.emergency.explain import assignment_sentence
 from linli.emergency.models import (
     EventKind,
@@ -32,30 +33,25 @@ from linli.emergency.models import (
     UnassignedReason,
     Urgency,
 )
+from linli.errors import status_for
 from linli.forms import form_add_errors
-from linli.grids.models import GRID_LEVEL_ORDER, Building, GridLevel, GridUnit, Household
+from linli.grids.models import Building, GridUnit, Household
 from linli.grids.selectors import scope_for
 from linli.idempotency.web import once_per_form
 from linli.supplies.models import SupplyItem
 from linli.volunteers.models import ServiceKind, Volunteer
 
 P = Permission
-COMMUNITY_DEPTH = GRID_LEVEL_ORDER.index(GridLevel.COMMUNITY)
-
-
-def _codes(error: ValidationError) -> set[str]:
-    if hasattr(error, "error_dict"):
-        return {e.code for errors in error.error_dict.values() for e in errors}
-    return {e.code for e in error.error_list}
 
 
 def _refusal(form: forms.Form, error: ValidationError) -> int:
-    """Put a service refusal on the form; the HTTP status the page answers with."""
-    codes = _codes(error)
-    if "permission_denied" in codes:
+    """Put a service refusal on the form; the HTTP status the page answers with (a form
+    with bad input is shown again as usual, with 200)."""
+    status = status_for(error)
+    if status == 403:
         raise PermissionDenied(" ".join(error.messages))
     form_add_errors(form, error)
-    return 409 if "conflict" in codes else 200
+    return 409 if status == 409 else 200
 
 
 def _report_url(activation_id: int) -> str:
@@ -96,22 +92,6 @@ def home(request):
 # Activation
 
 
-def activatable_units(user) -> list[GridUnit]:
-    """Units the person may activate a plan for: a secretary their community and its
-    micro-grids, a street admin their street, its blocks and communities."""
-    units: dict[int, GridUnit] = {}
-    for path in scope_for(user).paths_for(P.EMERGENCY_ACTIVATE):
-        held = GridUnit.objects.filter(path=path).first()
-        held_depth = held.depth if held else 0
-        deepest = max(held_depth + 1, COMMUNITY_DEPTH)
-        levels = [
-            level for level in GRID_LEVEL_ORDER[: deepest + 1] if level != GridLevel.BUILDING_GROUP
-        ]
-        for unit in GridUnit.objects.within([path]).filter(level__in=levels):
-            units[unit.pk] = unit
-    return sorted(units.values(), key=lambda unit: unit.path)
-
-
 class UnitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: GridUnit) -> str:
         return f"{obj.name} ({obj.get_level_display()})"
@@ -147,16 +127,16 @@ class ActivateForm(forms.Form):
         self.fields["plan"].queryset = (
             selectors.plans_visible(user=user).usable().select_related("grid_unit")
         )
-        units = activatable_units(user)
-        self.fields["scope"].queryset = GridUnit.objects.filter(
-            pk__in=[unit.pk for unit in units]
-        ).order_by("path")
+        # The same units the API accepts (selectors.activatable_units).
+        units = selectors.activatable_units(user=user)
+        self.fields["scope"].queryset = units
         # The usual case, one plan for one's own unit, needs no choosing.
         plans = list(self.fields["plan"].queryset[:2])
         if len(plans) == 1:
             self.fields["plan"].initial = plans[0].pk
-        if units:
-            self.fields["scope"].initial = units[0].pk
+        first = units.first()
+        if first is not None:
+            self.fields["scope"].initial = first.pk
 
 
 def _preview_rows(preview) -> dict:
@@ -370,7 +350,7 @@ def _serving_in(paths: list[str]):
     """Serving volunteers of a part: registered in it, or living in it."""
     return (
         Volunteer.objects.serving()
-        .filter(paths_condition(paths) | paths_condition(paths, "home_building__grid_path"))
+        .filter(within(paths) | within(paths, "home_building__grid_path"))
         .order_by("name", "id")
     )
 

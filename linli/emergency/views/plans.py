@@ -2,7 +2,7 @@
 contact tree, and the forms that edit them.
 
 Reads go through linli.emergency.selectors (plans_visible / plan_get / plan_editable),
-writes through linli.emergency.plans. Anyone who may see a plan reads it; only those
+writes through linli.emergency.services.plans. Anyone who may see a plan reads it; only those
 holding EMERGENCY_PLANS on the owning unit see the forms, and an edit address reached by
 anyone else answers 403 (a secretary reading the street's plan copies it to edit it).
 """
@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts.privacy import FREE_TEXT_WARNING
 from linli.accounts.roles import Permission
-from linli.emergency import plans as services
 from linli.emergency import selectors
 from linli.emergency.models import (
     Grade,
@@ -33,6 +32,8 @@ from linli.emergency.models import (
     TaskKind,
     TaskTemplate,
 )
+from linli.emergency.services import plans as services
+from linli.errors import get_visible_or_404, status_for
 from linli.forms import form_add_errors
 from linli.grids.models import GridUnit, Post, VulnerabilityTag
 from linli.grids.selectors import scope_for
@@ -69,12 +70,6 @@ def _editable_plan(user, plan_id: int) -> Plan:
             _("You may not edit the plans of %(owner)s.") % {"owner": plan.grid_unit.name}
         )
     return plan
-
-
-def _is_denied(error: ValidationError) -> bool:
-    if hasattr(error, "error_dict"):
-        return False
-    return any(e.code == "permission_denied" for e in error.error_list)
 
 
 def _codes_label(value: str, choices) -> list[str]:
@@ -396,7 +391,7 @@ def template_new(request, plan_id: int):
 def template_edit(request, plan_id: int, template_id: int):
     user = request.user
     plan = _editable_plan(user, plan_id)
-    template = get_object_or_404(TaskTemplate, pk=template_id, plan=plan)
+    template = get_visible_or_404(TaskTemplate.objects.filter(plan=plan), template_id)
     initial = {
         "kind": template.kind,
         "title": template.title,
@@ -432,7 +427,7 @@ def template_edit(request, plan_id: int, template_id: int):
 def template_delete(request, plan_id: int, template_id: int):
     user = request.user
     plan = _editable_plan(user, plan_id)
-    template = get_object_or_404(TaskTemplate, pk=template_id, plan=plan)
+    template = get_visible_or_404(TaskTemplate.objects.filter(plan=plan), template_id)
     try:
         services.template_delete(actor=user, template=template)
     except ValidationError as error:
@@ -444,7 +439,7 @@ def template_delete(request, plan_id: int, template_id: int):
 
 
 def _raise_if_denied(error: ValidationError) -> None:
-    if _is_denied(error):
+    if status_for(error) == 403:
         raise PermissionDenied(" ".join(error.messages)) from None
 
 
@@ -490,7 +485,7 @@ def supply_minimum_set(request, plan_id: int):
 def supply_minimum_delete(request, plan_id: int, minimum_id: int):
     user = request.user
     plan = _editable_plan(user, plan_id)
-    minimum = get_object_or_404(PlanSupplyMinimum, pk=minimum_id, plan=plan)
+    minimum = get_visible_or_404(PlanSupplyMinimum.objects.filter(plan=plan), minimum_id)
     services.supply_minimum_delete(actor=user, minimum=minimum)
     messages.success(request, _("Minimum supply level removed."))
     return _back(plan, "#supplies")
@@ -522,7 +517,7 @@ def contact_set(request, plan_id: int):
 def contact_delete(request, plan_id: int, contact_id: int):
     user = request.user
     plan = _editable_plan(user, plan_id)
-    contact = get_object_or_404(PlanContact, pk=contact_id, plan=plan)
+    contact = get_visible_or_404(PlanContact.objects.filter(plan=plan), contact_id)
     services.contact_delete(actor=user, contact=contact)
     messages.success(request, _("Removed from the contact tree."))
     return _back(plan, "#contacts")

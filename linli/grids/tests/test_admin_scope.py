@@ -18,7 +18,6 @@ comes from its posts, as everywhere else.
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from linli.accounts.models import AuditAction, AuditEntry, User
 from linli.accounts.roles import Role
@@ -26,23 +25,19 @@ from linli.conftest import ID_NUMBERS, make_user
 from linli.grids.models import GridUnit, ResidentAccount, RoleAssignment
 from linli.grids.selectors import households_visible
 from linli.grids.services import resident_create, role_assign
+from linli.testing.clients import client_for
 
 AREA_A = ["building_group_leader", "micro_grid_lead", "partner_liaison", "resident", "secretary"]
 AREA_A += ["volunteer"]
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def admin_client(user) -> Client:
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
+    return client_for(user)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from linli.accounts.roles import ROLE_PERMISSIONS, Permission, Role
 from linli.conftest import ID_NUMBERS
 from linli.grids.models import Visit
 from linli.grids.services import household_create, resident_create, visit_record
+from linli.testing.builders import id_number
+from linli.testing.clients import client_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -22,21 +24,8 @@ def client():
     return Client(headers={"Accept-Language": "en"})
 
 
-def login(client, world, role: str) -> Client:
-    client.force_login(world.users[role])
-    return client
-
-
 def post_json(client, url: str, data: dict):
     return client.post(url, data, content_type="application/json")
-
-
-def valid_id_number(serial: int) -> str:
-    """A checksum-correct ID number (born 1950-01-01), distinct for each serial < 1000."""
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    body = f"11010119500101{serial:03d}"
-    total = sum(int(digit) * weight for digit, weight in zip(body, weights, strict=True))
-    return body + "10X98765432"[total % 11]
 
 
 def add_residents(world, count: int) -> None:
@@ -49,7 +38,7 @@ def add_residents(world, count: int) -> None:
             sex="male",
             birth_year=1950,
             phone=f"1380000{index:04d}",
-            id_number=valid_id_number(index),
+            id_number=id_number(index),
             vulnerability_tags=["empty_nest"] if index % 2 else [],
         )
 
@@ -57,8 +46,8 @@ def add_residents(world, count: int) -> None:
 # Residents: shape and privacy ---------------------------------------------------------
 
 
-def test_resident_detail_shows_masked_numbers_and_no_encrypted_fields(client, world):
-    response = login(client, world, Role.MICRO_GRID_LEAD).get(
+def test_resident_detail_shows_masked_numbers_and_no_encrypted_fields(world):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(
         f"/api/v1/residents/{world.resident.pk}"
     )
     assert response.status_code == 200
@@ -80,13 +69,13 @@ def test_resident_detail_shows_masked_numbers_and_no_encrypted_fields(client, wo
     assert ID_NUMBERS[0] not in response.content.decode()
 
 
-def test_resident_list_hides_tags_from_a_role_without_view_sensitive(client, world, monkeypatch):
+def test_resident_list_hides_tags_from_a_role_without_view_sensitive(world, monkeypatch):
     monkeypatch.setitem(
         ROLE_PERMISSIONS,
         Role.BUILDING_GROUP_LEADER,
         frozenset({Permission.VIEW_REGISTRY, Permission.RECORD_VISIT}),
     )
-    login(client, world, Role.BUILDING_GROUP_LEADER)
+    client = client_for(world.users[Role.BUILDING_GROUP_LEADER])
     body = client.get("/api/v1/residents").json()
     assert [(item["name"], item["vulnerability_tags"]) for item in body["items"]] == [
         ("张桂英", []),
@@ -96,8 +85,8 @@ def test_resident_list_hides_tags_from_a_role_without_view_sensitive(client, wor
     assert client.get("/api/v1/residents?tag=elderly_alone").json() == {"items": [], "count": 0}
 
 
-def test_resident_sees_the_tags_of_their_own_household(client, world):
-    body = login(client, world, Role.RESIDENT).get("/api/v1/residents").json()
+def test_resident_sees_the_tags_of_their_own_household(world):
+    body = client_for(world.users[Role.RESIDENT]).get("/api/v1/residents").json()
     assert [(item["name"], item["vulnerability_tags"]) for item in body["items"]] == [
         ("张桂英", ["elderly_alone"])
     ]
@@ -106,8 +95,8 @@ def test_resident_sees_the_tags_of_their_own_household(client, world):
 # Residents: filters -------------------------------------------------------------------
 
 
-def test_resident_list_filters_by_name_grid_unit_and_tag(client, world):
-    login(client, world, Role.SECRETARY)
+def test_resident_list_filters_by_name_grid_unit_and_tag(world):
+    client = client_for(world.users[Role.SECRETARY])
 
     def names(query: str) -> list[str]:
         return [item["name"] for item in client.get(f"/api/v1/residents?{query}").json()["items"]]
@@ -119,21 +108,21 @@ def test_resident_list_filters_by_name_grid_unit_and_tag(client, world):
     assert names(f"tag=pregnant&grid_unit_id={world.micro_grid.pk}") == []
 
 
-def test_micro_grid_lead_can_filter_their_residents_by_tag(client, world):
-    body = login(client, world, Role.MICRO_GRID_LEAD).get("/api/v1/residents?tag=elderly_alone")
+def test_micro_grid_lead_can_filter_their_residents_by_tag(world):
+    body = client_for(world.users[Role.MICRO_GRID_LEAD]).get("/api/v1/residents?tag=elderly_alone")
     assert [item["name"] for item in body.json()["items"]] == ["张桂英"]
 
 
-def test_resident_list_refuses_a_grid_unit_outside_scope(client, world):
-    response = login(client, world, Role.MICRO_GRID_LEAD).get(
+def test_resident_list_refuses_a_grid_unit_outside_scope(world):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(
         f"/api/v1/residents?grid_unit_id={world.other_micro_grid.pk}"
     )
     assert response.status_code == 404
     assert response.json() == {"message": "Not found.", "field": "grid_unit_id"}
 
 
-def test_resident_list_rejects_an_unknown_tag(client, world):
-    response = login(client, world, Role.SECRETARY).get("/api/v1/residents?tag=rich")
+def test_resident_list_rejects_an_unknown_tag(world):
+    response = client_for(world.users[Role.SECRETARY]).get("/api/v1/residents?tag=rich")
     assert response.status_code == 422
     assert response.json()["field"] == "tag"
 
@@ -141,9 +130,9 @@ def test_resident_list_rejects_an_unknown_tag(client, world):
 # Paging -------------------------------------------------------------------------------
 
 
-def test_list_pages_with_limit_and_offset(client, world):
+def test_list_pages_with_limit_and_offset(world):
     add_residents(world, 60)
-    login(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     first = client.get("/api/v1/residents").json()
     assert first["count"] == 62
     assert len(first["items"]) == 50
@@ -157,15 +146,15 @@ def test_list_pages_with_limit_and_offset(client, world):
 @pytest.mark.parametrize(
     ("query", "field"), [("limit=201", "limit"), ("limit=0", "limit"), ("offset=-1", "offset")]
 )
-def test_list_rejects_a_page_outside_bounds(client, world, query, field):
-    response = login(client, world, Role.SECRETARY).get(f"/api/v1/residents?{query}")
+def test_list_rejects_a_page_outside_bounds(world, query, field):
+    response = client_for(world.users[Role.SECRETARY]).get(f"/api/v1/residents?{query}")
     assert response.status_code == 422
     assert set(response.json()) == {"message", "field"}
     assert response.json()["field"] == field
 
 
-def test_list_accepts_the_maximum_page_of_200(client, world):
-    response = login(client, world, Role.SECRETARY).get("/api/v1/residents?limit=200")
+def test_list_accepts_the_maximum_page_of_200(world):
+    response = client_for(world.users[Role.SECRETARY]).get("/api/v1/residents?limit=200")
     assert response.status_code == 200
 
 
@@ -196,8 +185,8 @@ def test_list_query_count_does_not_grow_with_page_size(
 # Grid units ---------------------------------------------------------------------------
 
 
-def test_grid_detail_carries_counts_within_scope(client, world):
-    login(client, world, Role.SECRETARY)
+def test_grid_detail_carries_counts_within_scope(world):
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(f"/api/v1/grids/{world.community.pk}")
     assert response.json() == {
         "id": world.community.pk,
@@ -216,8 +205,8 @@ def test_grid_detail_carries_counts_within_scope(client, world):
     }
 
 
-def test_grid_list_filters_by_level_and_parent(client, world):
-    login(client, world, Role.STREET_ADMIN)
+def test_grid_list_filters_by_level_and_parent(world):
+    client = client_for(world.users[Role.STREET_ADMIN])
     body = client.get("/api/v1/grids?level=micro_grid").json()
     assert [item["code"] for item in body["items"]] == ["A1", "A2", "C1"]
     body = client.get(f"/api/v1/grids?parent_id={world.community.pk}").json()
@@ -227,10 +216,11 @@ def test_grid_list_filters_by_level_and_parent(client, world):
 # Visits -------------------------------------------------------------------------------
 
 
-def test_building_group_leader_records_a_visit(client, world):
+def test_building_group_leader_records_a_visit(world):
     leader = world.users[Role.BUILDING_GROUP_LEADER]
+    client = client_for(world.users[Role.BUILDING_GROUP_LEADER])
     response = post_json(
-        login(client, world, Role.BUILDING_GROUP_LEADER),
+        client,
         "/api/v1/visits",
         {
             "household_id": world.household.pk,
@@ -272,8 +262,8 @@ def test_building_group_leader_records_a_visit(client, world):
         ({"method": "door", "visited_at": "2099-01-01T00:00:00+08:00"}, "visited_at"),
     ],
 )
-def test_visit_with_bad_input_names_the_field_and_writes_nothing(client, world, payload, field):
-    login(client, world, Role.MICRO_GRID_LEAD)
+def test_visit_with_bad_input_names_the_field_and_writes_nothing(world, payload, field):
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = post_json(client, "/api/v1/visits", {"household_id": world.household.pk, **payload})
     assert response.status_code == 400
     assert response.json()["field"] == field
@@ -281,15 +271,15 @@ def test_visit_with_bad_input_names_the_field_and_writes_nothing(client, world, 
     assert Visit.objects.count() == 0
 
 
-def test_visit_without_household_is_a_schema_error_naming_the_field(client, world):
-    login(client, world, Role.MICRO_GRID_LEAD)
+def test_visit_without_household_is_a_schema_error_naming_the_field(world):
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = post_json(client, "/api/v1/visits", {"method": "door"})
     assert response.status_code == 422
     assert response.json() == {"message": "Field required", "field": "household_id"}
 
 
-def test_visit_to_a_household_outside_scope_is_not_found(client, world):
-    login(client, world, Role.BUILDING_GROUP_LEADER)
+def test_visit_to_a_household_outside_scope_is_not_found(world):
+    client = client_for(world.users[Role.BUILDING_GROUP_LEADER])
     response = post_json(
         client,
         "/api/v1/visits",
@@ -318,7 +308,7 @@ def test_visit_list_filters_by_household_and_follow_up(client, world):
     assert client.get("/api/v1/visits").json()["count"] == 2
 
 
-def test_visit_list_is_newest_first(client, world):
+def test_visit_list_is_newest_first(world):
     lead = world.users[Role.MICRO_GRID_LEAD]
     now = timezone.now()
     for days, finding in [(3, "old"), (1, "new"), (2, "middle")]:
@@ -329,17 +319,17 @@ def test_visit_list_is_newest_first(client, world):
             finding=finding,
             visited_at=now - timezone.timedelta(days=days),
         )
-    body = login(client, world, Role.MICRO_GRID_LEAD).get("/api/v1/visits").json()
+    body = client_for(world.users[Role.MICRO_GRID_LEAD]).get("/api/v1/visits").json()
     assert [item["finding"] for item in body["items"]] == ["new", "middle", "old"]
 
 
 # Reveal -------------------------------------------------------------------------------
 
 
-def test_reveal_of_id_number_returns_the_full_value_and_is_audited(client, world):
+def test_reveal_of_id_number_returns_the_full_value_and_is_audited(world):
     lead = world.users[Role.MICRO_GRID_LEAD]
     response = post_json(
-        login(client, world, Role.MICRO_GRID_LEAD),
+        client_for(world.users[Role.MICRO_GRID_LEAD]),
         f"/api/v1/residents/{world.resident.pk}/reveal",
         {
             "field": "id_number",
@@ -367,9 +357,9 @@ def test_reveal_of_id_number_returns_the_full_value_and_is_audited(client, world
         ({"field": "name", "purpose": "visit_contact", "reason": "curious"}, "field"),
     ],
 )
-def test_reveal_with_bad_input_reveals_and_audits_nothing(client, world, payload, field):
+def test_reveal_with_bad_input_reveals_and_audits_nothing(world, payload, field):
     response = post_json(
-        login(client, world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         f"/api/v1/residents/{world.resident.pk}/reveal",
         payload,
     )
@@ -379,9 +369,9 @@ def test_reveal_with_bad_input_reveals_and_audits_nothing(client, world, payload
     assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
 
 
-def test_reveal_denied_to_building_group_leader_is_403_with_the_error_shape(client, world):
+def test_reveal_denied_to_building_group_leader_is_403_with_the_error_shape(world):
     response = post_json(
-        login(client, world, Role.BUILDING_GROUP_LEADER),
+        client_for(world.users[Role.BUILDING_GROUP_LEADER]),
         f"/api/v1/residents/{world.resident.pk}/reveal",
         {"field": "phone", "purpose": "other", "reason": "Curious about the number"},
     )

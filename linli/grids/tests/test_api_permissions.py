@@ -18,6 +18,7 @@ from linli.grids.models import Building, GridUnit, Household, Resident, Visit
 from linli.grids.services import resident_account_link, role_assign, visit_record
 from linli.privacy.corrections import correction_request_create
 from linli.privacy.models import CorrectionRequest, PrivacyNoticeAcceptance
+from linli.testing.clients import token_headers
 
 ANONYMOUS = "anonymous"
 ROLES = [
@@ -152,18 +153,6 @@ def visited_world(world):
     return world
 
 
-def headers_for(client, world, role: str) -> dict[str, str]:
-    if role == ANONYMOUS:
-        return {}
-    response = client.post(
-        "/api/v1/auth/token",
-        {"username": world.users[role].username, "password": PASSWORD},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 def row_counts() -> tuple[int, int]:
     return Visit.objects.count(), AuditEntry.objects.count()
 
@@ -171,7 +160,7 @@ def row_counts() -> tuple[int, int]:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("resource", LIST_ROUTES)
 def test_list_route_shows_exactly_the_role_scope(client, visited_world, resource, role):
-    headers = headers_for(client, visited_world, role)
+    headers = token_headers(visited_world.users[role])
     response = client.get(f"/api/v1/{resource}?limit=200", headers=headers)
     if role == ANONYMOUS:
         assert response.status_code == 401
@@ -187,7 +176,7 @@ def test_list_route_shows_exactly_the_role_scope(client, visited_world, resource
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("resource", LIST_ROUTES)
 def test_detail_route_answers_404_outside_the_role_scope(client, visited_world, resource, role):
-    headers = headers_for(client, visited_world, role)
+    headers = token_headers(visited_world.users[role])
     field = {
         "grids": "grid_unit_id",
         "buildings": "building_id",
@@ -212,7 +201,7 @@ def test_detail_route_answers_404_outside_the_role_scope(client, visited_world, 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_visit_create_is_allowed_only_within_record_visit_scope(client, visited_world, role):
-    headers = headers_for(client, visited_world, role)
+    headers = token_headers(visited_world.users[role])
     for room, household_id in ids_by_key("households").items():
         before = row_counts()
         response = client.post(
@@ -240,7 +229,7 @@ def test_visit_create_is_allowed_only_within_record_visit_scope(client, visited_
 
 @pytest.mark.parametrize("role", ROLES)
 def test_reveal_is_allowed_only_within_reveal_scope(client, visited_world, role):
-    headers = headers_for(client, visited_world, role)
+    headers = token_headers(visited_world.users[role])
     phones = dict(Resident.objects.values_list("name", "phone"))
     for name, resident_id in ids_by_key("residents").items():
         before = row_counts()
@@ -280,7 +269,7 @@ def test_token_route_and_docs_need_no_authentication(client, world, role):
         )
         assert response.status_code == 401
         return
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     assert client.get("/api/v1/residents", headers=headers).status_code == 200
 
 
@@ -289,12 +278,12 @@ def test_own_tokens_only(client, world, role):
     # Every role lists and revokes its own tokens and nobody else's; anonymous callers
     # neither list nor revoke. Another person's token is not found, and stays live.
     others = {
-        other: headers_for(client, world, other)
+        other: token_headers(world.users[other])
         for other in ROLES
         if other not in (ANONYMOUS, role)
     }
     other_ids = list(ApiToken.objects.values_list("id", flat=True))
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     listing = client.get("/api/v1/auth/tokens", headers=headers)
     if role == ANONYMOUS:
         assert listing.status_code == 401
@@ -366,7 +355,7 @@ def privacy_world(world):
 @pytest.mark.parametrize("role", PRIVACY_ROLES)
 def test_everyone_reads_the_notice_and_accepts_it_for_themselves_only(client, privacy_world, role):
     world = privacy_world
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     before = AuditEntry.objects.count()
     read = client.get("/api/v1/privacy/notice", headers=headers)
     accept = client.post(
@@ -421,7 +410,7 @@ def privacy_counts() -> tuple[int, int, int]:
 
 @pytest.mark.parametrize("role", PRIVACY_ROLES)
 def test_correction_list_shows_own_and_handleable_requests_only(client, privacy_world, role):
-    headers = headers_for(client, privacy_world, role)
+    headers = token_headers(privacy_world.users[role])
     response = client.get("/api/v1/privacy/corrections", headers=headers)
     if role == ANONYMOUS:
         assert response.status_code == 401
@@ -437,7 +426,7 @@ def test_correction_list_shows_own_and_handleable_requests_only(client, privacy_
 def test_only_a_resident_asks_for_a_correction_and_of_their_own_household(
     client, privacy_world, role
 ):
-    headers = headers_for(client, privacy_world, role)
+    headers = token_headers(privacy_world.users[role])
     outcomes = {}
     for resident in (privacy_world.resident, privacy_world.neighbour):
         before = privacy_counts()
@@ -468,7 +457,7 @@ def test_only_a_resident_asks_for_a_correction_and_of_their_own_household(
 def test_a_correction_is_handled_only_by_staff_covering_the_household(
     client, privacy_world, role, action
 ):
-    headers = headers_for(client, privacy_world, role)
+    headers = token_headers(privacy_world.users[role])
     payload = {"apply": {"decision_note": "已核实"}, "decline": {"reason": "号码未变，无需更正"}}
     outcomes = {}
     for key, correction in privacy_world.corrections.items():
@@ -686,7 +675,7 @@ def test_every_role_reads_and_marks_only_its_own_notifications(client, world, ro
     for person in people:
         notification_send(recipients=[person], kind="test", title=f"for {person.username}")
     secretary_note = Notification.objects.get(recipient=world.users[Role.SECRETARY])
-    headers = headers_for(client, world, role)
+    headers = token_headers(world.users[role])
     listing = client.get("/api/v1/notifications", headers=headers)
     read_other = client.post(f"/api/v1/notifications/{secretary_note.pk}/read", headers=headers)
     if role == ANONYMOUS:

@@ -1,60 +1,10 @@
 """Each role's main flow in real Debian Chromium, driven by Playwright (sync API)."""
 
-import os
-import shutil
-
-import pytest
-
 from linli.accounts.roles import Role
-from linli.conftest import PASSWORD
 from linli.grids.models import Visit
+from linli.testing.browser import log_in, needs_chromium
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-# test itself (fixtures, assertions) are still synchronous and safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser):
-    # A phone set to Chinese, as most users' are (Chromium would otherwise ask for English).
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
-    )
-    yield context.new_page()
-    context.close()
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base_url}/")
+pytestmark = needs_chromium
 
 
 def test_building_group_leader_records_a_visit_on_a_phone(

@@ -10,12 +10,7 @@ from openpyxl import load_workbook
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.grids.importing import COLUMNS
-
-
-def client_for(world, role) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_login(world.users[role])
-    return client
+from linli.testing.clients import client_for
 
 
 def rows_of(response) -> list[tuple]:
@@ -24,7 +19,9 @@ def rows_of(response) -> list[tuple]:
 
 
 def test_secretary_exports_their_community_masked_and_audited(world):
-    response = client_for(world, Role.SECRETARY).post(reverse("grids:residents_export"))
+    response = client_for(world.users[Role.SECRETARY], language="zh-hans").post(
+        reverse("grids:residents_export")
+    )
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="residents-')
     header, *rows = rows_of(response)
@@ -77,7 +74,7 @@ def test_secretary_exports_their_community_masked_and_audited(world):
 
 
 def test_export_follows_the_list_filters_and_records_them(world):
-    response = client_for(world, Role.STREET_ADMIN).post(
+    response = client_for(world.users[Role.STREET_ADMIN], language="zh-hans").post(
         reverse("grids:residents_export"), {"grid": world.other_community.id}
     )
     header, *rows = rows_of(response)
@@ -88,7 +85,7 @@ def test_export_follows_the_list_filters_and_records_them(world):
 
 
 def test_english_export_uses_english_headers_and_codes(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY], language="zh-hans")
     client.cookies["django_language"] = "en"
     header, first, *_ = rows_of(client.post(reverse("grids:residents_export"), {"q": "张桂英"}))
     assert list(header) == [column.key for column in COLUMNS]
@@ -104,7 +101,7 @@ def test_english_export_uses_english_headers_and_codes(world):
 
 
 def test_export_of_a_grid_outside_scope_is_404_and_writes_nothing(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY], language="zh-hans").post(
         reverse("grids:residents_export"), {"grid": world.other_community.id}
     )
     assert response.status_code == 404
@@ -122,7 +119,9 @@ def test_export_of_a_grid_outside_scope_is_404_and_writes_nothing(world):
     ],
 )
 def test_export_is_404_without_the_permission_and_writes_nothing(world, role):
-    response = client_for(world, role).post(reverse("grids:residents_export"))
+    response = client_for(world.users[role], language="zh-hans").post(
+        reverse("grids:residents_export")
+    )
     assert response.status_code == 404
     assert (
         not AuditEntry.objects.exists() or not AuditEntry.objects.filter(action="export").exists()
@@ -136,7 +135,9 @@ def test_anonymous_export_is_sent_to_log_in(world):
 
 
 def test_resident_downloads_their_own_household_first_in_everything_held_about_them(world):
-    response = client_for(world, Role.RESIDENT).post(reverse("privacy:my_data"))
+    response = client_for(world.users[Role.RESIDENT], language="zh-hans").post(
+        reverse("privacy:my_data")
+    )
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="my-data.xlsx"'
     workbook = load_workbook(io.BytesIO(response.content))
@@ -190,7 +191,12 @@ def test_resident_downloads_their_own_household_first_in_everything_held_about_t
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.MICRO_GRID_LEAD, Role.VOLUNTEER])
 def test_own_download_is_404_for_users_without_a_household(world, role):
-    assert client_for(world, role).post(reverse("privacy:my_data")).status_code == 404
+    assert (
+        client_for(world.users[role], language="zh-hans")
+        .post(reverse("privacy:my_data"))
+        .status_code
+        == 404
+    )
     assert not AuditEntry.objects.filter(action="export").exists()
 
 
@@ -205,7 +211,9 @@ EXPORTS = [
 @pytest.mark.parametrize(("role", "name", "button"), EXPORTS)
 def test_a_get_of_an_export_shows_the_button_and_exports_nothing(world, role, name, button):
     """A link from another site (a GET) downloads nothing: the page POSTs with the token."""
-    response = client_for(world, role).get(reverse(name), {"start": "2026-03-01"})
+    response = client_for(world.users[role], language="zh-hans").get(
+        reverse(name), {"start": "2026-03-01"}
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     content = response.content.decode()
@@ -223,7 +231,7 @@ def test_an_export_posted_without_the_csrf_token_is_refused(world, role, name, b
 
 
 def test_the_confirmation_page_carries_the_filters_into_the_post(world):
-    client = client_for(world, Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN], language="zh-hans")
     content = client.get(
         reverse("grids:residents_export"), {"grid": world.other_community.id, "q": "赵"}
     ).content.decode()

@@ -1,6 +1,7 @@
 """Import page, templates and the `linli import residents` command."""
 
 import io
+import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.grids.importing import COLUMNS
+from linli.grids.importing import writers as import_writers
 from linli.grids.models import Resident
 from linli.grids.tests.test_importing import (
     GOOD_ROWS,
@@ -20,6 +22,7 @@ from linli.grids.tests.test_importing import (
     registry_counts,
     xlsx_bytes,
 )
+from linli.testing.clients import client_for
 
 ROLES_WITHOUT_IMPORT = [
     Role.MICRO_GRID_LEAD,
@@ -30,26 +33,19 @@ ROLES_WITHOUT_IMPORT = [
 ]
 
 
-def client_for(world, role) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.cookies["django_language"] = "en"
-    client.force_login(world.users[role])
-    return client
-
-
 def upload(rows, name="residents.csv", **extra):
     return {"file": SimpleUploadedFile(name, csv_bytes(rows).getvalue()), **extra}
 
 
 def test_secretary_sees_the_import_page(world):
-    response = client_for(world, Role.SECRETARY).get(reverse("grids:import"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("grids:import"))
     assert response.status_code == 200
     assert b"template.xlsx" in response.content
 
 
 @pytest.mark.parametrize("role", ROLES_WITHOUT_IMPORT)
 def test_import_page_and_templates_are_404_without_the_permission(world, role):
-    client = client_for(world, role)
+    client = client_for(world.users[role])
     for name in ("grids:import", "grids:import_template_xlsx", "grids:import_template_csv"):
         assert client.get(reverse(name)).status_code == 404
 
@@ -57,7 +53,7 @@ def test_import_page_and_templates_are_404_without_the_permission(world, role):
 @pytest.mark.parametrize("role", ROLES_WITHOUT_IMPORT)
 def test_denied_upload_writes_nothing(world, role):
     before = registry_counts()
-    response = client_for(world, role).post(reverse("grids:import"), upload(GOOD_ROWS))
+    response = client_for(world.users[role]).post(reverse("grids:import"), upload(GOOD_ROWS))
     assert response.status_code == 404
     assert registry_counts() == before
 
@@ -69,7 +65,9 @@ def test_anonymous_is_sent_to_log_in(world):
 
 def test_upload_imports_and_shows_the_counts(world):
     before = registry_counts()
-    response = client_for(world, Role.SECRETARY).post(reverse("grids:import"), upload(GOOD_ROWS))
+    response = client_for(world.users[Role.SECRETARY]).post(
+        reverse("grids:import"), upload(GOOD_ROWS)
+    )
     assert response.status_code == 200
     report = response.context["report"]
     assert report.ok and not report.dry_run
@@ -80,7 +78,7 @@ def test_upload_imports_and_shows_the_counts(world):
 
 def test_check_only_writes_nothing(world):
     before = registry_counts()
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("grids:import"), upload(GOOD_ROWS, dry_run="on")
     )
     assert response.context["report"].residents.created == 5
@@ -94,7 +92,7 @@ def test_bad_rows_are_listed_in_a_table_with_both_languages(world):
         GOOD_ROWS[0],
         ["C1-1", "9号楼", "902", "钱八", "男", "1960", "", NEW_IDS[5], "", "", ""],
     ]
-    response = client_for(world, Role.SECRETARY).post(reverse("grids:import"), upload(rows))
+    response = client_for(world.users[Role.SECRETARY]).post(reverse("grids:import"), upload(rows))
     assert response.status_code == 200
     content = response.content.decode()
     assert 'id="import-errors"' in content
@@ -106,7 +104,7 @@ def test_bad_rows_are_listed_in_a_table_with_both_languages(world):
 
 def test_wrong_file_type_is_a_form_error(world):
     before = registry_counts()
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("grids:import"), upload(GOOD_ROWS, name="residents.txt")
     )
     assert response.context["report"] is None
@@ -115,7 +113,7 @@ def test_wrong_file_type_is_a_form_error(world):
 
 
 def test_templates_hold_the_header_and_the_column_notes(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.get(reverse("grids:import_template_csv"))
     assert response.status_code == 200
     assert response.content.decode("utf-8-sig").strip() == ",".join(c.zh for c in COLUMNS)
@@ -130,7 +128,7 @@ def test_templates_hold_the_header_and_the_column_notes(world):
 
 
 def test_the_empty_template_imports_cleanly(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     content = client.get(reverse("grids:import_template_xlsx")).content
     response = client.post(
         reverse("grids:import"),
@@ -155,6 +153,18 @@ def test_command_imports_and_prints_the_report(world, tmp_path):
     assert "residents: created 5, updated 0, unchanged 0" in out.getvalue()
     assert Resident.objects.filter(name="陈秀兰").count() == 1
     assert AuditEntry.objects.get(action="import").actor is None
+
+
+def test_command_sets_the_switch_interval_for_the_import_and_puts_it_back(
+    world, tmp_path, monkeypatch
+):
+    # `linli import` is a process of the import's own (unlike a request or the worker).
+    previous = sys.getswitchinterval()
+    changes = []
+    monkeypatch.setattr(sys, "setswitchinterval", changes.append)
+    call_command("import", "residents", str(write_csv(tmp_path, GOOD_ROWS)), stdout=io.StringIO())
+    assert changes == [import_writers.SWITCH_INTERVAL, previous]
+    assert Resident.objects.filter(name="陈秀兰").count() == 1
 
 
 def test_command_as_a_user_uses_their_scope(world, tmp_path):
@@ -209,7 +219,7 @@ def test_command_refuses_a_user_without_the_permission(world, tmp_path):
 
 def test_large_uploads_spooled_to_disk_import_the_same(world, settings):
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10  # every upload goes to a temporary file
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(reverse("grids:import"), upload(GOOD_ROWS))
     assert response.context["report"].residents.created == 5
     workbook_rows = [[*row[:5], int(row[5]), *row[6:]] for row in GOOD_ROWS]

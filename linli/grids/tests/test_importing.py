@@ -13,22 +13,17 @@ from linli.accounts.models import AuditEntry
 from linli.accounts.privacy import decrypt_text, id_number_hash, id_number_is_valid
 from linli.accounts.roles import Role
 from linli.conftest import ID_NUMBERS
-from linli.grids import importing
 from linli.grids.importing import COLUMNS, id_number_ok, registry_import
+from linli.grids.importing import services as import_services
+from linli.grids.importing import writers as import_writers
 from linli.grids.models import Building, Household, Resident
+from linli.testing.builders import with_check_character
 
 HEADER_ZH = [column.zh for column in COLUMNS]
 HEADER_EN = [column.key for column in COLUMNS]
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def make_id(body: str) -> str:
-    """A valid ID number from 17 digits (the check character computed)."""
-    total = sum(int(digit) * weight for digit, weight in zip(body, _WEIGHTS, strict=True))
-    return body + "10X98765432"[total % 11]
-
-
-NEW_IDS = [make_id(f"3101011950010{index:04d}") for index in range(1, 10)]
+NEW_IDS = [with_check_character(f"3101011950010{index:04d}") for index in range(1, 10)]
 
 
 def csv_bytes(rows, header=HEADER_ZH, bom=True) -> io.BytesIO:
@@ -417,7 +412,7 @@ def test_unsupported_file_type_is_reported(world):
 
 
 def test_many_batches_and_lookups_give_the_same_result(world, monkeypatch):
-    monkeypatch.setattr(importing, "BATCH_ROWS", 2)
+    monkeypatch.setattr(import_services, "BATCH_ROWS", 2)
     rows = [
         *GOOD_ROWS,
         [
@@ -485,14 +480,14 @@ def test_fast_id_check_agrees_with_the_privacy_module(value):
 
 def test_fast_id_check_agrees_on_valid_numbers():
     for body in range(10**16, 10**16 + 2000, 7):
-        number = make_id(str(body).zfill(17))
+        number = with_check_character(str(body).zfill(17))
         assert id_number_ok(number) and id_number_is_valid(number)
         wrong = number[:17] + ("0" if number[17] != "0" else "1")
         assert not id_number_ok(wrong) and not id_number_is_valid(wrong)
 
 
 def test_many_updates_at_once_go_through_in_one_statement(world, monkeypatch):
-    monkeypatch.setattr(importing, "UPDATES_VIA_TEMP_TABLE", 0)
+    monkeypatch.setattr(import_writers, "UPDATES_VIA_TEMP_TABLE", 0)
     run(world, GOOD_ROWS)
     changed = [[*row[:3], row[3] + "改", *row[4:]] for row in GOOD_ROWS]
     changed[0][2] = "109"  # and one moves to a new household

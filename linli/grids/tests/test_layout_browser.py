@@ -2,40 +2,22 @@
 log's filter labels sit on their fields with the buttons in a row of their own, and the
 one-line reveal reason is as tall as any other input."""
 
-import shutil
-
 import pytest
 
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.testing.browser import log_in, needs_chromium, new_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 SCREENS = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 FIELDS = ["id_actor", "id_action", "id_object_type", "id_date_from", "id_date_to", "id_text"]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture(params=list(SCREENS))
 def page(request, browser):
-    options = {"viewport": SCREENS[request.param], "locale": "zh-CN"}
-    if request.param == "phone":
-        options.update(is_mobile=True, has_touch=True)
-    context = browser.new_context(**options)
-    yield context.new_page()
-    context.close()
+    page = new_page(browser, request.param, viewport=SCREENS[request.param])
+    yield page
+    page.context.close()
 
 
 def test_each_audit_filter_label_sits_on_its_field_and_the_buttons_have_their_own_row(

@@ -5,12 +5,12 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.models import AuditEntry
 from linli.conftest import World
 from linli.grids.models import Resident, Visit
+from linli.testing.clients import client_for
 
 ROLES = [
     "anonymous",
@@ -166,13 +166,6 @@ PAGE_CASES = [
 ]
 
 
-def client_for(world: World, role: str) -> Client:
-    client = Client()
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
-
-
 def assert_sent_to_login(response) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith(reverse(settings.LOGIN_URL))
@@ -181,7 +174,7 @@ def assert_sent_to_login(response) -> None:
 @pytest.mark.parametrize(("page", "role", "expected"), PAGE_CASES)
 def test_page_answers_each_role_as_the_matrix_says(world, page, role, expected):
     build, _ = PAGES[page]
-    response = client_for(world, role).get(build(world))
+    response = client_for(world.users[role], language=None).get(build(world))
     assert response.status_code == expected
     if role == "anonymous" and expected == 302:
         assert_sent_to_login(response)
@@ -208,7 +201,7 @@ VISIT_POSTS = {
 def test_recording_a_visit_is_allowed_only_within_scope(world, target, role, expected):
     household = getattr(world, target)
     before = Visit.objects.count()
-    response = client_for(world, role).post(
+    response = client_for(world.users[role], language=None).post(
         f"{reverse('grids:visit_new')}?household={household.id}",
         {**VISIT_DATA, "household": household.id},
     )
@@ -245,7 +238,7 @@ def test_revealing_a_number_is_allowed_only_with_the_reveal_permission(
 ):
     resident = getattr(world, target)
     before = AuditEntry.objects.count()
-    response = client_for(world, role).post(
+    response = client_for(world.users[role], language=None).post(
         reverse("grids:resident_reveal", args=[resident.id]),
         {"field": "phone", "purpose": "visit_contact", "reason": "家属联系不上，需要电话确认"},
     )
@@ -292,7 +285,7 @@ def test_editing_a_resident_is_allowed_only_with_the_edit_permission(world, targ
     resident = getattr(world, target)
     row_before = resident_row(resident)
     audit_before = AuditEntry.objects.count()
-    response = client_for(world, role).post(
+    response = client_for(world.users[role], language=None).post(
         reverse("grids:resident_edit", args=[resident.id]), EDIT_DATA
     )
     assert response.status_code == expected

@@ -2,28 +2,19 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from linli.accounts.models import AuditAction, AuditEntry
 from linli.accounts.roles import Role
 from linli.grids import selectors, services
 from linli.grids.models import Resident
+from linli.testing.clients import client_for
 
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 PHONE_ERROR = "A mobile number has 11 digits and starts with 1."
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
-
-
-def signed_in(client: Client, world, role: str) -> Client:
-    client.force_login(world.users[role])
-    return client
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def edit_url(resident) -> str:
@@ -56,9 +47,9 @@ def updates() -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(action=AuditAction.UPDATE))
 
 
-def test_micro_grid_lead_changes_phone_and_tags_and_one_masked_audit_entry_is_kept(world, client):
+def test_micro_grid_lead_changes_phone_and_tags_and_one_masked_audit_entry_is_kept(world):
     lead = world.users[Role.MICRO_GRID_LEAD]
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     response = client.post(
         edit_url(world.resident),
         form_data(phone="15900001111", vulnerability_tags=["disabled", "elderly_alone"]),
@@ -101,9 +92,9 @@ def test_micro_grid_lead_changes_phone_and_tags_and_one_masked_audit_entry_is_ke
     assert "15900001111" not in detail
 
 
-def test_bad_phone_names_the_field_and_changes_nothing(world, client):
+def test_bad_phone_names_the_field_and_changes_nothing(world):
     before = stored(world.resident)
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     response = client.post(
         edit_url(world.resident),
         form_data(name="张桂兰", phone="2381234123", vulnerability_tags=[]),
@@ -118,8 +109,8 @@ def test_bad_phone_names_the_field_and_changes_nothing(world, client):
     assert updates() == []
 
 
-def test_blank_phone_keeps_the_current_number(world, client):
-    signed_in(client, world, Role.SECRETARY)
+def test_blank_phone_keeps_the_current_number(world):
+    client = client_for(world.users[Role.SECRETARY], language=None)
     response = client.post(
         edit_url(world.resident), form_data(name="张桂兰", residency_type="permanent")
     )
@@ -138,9 +129,9 @@ def test_blank_phone_keeps_the_current_number(world, client):
     }
 
 
-def test_saving_the_same_values_writes_no_audit_entry(world, client):
+def test_saving_the_same_values_writes_no_audit_entry(world):
     before = stored(world.resident)
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     response = client.post(edit_url(world.resident), form_data(phone="13812341234"), **ENGLISH)
     assert response.status_code == 302
     assert stored(world.resident) == before
@@ -150,8 +141,8 @@ def test_saving_the_same_values_writes_no_audit_entry(world, client):
 
 
 @pytest.mark.parametrize("role", [Role.MICRO_GRID_LEAD, Role.SECRETARY, Role.STREET_ADMIN])
-def test_edit_page_shows_the_phone_masked_and_never_in_full(world, client, role):
-    signed_in(client, world, role)
+def test_edit_page_shows_the_phone_masked_and_never_in_full(world, role):
+    client = client_for(world.users[role], language=None)
     response = client.get(edit_url(world.resident), **ENGLISH)
     assert response.status_code == 200
     content = response.content.decode()
@@ -163,14 +154,14 @@ def test_edit_page_shows_the_phone_masked_and_never_in_full(world, client, role)
     assert 'value="elderly_alone" checked' in content
 
 
-def test_service_error_is_shown_on_its_field_and_changes_nothing(world, client, monkeypatch):
+def test_service_error_is_shown_on_its_field_and_changes_nothing(world, monkeypatch):
     # The form already checks what the service checks; this pins down the wiring in between.
     def refuse(**kwargs):
         raise ValidationError({"name": "Refused by the service.", "household": "Not here."})
 
     monkeypatch.setattr(services, "resident_update", refuse)
     before = stored(world.resident)
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     response = client.post(edit_url(world.resident), form_data(name="张桂兰"), **ENGLISH)
     assert response.status_code == 200
     assert response.context["form"].errors == {
@@ -181,9 +172,9 @@ def test_service_error_is_shown_on_its_field_and_changes_nothing(world, client, 
     assert updates() == []
 
 
-def test_tags_are_neither_shown_nor_changed_where_they_are_not_visible(world, client, monkeypatch):
+def test_tags_are_neither_shown_nor_changed_where_they_are_not_visible(world, monkeypatch):
     monkeypatch.setattr(selectors, "sensitive_visible", lambda **kwargs: False)
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     content = client.get(edit_url(world.resident), **ENGLISH).content.decode()
     assert 'name="vulnerability_tags"' not in content
     assert "Elderly living alone" not in content
@@ -196,9 +187,9 @@ def test_tags_are_neither_shown_nor_changed_where_they_are_not_visible(world, cl
     assert entry.changes == {"name": ["张桂英", "张桂兰"]}
 
 
-def test_resident_page_links_to_the_edit_page_only_for_editors(world, client):
+def test_resident_page_links_to_the_edit_page_only_for_editors(world):
     address = reverse("grids:resident_detail", args=[world.resident.id])
-    signed_in(client, world, Role.BUILDING_GROUP_LEADER)
+    client = client_for(world.users[Role.BUILDING_GROUP_LEADER], language=None)
     assert edit_url(world.resident) not in client.get(address, **ENGLISH).content.decode()
-    signed_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD], language=None)
     assert edit_url(world.resident) in client.get(address, **ENGLISH).content.decode()

@@ -20,6 +20,7 @@ from linli.accounts.roles import Role
 from linli.conftest import ID_NUMBERS, build_world, make_user, run_together
 from linli.grids.services import resident_reveal, role_assign
 from linli.notify.models import Notification
+from linli.testing.clients import client_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Saturday morning in Shanghai; every test pins the clock.
@@ -44,12 +45,6 @@ def reveal_times(user, resident, count: int) -> None:
         reveal(user, resident)
 
 
-def api_client(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
-
-
 def api_reveal(client: Client, resident, payload: dict):
     return client.post(
         f"/api/v1/residents/{resident.pk}/reveal", payload, content_type="application/json"
@@ -64,7 +59,7 @@ def reveal_rows() -> int:
 
 
 def test_reveal_with_the_reason_x_is_refused_naming_the_reason(world):
-    client = api_client(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     with time_machine.travel(MORNING, tick=False):
         response = api_reveal(
             client,
@@ -78,7 +73,7 @@ def test_reveal_with_the_reason_x_is_refused_naming_the_reason(world):
 
 
 def test_reveal_of_a_padded_short_reason_is_refused_by_the_service(world):
-    client = api_client(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     with time_machine.travel(MORNING, tick=False):
         response = api_reveal(
             client,
@@ -101,7 +96,7 @@ def test_reveal_without_a_purpose_from_the_list_is_refused_naming_the_purpose(wo
     if purpose is not None:
         payload["purpose"] = purpose
     with time_machine.travel(MORNING, tick=False):
-        response = api_reveal(api_client(world, Role.SECRETARY), world.resident, payload)
+        response = api_reveal(client_for(world.users[Role.SECRETARY]), world.resident, payload)
     assert response.status_code == 422
     assert response.json()["field"] == "purpose"
     assert reveal_rows() == 0
@@ -110,7 +105,7 @@ def test_reveal_without_a_purpose_from_the_list_is_refused_naming_the_purpose(wo
 def test_reason_over_300_characters_is_refused(world):
     with time_machine.travel(MORNING, tick=False):
         response = api_reveal(
-            api_client(world, Role.SECRETARY),
+            client_for(world.users[Role.SECRETARY]),
             world.resident,
             {"field": "phone", "purpose": "visit_contact", "reason": "很" * 301},
         )
@@ -166,7 +161,7 @@ def test_the_purposes_are_the_five_of_the_list():
 
 def test_the_31st_reveal_of_the_day_is_refused_with_429_and_not_audited(world):
     lead = world.users[Role.MICRO_GRID_LEAD]
-    client = api_client(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     payload = {"field": "id_number", "purpose": "verify_identity", "reason": "办理高龄津贴"}
     with time_machine.travel(MORNING, tick=False):
         reveal_times(lead, world.resident, 29)

@@ -1,6 +1,6 @@
 """Registry pages: grid tree, buildings, households, residents, visits, audit log.
 
-Views stay thin: every read goes through `linli.grids.selectors` (or `linli.web.selectors`,
+Views stay thin: every read goes through `linli.grids.selectors` (or `linli.grids.tree`,
 built on it), every write through `linli.grids.services`. Anything outside the user's
 scope answers 404, including pages for a role the user does not hold.
 """
@@ -33,8 +33,9 @@ from linli.accounts.reveals import (
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
 from linli.api_shared import MAX_YEAR, MIN_YEAR
+from linli.errors import PERMISSION_DENIED
 from linli.forms import form_add_errors
-from linli.grids import audit, selectors, services
+from linli.grids import audit, selectors, services, tree
 from linli.grids.models import (
     GridLevel,
     Household,
@@ -46,7 +47,6 @@ from linli.grids.models import (
     VulnerabilityTag,
 )
 from linli.idempotency.web import once_per_form
-from linli.web import selectors as web_selectors
 
 PAGE_SIZE = 50
 REVEAL_LABELS = {"phone": gettext_lazy("Phone"), "id_number": gettext_lazy("ID number")}
@@ -69,10 +69,8 @@ def _page(request, queryset):
 
 @login_required
 def grid_tree(request):
-    web_selectors.needs_registry(user=request.user)
-    return render(
-        request, "grids/grid_tree.html", {"roots": web_selectors.grid_tree(user=request.user)}
-    )
+    selectors.needs_registry(user=request.user)
+    return render(request, "grids/grid_tree.html", {"roots": tree.grid_tree(user=request.user)})
 
 
 @login_required
@@ -86,16 +84,16 @@ def grid_detail(request, grid_unit_id: int):
     holders: dict[int, list] = {}
     for assignment in selectors.posts_in(user=user, grid_unit=unit).filter(grid_unit__parent=unit):
         holders.setdefault(assignment.grid_unit_id, []).append(assignment)
-    rows = web_selectors.units_with_counts(user=user, units=children)
+    rows = tree.units_with_counts(user=user, units=children)
     for row in rows:
         row["posts"] = holders.get(row["unit"].id, [])
-    buildings = web_selectors.buildings_of_group(user=user, grid_unit=unit)
+    buildings = tree.buildings_of_group(user=user, grid_unit=unit)
     return render(
         request,
         "grids/grid_detail.html",
         {
             "unit": unit,
-            "crumbs": web_selectors.ancestors_visible(user=user, grid_unit=unit),
+            "crumbs": selectors.ancestors_visible(user=user, grid_unit=unit),
             "counts": selectors.registry_counts(user=user, path=unit.path),
             "posts": posts,
             "rows": rows,
@@ -124,7 +122,7 @@ def building_detail(request, building_id: int):
         "grids/building_detail.html",
         {
             "building": building,
-            "crumbs": web_selectors.ancestors_visible(
+            "crumbs": selectors.ancestors_visible(
                 user=user, grid_unit=building.grid_unit, include_self=True
             ),
             "households": households,
@@ -150,7 +148,7 @@ def _household_context(user, household: Household) -> dict:
         "building_visible": selectors.buildings_visible(user=user)
         .filter(pk=household.building_id)
         .exists(),
-        "crumbs": web_selectors.crumbs_for_path(user=user, grid_path=household.grid_path),
+        "crumbs": selectors.crumbs_for_path(user=user, grid_path=household.grid_path),
     }
 
 
@@ -181,7 +179,7 @@ def own_household(request):
 @login_required
 def resident_list(request):
     user = request.user
-    web_selectors.needs_registry(user=user)
+    selectors.needs_registry(user=user)
     query = request.GET.get("q", "")[:50]
     grid_unit = None
     if request.GET.get("grid"):
@@ -306,7 +304,7 @@ def resident_reveal(request, resident_id: int):
             ip_address=client_address(request),
         )
     except ValidationError as error:
-        if getattr(error, "code", None) == "permission_denied":
+        if getattr(error, "code", None) == PERMISSION_DENIED:
             raise Http404 from None
         errors[field] = error.messages
     context = _resident_context(
@@ -392,7 +390,7 @@ def resident_edit(request, resident_id: int):
                 user=user, resident=resident, ip_address=client_address(request), **changes
             )
         except ValidationError as error:
-            if getattr(error, "code", None) == "permission_denied":
+            if getattr(error, "code", None) == PERMISSION_DENIED:
                 raise Http404 from None
             form_add_errors(form, error)
             # The service sets attributes before its final check; show the stored row.
@@ -431,17 +429,17 @@ class VisitForm(forms.Form):
 @once_per_form
 def visit_new(request):
     user = request.user
-    web_selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
+    selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
     household_id = request.POST.get("household") or request.GET.get("household")
     if not household_id:
         return _household_picker(request)
-    household = web_selectors.household_for_visiting_get(user=user, household_id=household_id)
+    household = selectors.household_for_visiting_get(user=user, household_id=household_id)
     form = VisitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_record(visitor=user, household=household, **form.cleaned_data)
         except ValidationError as error:
-            if getattr(error, "code", None) == "permission_denied":
+            if getattr(error, "code", None) == PERMISSION_DENIED:
                 raise Http404 from None
             form_add_errors(form, error)
         else:
@@ -463,7 +461,7 @@ def visit_new(request):
 @vary_on_headers("HX-Request")
 def _household_picker(request):
     query = request.GET.get("q", "").strip()[:50]
-    households = web_selectors.households_for_visiting_search(user=request.user, query=query)
+    households = selectors.households_for_visiting_search(user=request.user, query=query)
     context = {"page": _page(request, households), "query": query}
     if _is_htmx(request):
         return render(request, "grids/_household_choices.html", context)
@@ -473,7 +471,7 @@ def _household_picker(request):
 @login_required
 def visit_list(request):
     user = request.user
-    web_selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
+    selectors.needs_registry(user=user, permission=Permission.RECORD_VISIT)
     follow_ups = request.GET.get("show") == "follow_up"
     visits = selectors.visits_visible(user=user)
     visits = visits.needing_follow_up() if follow_ups else visits.filter(visitor=user)
@@ -560,7 +558,7 @@ def _audit_form(request, data) -> AuditFilterForm:
 def audit_log(request):
     """The audit log of the reader's grids, each entry in words (linli.accounts.audit_words),
     filtered by who, what, kind, dates and words; the street administrator downloads it."""
-    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
+    selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
     form = _audit_form(request, request.GET)
     return _audit_page(request, form)
 
@@ -592,7 +590,7 @@ def _audit_page(request, form, status=200):
 def audit_log_export(request):
     """Download the filtered log (.xlsx); the filter comes in the POST with its CSRF token.
     Only the street administrator: anyone else gets 404 and nothing is written."""
-    web_selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
+    selectors.needs_registry(user=request.user, permission=Permission.VIEW_AUDIT)
     if not audit.may_export_audit(request.user):
         raise Http404
     form = _audit_form(request, request.POST)

@@ -4,7 +4,7 @@ The import page answers 404 to anyone without the import permission somewhere; t
 of the resident list answers 404 without the export permission. A resident downloads their
 own data, everything held about their household, at /privacy/my-data/ (linli.privacy).
 
-An upload is checked against the import limits (linli.grids.import_limits) before anything
+An upload is checked against the import limits (linli.grids.importing.limits) before anything
 parses it; a file of more than LINLI_IMPORT_BACKGROUND_ROWS rows is imported by the worker
 and followed on its run page. Exports are POSTs with the CSRF token: a GET of an export
 address shows the page with the button, so a link from another site downloads nothing.
@@ -15,17 +15,17 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from linli.accounts.roles import Permission
 from linli.accounts.services import client_address
-from linli.grids import exporting, import_runs, importing
-from linli.grids.import_limits import Limits, UploadRefused, upload_inspect
-from linli.grids.models import ImportRun
-from linli.grids.selectors import grid_unit_get, user_can
+from linli.grids import exporting, importing
+from linli.grids.importing import runs as import_runs
+from linli.grids.importing.limits import Limits, UploadRefused, upload_inspect
+from linli.grids.selectors import grid_unit_get, needs_registry, user_can
 
 
 class ImportForm(forms.Form):
@@ -51,11 +51,6 @@ class ImportForm(forms.Form):
         return upload
 
 
-def _needs(request, permission: str) -> None:
-    if not user_can(user=request.user, permission=permission):
-        raise Http404
-
-
 def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -66,7 +61,7 @@ def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
 @never_cache
 @login_required
 def import_page(request):
-    _needs(request, Permission.IMPORT_REGISTRY)
+    needs_registry(user=request.user, permission=Permission.IMPORT_REGISTRY)
     report = None
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
@@ -105,8 +100,8 @@ def import_page(request):
 def import_run(request, run_id: int):
     """One background import: its progress (the page polls every 2 s with htmx while it
     runs), then its report. Only the person who started it sees it."""
-    _needs(request, Permission.IMPORT_REGISTRY)
-    run = get_object_or_404(ImportRun, pk=run_id, actor=request.user)
+    needs_registry(user=request.user, permission=Permission.IMPORT_REGISTRY)
+    run = import_runs.import_run_get(user=request.user, run_id=run_id)
     context = {
         "run": run,
         "rows_read": import_runs.import_run_progress(run),
@@ -119,7 +114,7 @@ def import_run(request, run_id: int):
 
 @login_required
 def import_template_xlsx(request):
-    _needs(request, Permission.IMPORT_REGISTRY)
+    needs_registry(user=request.user, permission=Permission.IMPORT_REGISTRY)
     return _download(
         importing.import_template_xlsx(),
         "linli-import-template.xlsx",
@@ -129,7 +124,7 @@ def import_template_xlsx(request):
 
 @login_required
 def import_template_csv(request):
-    _needs(request, Permission.IMPORT_REGISTRY)
+    needs_registry(user=request.user, permission=Permission.IMPORT_REGISTRY)
     return _download(
         importing.import_template_csv(), "linli-import-template.csv", "text/csv; charset=utf-8"
     )
@@ -148,7 +143,7 @@ def _confirm(request, *, title: str, fields: dict[str, str]) -> HttpResponse:
 @never_cache
 @login_required
 def residents_export(request):
-    _needs(request, Permission.EXPORT_REGISTRY)
+    needs_registry(user=request.user, permission=Permission.EXPORT_REGISTRY)
     params = request.POST if request.method == "POST" else request.GET
     grid_unit = None
     if params.get("grid"):

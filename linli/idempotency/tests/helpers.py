@@ -11,13 +11,6 @@ KEY = "9b2d7c1e-4f3a-4e6b-8c5d-1a2b3c4d5e6f"
 OTHER_KEY = "0c8e6a4f-2b1d-4c3e-9f7a-6b5c4d3e2f1a"
 
 
-def client_for(user) -> Client:
-    # English, so that refusals compare as msgids whatever the site language.
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
-
-
 def keyed_post(client: Client, url: str, data: dict | None = None, *, key: str | None = KEY):
     headers = {"Idempotency-Key": key} if key is not None else {}
     return client.post(

@@ -22,6 +22,7 @@ from linli.idempotency.services import (
 from linli.idempotency.tasks import purge_expired
 from linli.idempotency.tests import urls as test_api
 from linli.idempotency.tests.helpers import assert_same_redirect, form_token, submit_twice
+from linli.testing.clients import client_for
 
 pytestmark = pytest.mark.urls("linli.idempotency.tests.urls")
 
@@ -49,9 +50,7 @@ def _sessions_outlive_the_clock(settings):
 
 @pytest.fixture
 def client(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"}, raise_request_exception=False)
-    client.force_login(user)
-    return client
+    return client_for(user, raise_request_exception=False)
 
 
 def post(client, body, *, key: str | None = KEY, url: str = URL, **extra):

@@ -155,7 +155,7 @@ def test_messages_sent_while_redis_is_down_arrive_once_after_it_is_back(
     assert finished_tasks == ["notify.retry_outbox", "notify.retry_outbox", "notify.deliver_outbox"]
 
     sms_ids = [m.pk for m in messages if m.channel == Channel.SMS]
-    assert counting_sms == Counter({pk: 1 for pk in sms_ids})
+    assert counting_sms == Counter(dict.fromkeys(sms_ids, 1))
     assert (
         sorted(OutboxMessage.objects.values_list("status", "attempts", "last_error"))
         == [(OutboxStatus.SENT, 1, "")] * 8

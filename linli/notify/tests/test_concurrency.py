@@ -1,6 +1,6 @@
 """Concurrency on PostgreSQL: two workers delivering the same outbox row send it once."""
 
-import time
+import threading
 
 import pytest
 from django.db import connection
@@ -26,16 +26,26 @@ def test_two_workers_delivering_the_same_message_send_it_once(monkeypatch):
     message = OutboxMessage.objects.get()
     assert message.last_error == tasks.NO_TRANSPORT
     sent: list[int] = []
+    claim_held = threading.Event()  # a worker has claimed the message and is sending it
+    other_worker_tried = threading.Event()  # the other worker has tried it meanwhile
 
-    def slow_sms(outbox_message):
-        # Hold the row lock long enough for the other worker to reach it.
-        time.sleep(0.3)
+    def sms_sent_after_the_other_worker_tried(outbox_message):
+        claim_held.set()
+        # No timing: the claim is held until the other worker has tried the message. If
+        # both claim it (the race lost), both senders wait here, each sends when the wait
+        # times out, and the message goes out twice.
+        other_worker_tried.wait(timeout=10)
         sent.append(outbox_message.pk)
 
-    monkeypatch.setitem(tasks.CHANNEL_SENDERS, Channel.SMS, slow_sms)
+    monkeypatch.setitem(tasks.CHANNEL_SENDERS, Channel.SMS, sms_sent_after_the_other_worker_tried)
 
     def deliver():
-        tasks.outbox_deliver(message_ids=[message.pk])
+        if tasks.outbox_deliver(message_ids=[message.pk]) == 0:
+            # Refused at once (the row locked by the other's claim, or already held): try
+            # again, as the sweep would, while the other worker holds its claim.
+            claim_held.wait(timeout=10)
+            tasks.outbox_deliver(message_ids=[message.pk])
+            other_worker_tried.set()
 
     assert run_together(deliver, deliver) == []
     assert sent == [message.pk]

@@ -6,6 +6,7 @@ from django.test import Client
 from linli.accounts.roles import Role
 from linli.notify.models import Notification
 from linli.notify.services import notification_send
+from linli.testing.clients import client_for
 
 API = "/api/v1/notifications"
 
@@ -14,11 +15,6 @@ API = "/api/v1/notifications"
 def client():
     # English, so that the assertions on messages hold whatever the default language.
     return Client(headers={"Accept-Language": "en"})
-
-
-def logged_in(client, world, role: str) -> Client:
-    client.force_login(world.users[role])
-    return client
 
 
 def send(user, title: str, link: str = "") -> Notification:
@@ -42,8 +38,8 @@ def mail(world):
 # Inbox page ----------------------------------------------------------------------------
 
 
-def test_inbox_page_lists_only_own_notifications_newest_first(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).get("/inbox/")
+def test_inbox_page_lists_only_own_notifications_newest_first(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get("/inbox/")
 
     assert response.status_code == 200
     assert [n.title for n in response.context["page"]] == [
@@ -63,8 +59,8 @@ def test_inbox_page_sends_anonymous_to_login(client, world, mail):
     assert response.url.startswith("/login")
 
 
-def test_marking_read_on_the_page_redirects_to_inbox(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(
+def test_marking_read_on_the_page_redirects_to_inbox(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         f"/inbox/{mail['newer'].pk}/read/"
     )
 
@@ -73,8 +69,8 @@ def test_marking_read_on_the_page_redirects_to_inbox(client, world, mail):
     assert Notification.objects.get(pk=mail["older"].pk).read_at is None
 
 
-def test_opening_a_notification_marks_it_read_and_follows_its_link(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(
+def test_opening_a_notification_marks_it_read_and_follows_its_link(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         f"/inbox/{mail['older'].pk}/read/", {"open": "1"}
     )
 
@@ -82,10 +78,8 @@ def test_opening_a_notification_marks_it_read_and_follows_its_link(client, world
     assert Notification.objects.get(pk=mail["older"].pk).read_at is not None
 
 
-def test_marking_someone_elses_notification_on_the_page_is_404_and_changes_nothing(
-    client, world, mail
-):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(
+def test_marking_someone_elses_notification_on_the_page_is_404_and_changes_nothing(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         f"/inbox/{mail['other'].pk}/read/"
     )
 
@@ -93,17 +87,15 @@ def test_marking_someone_elses_notification_on_the_page_is_404_and_changes_nothi
     assert Notification.objects.get(pk=mail["other"].pk).read_at is None
 
 
-def test_mark_read_page_refuses_get(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).get(
-        f"/inbox/{mail['newer'].pk}/read/"
-    )
+def test_mark_read_page_refuses_get(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(f"/inbox/{mail['newer'].pk}/read/")
 
     assert response.status_code == 405
     assert Notification.objects.get(pk=mail["newer"].pk).read_at is None
 
 
-def test_mark_all_read_on_the_page_leaves_others_unread(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post("/inbox/read-all/")
+def test_mark_all_read_on_the_page_leaves_others_unread(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post("/inbox/read-all/")
 
     assert (response.status_code, response.url) == (302, "/inbox/")
     assert list(Notification.objects.unread().values_list("pk", flat=True)) == [mail["other"].pk]
@@ -112,8 +104,8 @@ def test_mark_all_read_on_the_page_leaves_others_unread(client, world, mail):
 # API -----------------------------------------------------------------------------------
 
 
-def test_api_lists_only_own_notifications(client, world, mail):
-    logged_in(client, world, Role.MICRO_GRID_LEAD)
+def test_api_lists_only_own_notifications(world, mail):
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
 
     response = client.get(API)
 
@@ -132,8 +124,8 @@ def test_api_lists_only_own_notifications(client, world, mail):
     }
 
 
-def test_api_pages_with_limit_and_offset(client, world, mail):
-    logged_in(client, world, Role.MICRO_GRID_LEAD)
+def test_api_pages_with_limit_and_offset(world, mail):
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
 
     body = client.get(API, {"limit": 1, "offset": 1}).json()
 
@@ -141,8 +133,8 @@ def test_api_pages_with_limit_and_offset(client, world, mail):
     assert [item["id"] for item in body["items"]] == [mail["older"].pk]
 
 
-def test_api_filters_unread(client, world, mail):
-    logged_in(client, world, Role.MICRO_GRID_LEAD)
+def test_api_filters_unread(world, mail):
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     client.post(f"{API}/{mail['newer'].pk}/read")
 
     unread = client.get(API, {"unread": "true"}).json()
@@ -152,13 +144,11 @@ def test_api_filters_unread(client, world, mail):
     assert [item["id"] for item in read["items"]] == [mail["newer"].pk]
 
 
-def test_api_list_query_count_does_not_grow_with_the_inbox(
-    client, world, mail, django_assert_num_queries
-):
+def test_api_list_query_count_does_not_grow_with_the_inbox(world, mail, django_assert_num_queries):
     lead = world.users[Role.MICRO_GRID_LEAD]
     for index in range(10):
         send(lead, f"More {index}")
-    logged_in(client, world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
 
     # session, user, count, page, unread count
     with django_assert_num_queries(5):
@@ -167,24 +157,24 @@ def test_api_list_query_count_does_not_grow_with_the_inbox(
     assert response.json()["count"] == 12
 
 
-def test_api_mark_read_by_recipient(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(f"{API}/{mail['newer'].pk}/read")
+def test_api_mark_read_by_recipient(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(f"{API}/{mail['newer'].pk}/read")
 
     assert response.status_code == 200
     assert response.json()["read_at"] is not None
     assert Notification.objects.get(pk=mail["newer"].pk).read_at is not None
 
 
-def test_api_mark_read_of_someone_elses_is_404_and_changes_nothing(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(f"{API}/{mail['other'].pk}/read")
+def test_api_mark_read_of_someone_elses_is_404_and_changes_nothing(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(f"{API}/{mail['other'].pk}/read")
 
     assert response.status_code == 404
     assert response.json() == {"message": "Not found.", "field": None}
     assert Notification.objects.get(pk=mail["other"].pk).read_at is None
 
 
-def test_api_read_all_marks_only_own(client, world, mail):
-    response = logged_in(client, world, Role.MICRO_GRID_LEAD).post(f"{API}/read-all")
+def test_api_read_all_marks_only_own(world, mail):
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(f"{API}/read-all")
 
     assert response.status_code == 200
     assert response.json() == {"marked": 2}

@@ -4,14 +4,15 @@ from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case
-from linli.open311.tests.test_keys import file_with, logged_in
+from linli.open311.tests.test_keys import file_with
+from linli.testing.clients import client_for
 
 
 def test_the_case_page_shows_the_open311_submitter_masked_to_staff(world, issued):
     file_with(issued.secret, first_name="Li", phone="13812345678")
     case = Case.objects.get()
     url = reverse("cases:detail", args=[case.pk])
-    staff_page = logged_in(world.users[Role.MICRO_GRID_LEAD]).get(url).content.decode()
+    staff_page = client_for(world.users[Role.MICRO_GRID_LEAD]).get(url).content.decode()
     assert "138****5678" in staff_page and "13812345678" not in staff_page
 
 
@@ -26,6 +27,8 @@ def test_a_case_filed_otherwise_shows_no_submitter_card(world):
         source="resident_report",
         building=world.building,
     )
-    page = logged_in(world.users[Role.MICRO_GRID_LEAD]).get(reverse("cases:detail", args=[case.pk]))
+    page = client_for(world.users[Role.MICRO_GRID_LEAD]).get(
+        reverse("cases:detail", args=[case.pk])
+    )
     assert page.status_code == 200
     assert "Open311" not in page.content.decode()

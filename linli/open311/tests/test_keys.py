@@ -19,12 +19,7 @@ from linli.grids.services import role_assign
 from linli.open311.models import Open311Key
 from linli.open311.services import open311_key_create, open311_key_revoke
 from linli.open311.tests.conftest import BASE, parse_json
-
-
-def logged_in(user) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+from linli.testing.clients import client_for
 
 
 @pytest.fixture
@@ -109,7 +104,7 @@ def test_revoking_twice_is_refused(world, issued):
 
 
 def test_secretary_issues_a_key_and_sees_the_secret_once(world):
-    client = logged_in(world.users[Role.SECRETARY])
+    client = client_for(world.users[Role.SECRETARY])
     page = client.get(reverse("open311:key_new"))
     assert page.status_code == 200
     # Their one community is chosen already.
@@ -134,7 +129,7 @@ def test_secretary_issues_a_key_and_sees_the_secret_once(world):
 
 
 def test_issue_form_shows_the_error_and_writes_nothing(world):
-    client = logged_in(world.users[Role.SECRETARY])
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("open311:key_new"), {"name": " ", "community": world.community.pk}
     )
@@ -146,7 +141,7 @@ def test_issue_form_shows_the_error_and_writes_nothing(world):
 
 
 def test_secretary_revokes_after_confirming_and_the_key_is_refused(world, issued):
-    client = logged_in(world.users[Role.SECRETARY])
+    client = client_for(world.users[Role.SECRETARY])
     url = reverse("open311:key_revoke", args=[issued.key.pk])
     confirm = client.get(url)
     assert confirm.status_code == 200
@@ -176,9 +171,9 @@ def test_street_admin_sees_the_keys_of_every_community(world, issued, other_secr
     other, _secret = open311_key_create(
         actor=other_secretary, community=world.other_community, name="C app"
     )
-    street = logged_in(world.users[Role.STREET_ADMIN])
+    street = client_for(world.users[Role.STREET_ADMIN])
     assert list(street.get(reverse("open311:keys")).context["keys"]) == [other, issued.key]
-    mine = logged_in(other_secretary)
+    mine = client_for(other_secretary)
     assert list(mine.get(reverse("open311:keys")).context["keys"]) == [other]
 
 
@@ -194,7 +189,7 @@ def test_street_admin_sees_the_keys_of_every_community(world, issued, other_secr
 )
 def test_key_pages_refuse_everyone_else_and_change_nothing(world, issued, other_secretary, who):
     user = other_secretary if who == "other_secretary" else world.users[who]
-    client = logged_in(user)
+    client = client_for(user)
     audit_before = AuditEntry.objects.count()
     revoke = reverse("open311:key_revoke", args=[issued.key.pk])
     assert client.get(revoke).status_code == 404
@@ -268,15 +263,15 @@ def test_staff_who_see_the_case_see_the_submitter_masked(world, issued):
     file_with(issued.secret, first_name="Li", phone="13812345678", email="liming@example.org")
     case = Case.objects.get()
     url = reverse("open311:case_submitter", args=[case.pk])
-    page = logged_in(world.users[Role.MICRO_GRID_LEAD]).get(url)
+    page = client_for(world.users[Role.MICRO_GRID_LEAD]).get(url)
     assert page.status_code == 200
     body = page.content.decode()
     assert "138****5678" in body and "l***@example.org" in body and "Li" in body
     assert "13812345678" not in body and "liming@" not in body
     for role in (Role.RESIDENT, Role.VOLUNTEER):
-        assert logged_in(world.users[role]).get(url).status_code == 404
+        assert client_for(world.users[role]).get(url).status_code == 404
     assert (
-        logged_in(world.users[Role.MICRO_GRID_LEAD])
+        client_for(world.users[Role.MICRO_GRID_LEAD])
         .get(reverse("open311:case_submitter", args=[999999]))
         .status_code
         == 404

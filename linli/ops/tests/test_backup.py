@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import translation
 
 from linli.accounts.privacy import key_fingerprint
 from linli.conftest import ID_NUMBERS
@@ -37,12 +36,9 @@ PASSPHRASE = "a passphrase long enough"
 # No test here touches the suite's own database: the installations have theirs.
 
 
-@pytest.fixture(autouse=True)
-def english():
-    # In-process messages are compared in English; the commands' output (in the site's
-    # language) is checked only for numbers, names and paths.
-    with translation.override("en"):
-        yield
+# In-process messages are compared in English; the commands' output (in the site's
+# language) is checked only for numbers, names and paths.
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ The database is a throw-away one on the shared PostgreSQL server (dropped at the
 a throw-away redis-server on a free port: nothing shared is flushed or stopped.
 """
 
+import contextlib
 import json
 import os
 import pwd
@@ -339,10 +340,8 @@ class Service:
     def kill_leftovers(self) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
 

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.models import User
@@ -16,6 +15,7 @@ from linli.ops.models import JobRun, JobState, SchedulerHeartbeat
 from linli.ops.scheduler import Scheduler
 from linli.ops.tests import jobs_support
 from linli.ops.tests.jobs_support import SUNDAY_NOON, TEST_JOBS
+from linli.testing.clients import client_for
 
 URL = "/ops/jobs/"
 
@@ -29,13 +29,6 @@ def test_jobs(settings):
     settings.LINLI_SCHEDULER_TICK_SECONDS = 10
     jobs_support.RUNS.clear()
     return settings.LINLI_JOBS
-
-
-def client_for(user: User | None, language: str = "en") -> Client:
-    client = Client(headers={"Accept-Language": language})
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def job_tables() -> list:
@@ -151,7 +144,7 @@ def test_with_the_scheduler_stopped_every_job_says_it_waits_for_one(
     # 70 s on, the scheduler (tick 10 s) is silent and the job due (12:01) but not yet late.
     with time_machine.travel(SUNDAY_NOON + timedelta(seconds=70), tick=False):
         english = client_for(admin).get(URL).content.decode()
-        chinese = client_for(admin, "zh-hans").get(URL).content.decode()
+        chinese = client_for(admin, language="zh-hans").get(URL).content.decode()
     card = job_card(english, "count-every-minute")
     assert 'data-status="waiting"' in card
     assert '<span class="tag" data-testid="job-status">Waiting: no scheduler running</span>' in card
@@ -198,6 +191,6 @@ def test_before_any_scheduler_ran_the_alert_names_the_commands(world: World, tes
 def test_the_page_is_in_chinese_first(world: World, test_jobs):
     with time_machine.travel(SUNDAY_NOON, tick=False):
         Scheduler().run_due_once(then_stop=False)
-        page = client_for(world.users[Role.STREET_ADMIN], "zh-hans").get(URL)
+        page = client_for(world.users[Role.STREET_ADMIN], language="zh-hans").get(URL)
     assert page.status_code == 200
     assert '<html lang="zh-hans">' in page.content.decode()

@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from linli.accounts.roles import Role
-from linli.participation.services import activity_create
+from linli.participation.activities.services import activity_create
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English
 
 
 def make_activity(world, *, capacity=2, starts_in=timedelta(days=2), hours=2, **kwargs):
@@ -30,10 +31,3 @@ def activity(world):
 @pytest.fixture
 def occurrence(activity):
     return activity.occurrences.get()
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Messages are asserted in English whatever the catalogue holds (the default is zh-hans).
-    with translation.override("en"):
-        yield

@@ -11,6 +11,14 @@ def member(world, username: str, unit=None):
     return user
 
 
+def user_for(world, role: str):
+    """The world's user of `role` (None for "anonymous"); "outsider" is a volunteer of
+    community C only, a stranger to community A's activities."""
+    if role == "outsider":
+        return member(world, "outsider", unit=world.other_community)
+    return world.users[role]
+
+
 def approved_volunteer(world, user, name="志愿者老周"):
     secretary = world.users[Role.SECRETARY]
     volunteer = volunteer_signup(

@@ -4,7 +4,7 @@ residents of each part of the shared world."""
 from linli.accounts.roles import Role
 from linli.conftest import make_user
 from linli.grids.services import resident_account_link
-from linli.participation import surveys as services
+from linli.participation.surveys import services
 
 # Two factors: "Trust" with one reverse-scored item, "Preparedness" with two plain ones.
 FACTORS = {

@@ -5,27 +5,18 @@ nothing)."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from linli.accounts.roles import Role
+from linli.participation.activities.services import signup_create
 from linli.participation.models import Activity, Feedback, Occurrence, SignUp
-from linli.participation.services import signup_create
 from linli.participation.tests.conftest import make_activity
-from linli.participation.tests.helpers import member
+from linli.participation.tests.helpers import member, user_for
+from linli.testing.clients import client_for
 
 URL = "/api/v1/activities"
 COMMUNITY_ORGANISERS = {Role.STREET_ADMIN, Role.SECRETARY}
 STAFF = {Role.STREET_ADMIN, Role.SECRETARY, Role.MICRO_GRID_LEAD}
 ALL_ROLES = [*Role.values, "anonymous", "outsider"]
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role == "outsider":
-        client.force_login(member(world, "outsider", unit=world.other_community))
-    elif world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def post_json(client, url: str, data: dict | None = None):
@@ -50,7 +41,7 @@ def new_activity_payload(world, **changes) -> dict:
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_read_permission_matrix(world, occurrence, role):
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     mine = client.get(URL)
     staff = client.get(URL, {"scope": "staff"})
     detail = client.get(f"{URL}/{occurrence.pk}")
@@ -70,7 +61,7 @@ def test_read_permission_matrix(world, occurrence, role):
 
 def test_the_list_shows_places_and_my_status(world, occurrence):
     signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    body = client_for(world, Role.RESIDENT).get(URL).json()
+    body = client_for(world.users[Role.RESIDENT]).get(URL).json()
     item = body["items"][0]
     assert (body["count"], item["title"], item["kind"]) == (1, "周四行动日", "action_day")
     assert (item["capacity"], item["confirmed"], item["waitlisted"], item["my_status"]) == (
@@ -86,7 +77,7 @@ def test_the_list_shows_places_and_my_status(world, occurrence):
 
 
 def test_sign_up_and_cancel_over_the_api(world, occurrence):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     created = post_json(client, f"{URL}/{occurrence.pk}/sign-up")
     assert created.status_code == 201
     assert created.json()["status"] == "confirmed"
@@ -108,7 +99,7 @@ def test_writes_by_others_are_refused_and_change_nothing(world, role):
     occurrence = make_activity(world, starts_in=timedelta(minutes=-10)).occurrences.get()
     someone = member(world, "someone")
     sign_up = signup_create(occurrence=occurrence, user=someone)
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     responses = [
         post_json(client, f"{URL}/sign-ups/{sign_up.pk}/cancel"),
         post_json(client, f"{URL}/sign-ups/{sign_up.pk}/check-in"),
@@ -136,7 +127,7 @@ def test_writes_by_others_are_refused_and_change_nothing(world, role):
 
 
 def test_an_outsider_cannot_sign_up(world, occurrence):
-    response = post_json(client_for(world, "outsider"), f"{URL}/{occurrence.pk}/sign-up")
+    response = post_json(client_for(user_for(world, "outsider")), f"{URL}/{occurrence.pk}/sign-up")
     assert response.status_code == 404
     assert response.json()["field"] == "occurrence_id"
     assert SignUp.objects.count() == 0
@@ -147,7 +138,7 @@ def test_an_outsider_cannot_sign_up(world, occurrence):
 
 def test_check_in_by_token_and_attendance(world):
     occurrence = make_activity(world, starts_in=timedelta(minutes=-10)).occurrences.get()
-    resident = client_for(world, Role.RESIDENT)
+    resident = client_for(world.users[Role.RESIDENT])
     post_json(resident, f"{URL}/{occurrence.pk}/sign-up")
     wrong = post_json(resident, f"{URL}/check-in", {"token": "nope"})
     assert wrong.status_code == 400
@@ -155,7 +146,9 @@ def test_check_in_by_token_and_attendance(world):
     right = post_json(resident, f"{URL}/check-in", {"token": occurrence.check_in_token})
     assert right.status_code == 200
     assert right.json()["checked_in_at"] is not None
-    attendance = client_for(world, Role.SECRETARY).get(f"{URL}/{occurrence.pk}/attendance").json()
+    attendance = (
+        client_for(world.users[Role.SECRETARY]).get(f"{URL}/{occurrence.pk}/attendance").json()
+    )
     assert attendance["count"] == 1
     row = attendance["items"][0]
     assert (row["name"], row["status"], row["check_in_method"]) == ("resident", "confirmed", "scan")
@@ -169,7 +162,7 @@ def test_a_code_of_another_community_is_refused(world):
         starts_in=timedelta(minutes=-10),
     ).occurrences.get()
     response = post_json(
-        client_for(world, Role.RESIDENT), f"{URL}/check-in", {"token": far.check_in_token}
+        client_for(world.users[Role.RESIDENT]), f"{URL}/check-in", {"token": far.check_in_token}
     )
     assert response.status_code == 400
     assert response.json()["field"] == "token"
@@ -177,7 +170,7 @@ def test_a_code_of_another_community_is_refused(world):
 
 
 def test_feedback_before_the_occurrence_is_refused(world, occurrence):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     post_json(client, f"{URL}/{occurrence.pk}/sign-up")
     response = post_json(client, f"{URL}/{occurrence.pk}/feedback", {"rating": 5})
     assert response.status_code == 400
@@ -193,7 +186,7 @@ def test_feedback_before_the_occurrence_is_refused(world, occurrence):
 
 def test_staff_create_a_series(world):
     response = post_json(
-        client_for(world, Role.SECRETARY), URL, new_activity_payload(world, venue_id=None)
+        client_for(world.users[Role.SECRETARY]), URL, new_activity_payload(world, venue_id=None)
     )
     assert response.status_code == 201
     body = response.json()
@@ -215,7 +208,7 @@ def test_staff_create_a_series(world):
 )
 def test_bad_staff_input_names_the_field_and_writes_nothing(world, changes, field):
     response = post_json(
-        client_for(world, Role.SECRETARY), URL, new_activity_payload(world, **changes)
+        client_for(world.users[Role.SECRETARY]), URL, new_activity_payload(world, **changes)
     )
     assert response.status_code == 400
     assert response.json()["field"] == field
@@ -225,12 +218,16 @@ def test_bad_staff_input_names_the_field_and_writes_nothing(world, changes, fiel
 
 def test_staff_call_off_an_occurrence(world, occurrence):
     response = post_json(
-        client_for(world, Role.SECRETARY), f"{URL}/{occurrence.pk}/cancel", {"reason": "台风预警"}
+        client_for(world.users[Role.SECRETARY]),
+        f"{URL}/{occurrence.pk}/cancel",
+        {"reason": "台风预警"},
     )
     assert response.status_code == 200
     assert response.json()["state"] == "cancelled"
     again = post_json(
-        client_for(world, Role.SECRETARY), f"{URL}/{occurrence.pk}/cancel", {"reason": "台风预警"}
+        client_for(world.users[Role.SECRETARY]),
+        f"{URL}/{occurrence.pk}/cancel",
+        {"reason": "台风预警"},
     )
     assert again.status_code == 400
     assert again.json()["field"] == "occurrence"
@@ -238,14 +235,16 @@ def test_staff_call_off_an_occurrence(world, occurrence):
 
 def test_a_time_without_a_zone_is_shanghai_time(world):
     response = post_json(
-        client_for(world, Role.SECRETARY),
+        client_for(world.users[Role.SECRETARY]),
         URL,
         new_activity_payload(
             world, starts_at="2030-01-03T09:00:00", ends_at="2030-01-03T10:30:00", rrule=""
         ),
     )
     assert response.status_code == 201
-    detail = client_for(world, Role.SECRETARY).get(f"{URL}/{response.json()['occurrence_ids'][0]}")
+    detail = client_for(world.users[Role.SECRETARY]).get(
+        f"{URL}/{response.json()['occurrence_ids'][0]}"
+    )
     assert (detail.json()["starts_at"], detail.json()["ends_at"]) == (
         "2030-01-03T09:00:00+08:00",
         "2030-01-03T10:30:00+08:00",

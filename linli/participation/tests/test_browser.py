@@ -1,39 +1,14 @@
 """A resident on a phone, in real Debian Chromium: finds the Thursday action day, signs up
 in two taps, opens the check-in code's link and checks in."""
 
-import shutil
 from datetime import timedelta
 
-import pytest
-
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.participation.models import SignUp
 from linli.participation.tests.conftest import make_activity
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context.new_page()
-    context.close()
+pytestmark = needs_chromium
 
 
 def test_resident_signs_up_and_checks_in_on_a_phone(transactional_db, live_server, world, phone):

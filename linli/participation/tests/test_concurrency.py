@@ -6,8 +6,8 @@ from django.db import connection
 
 from linli.accounts.roles import Role
 from linli.conftest import build_world, run_together
+from linli.participation.activities.services import signup_cancel, signup_create
 from linli.participation.models import SignUp
-from linli.participation.services import signup_cancel, signup_create
 from linli.participation.tests.conftest import make_activity
 from linli.participation.tests.helpers import member
 

@@ -5,12 +5,11 @@ from datetime import date
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from linli.accounts.roles import Role
-from linli.participation import deliberation as services
-from linli.participation.models_deliberation import (
+from linli.participation.deliberation import services
+from linli.participation.deliberation.models import (
     Milestone,
     Opinion,
     OpinionReport,
@@ -20,23 +19,15 @@ from linli.participation.models_deliberation import (
     TopicSupport,
     TopicUpdate,
 )
-from linli.participation.tests.helpers import member
+from linli.participation.tests.helpers import user_for
 from linli.participation.tests.test_deliberation_services import filed_case, make_topic, resolved
+from linli.testing.clients import client_for
 
 URL = "/api/v1/deliberation"
 MANAGERS = {Role.STREET_ADMIN, Role.SECRETARY}
 # Everyone with a post in community A; the street admin's post is above it.
 MEMBERS = {r for r in Role.values if r != Role.STREET_ADMIN}
 ALL_ROLES = [*Role.values, "anonymous", "outsider"]
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role == "outsider":
-        client.force_login(member(world, "outsider", unit=world.other_community))
-    elif world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def post_json(client, url: str, data: dict | None = None):
@@ -63,7 +54,7 @@ def denied_status(role: str) -> int:
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_read_permission_matrix(world, role):
     topic = make_topic(world)
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     listing = client.get(f"{URL}/topics")
     detail = client.get(f"{URL}/topics/{topic.pk}")
     if role == "anonymous":
@@ -99,7 +90,7 @@ def test_staff_write_matrix_on_an_open_topic(world, role, call):
     opinion = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="同意")
     path, payload = STAFF_CALLS[call](topic, opinion, None)
     before = snapshot()
-    response = post_json(client_for(world, role), f"{URL}/{path}", payload)
+    response = post_json(client_for(user_for(world, role)), f"{URL}/{path}", payload)
     if role in MANAGERS:
         assert response.status_code in (200, 201), response.json()
         assert snapshot() != before
@@ -132,7 +123,7 @@ def test_staff_write_matrix_on_the_implementation_board(world, role, call):
     )
     path, payload = BOARD_CALLS[call](topic, milestone)
     before = snapshot()
-    response = post_json(client_for(world, role), f"{URL}/{path}", payload)
+    response = post_json(client_for(user_for(world, role)), f"{URL}/{path}", payload)
     if role in MANAGERS:
         assert response.status_code in (200, 201), response.json()
         assert snapshot() != before
@@ -145,7 +136,7 @@ def test_staff_write_matrix_on_the_implementation_board(world, role, call):
 def test_member_write_matrix(world, role):
     topic = make_topic(world)
     opinion = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="原话")
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     before = snapshot()
     support = post_json(client, f"{URL}/topics/{topic.pk}/support")
     if role in MEMBERS:
@@ -176,7 +167,7 @@ def test_member_write_matrix(world, role):
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_raising_a_topic(world, role):
     response = post_json(
-        client_for(world, role),
+        client_for(user_for(world, role)),
         f"{URL}/topics",
         {"community_id": world.community.pk, "title": "加装电梯", "description": "三楼以上"},
     )
@@ -196,7 +187,7 @@ def test_raising_a_topic(world, role):
 
 def test_a_bad_topic_names_the_field(world):
     response = post_json(
-        client_for(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         f"{URL}/topics",
         {"community_id": world.community.pk, "title": " ", "description": "x"},
     )
@@ -207,7 +198,7 @@ def test_a_bad_topic_names_the_field(world):
 
 def test_a_second_support_is_refused_clearly(world):
     topic = make_topic(world)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     assert post_json(client, f"{URL}/topics/{topic.pk}/support").status_code == 201
     again = post_json(client, f"{URL}/topics/{topic.pk}/support")
     assert again.status_code == 400
@@ -217,7 +208,9 @@ def test_a_second_support_is_refused_clearly(world):
 
 def test_opening_a_second_round_is_a_conflict(world):
     topic = make_topic(world)
-    response = post_json(client_for(world, Role.SECRETARY), f"{URL}/topics/{topic.pk}/rounds/open")
+    response = post_json(
+        client_for(world.users[Role.SECRETARY]), f"{URL}/topics/{topic.pk}/rounds/open"
+    )
     assert response.status_code == 409
     assert response.json() == {"message": "A round is already open.", "field": "round"}
 
@@ -226,8 +219,8 @@ def test_a_hidden_opinion_reads_as_hidden_to_others_and_whole_to_its_author(worl
     topic = make_topic(world)
     opinion = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="原话")
     services.opinion_hide(actor=world.users[Role.SECRETARY], opinion=opinion, reason="人身攻击")
-    author = client_for(world, Role.RESIDENT).get(f"{URL}/topics/{topic.pk}").json()
-    other = client_for(world, Role.VOLUNTEER).get(f"{URL}/topics/{topic.pk}").json()
+    author = client_for(world.users[Role.RESIDENT]).get(f"{URL}/topics/{topic.pk}").json()
+    other = client_for(world.users[Role.VOLUNTEER]).get(f"{URL}/topics/{topic.pk}").json()
     assert [(o["body"], o["hidden"], o["hidden_reason"]) for o in author["opinions"]] == [
         ("原话", True, "人身攻击")
     ]
@@ -239,7 +232,7 @@ def test_a_hidden_opinion_reads_as_hidden_to_others_and_whole_to_its_author(worl
 def test_a_reply_to_an_invisible_opinion_names_parent_id(world):
     topic = make_topic(world)
     response = post_json(
-        client_for(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         f"{URL}/topics/{topic.pk}/opinions",
         {"body": "x", "parent_id": 999999},
     )
@@ -250,11 +243,13 @@ def test_a_reply_to_an_invisible_opinion_names_parent_id(world):
 def test_staff_lift_a_case_into_a_topic(world):
     case = filed_case(world)
     denied = post_json(
-        client_for(world, Role.MICRO_GRID_LEAD), f"{URL}/topics/from-case", {"case_id": case.pk}
+        client_for(world.users[Role.MICRO_GRID_LEAD]),
+        f"{URL}/topics/from-case",
+        {"case_id": case.pk},
     )
     assert denied.status_code == 403
     response = post_json(
-        client_for(world, Role.SECRETARY), f"{URL}/topics/from-case", {"case_id": case.pk}
+        client_for(world.users[Role.SECRETARY]), f"{URL}/topics/from-case", {"case_id": case.pk}
     )
     assert response.status_code == 201
     assert (response.json()["case_id"], response.json()["community_id"]) == (
@@ -262,14 +257,14 @@ def test_staff_lift_a_case_into_a_topic(world):
         world.community.pk,
     )
     outsider = post_json(
-        client_for(world, "outsider"), f"{URL}/topics/from-case", {"case_id": case.pk}
+        client_for(user_for(world, "outsider")), f"{URL}/topics/from-case", {"case_id": case.pk}
     )
     assert outsider.status_code == 404
     assert Topic.objects.count() == 1
 
 
 def test_the_topic_list_costs_the_same_queries_for_many_topics(world):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     make_topic(world)
     client.get(f"{URL}/topics")
     with CaptureQueriesContext(connection) as one:

@@ -6,8 +6,8 @@ from django.db import connection
 
 from linli.accounts.roles import Role
 from linli.conftest import build_world, run_together
-from linli.participation import deliberation as services
-from linli.participation.models_deliberation import TopicSupport
+from linli.participation.deliberation import services
+from linli.participation.deliberation.models import TopicSupport
 from linli.participation.tests.helpers import member
 
 pytestmark = [

@@ -4,12 +4,11 @@ a resident's flow on the phone, and staff running a topic through to done."""
 from datetime import date
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
-from linli.participation import deliberation as services
-from linli.participation.models_deliberation import (
+from linli.participation.deliberation import services
+from linli.participation.deliberation.models import (
     Milestone,
     Opinion,
     Resolution,
@@ -19,26 +18,18 @@ from linli.participation.models_deliberation import (
     TopicSupport,
     TopicUpdate,
 )
-from linli.participation.tests.helpers import member
+from linli.participation.tests.helpers import member, user_for
 from linli.participation.tests.test_deliberation_services import (
     filed_case,
     make_topic,
     resolved,
     walk,
 )
+from linli.testing.clients import client_for
 
 MANAGERS = {Role.STREET_ADMIN, Role.SECRETARY}
 MEMBERS = {r for r in Role.values if r != Role.STREET_ADMIN}
 ALL_ROLES = [*Role.values, "anonymous", "outsider"]
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role == "outsider":
-        client.force_login(member(world, "outsider", unit=world.other_community))
-    elif world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def expected(role: str, allowed: set[str]) -> int:
@@ -61,7 +52,7 @@ def test_page_permission_matrix(world, role):
         url("detail", topic.pk): MEMBERS | MANAGERS,
         url("groups"): MANAGERS,
     }
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     got = {page: client.get(page).status_code for page in pages}
     assert got == {page: expected(role, allowed) for page, allowed in pages.items()}
 
@@ -83,7 +74,7 @@ def test_staff_actions_are_refused_to_others_and_change_nothing(world, role):
     topic = make_topic(world)
     opinion = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="同意")
     case = filed_case(world)
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     before = snapshot()
     posts = [
         (url("invite", topic.pk), {"groups": ["resident", "deputy"]}),
@@ -117,7 +108,7 @@ def test_staff_actions_are_refused_to_others_and_change_nothing(world, role):
 
 
 def test_a_resident_raises_supports_and_speaks_on_the_phone(world):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     response = client.post(
         url("new"),
         {"community": world.community.pk, "title": "加装电梯", "description": "三楼以上"},
@@ -140,7 +131,7 @@ def test_a_resident_raises_supports_and_speaks_on_the_phone(world):
 
 
 def test_a_bad_topic_form_names_the_field_and_writes_nothing(world):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         url("new"), {"community": world.community.pk, "title": "加装电梯", "description": " "}
     )
     assert response.status_code == 200
@@ -151,16 +142,16 @@ def test_a_bad_topic_form_names_the_field_and_writes_nothing(world):
 def test_a_hidden_opinion_shows_the_reason_to_others_and_the_original_to_its_author(world):
     topic = make_topic(world)
     opinion = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="原话在此")
-    client_for(world, Role.SECRETARY).post(url("hide", opinion.pk), {"reason": "人身攻击"})
-    other = client_for(world, Role.VOLUNTEER).get(url("detail", topic.pk)).content.decode()
-    author = client_for(world, Role.RESIDENT).get(url("detail", topic.pk)).content.decode()
+    client_for(world.users[Role.SECRETARY]).post(url("hide", opinion.pk), {"reason": "人身攻击"})
+    other = client_for(world.users[Role.VOLUNTEER]).get(url("detail", topic.pk)).content.decode()
+    author = client_for(world.users[Role.RESIDENT]).get(url("detail", topic.pk)).content.decode()
     assert "Hidden by moderator (人身攻击)" in other and "原话在此" not in other
     assert "Hidden by moderator (人身攻击)" in author and "原话在此" in author
 
 
 def test_staff_run_a_case_topic_to_done_and_the_case_closes(world):
     case = walk(filed_case(world), world, "accept", "dispatch", "start", "resolve")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.post(url("from_case", case.pk))
     topic = Topic.objects.get()
     for page, data in [
@@ -195,7 +186,7 @@ def test_staff_run_a_case_topic_to_done_and_the_case_closes(world):
         "closed",
     )
     assert case.state == "closed"
-    page = client_for(world, Role.RESIDENT).get(url("detail", topic.pk)).content.decode()
+    page = client_for(world.users[Role.RESIDENT]).get(url("detail", topic.pk)).content.decode()
     assert "702路新增站点" in page
     assert "Vote: 20 for, 1 against, 2 abstaining" in page
     assert milestone.title in page and "公交公司已勘察" in page
@@ -203,7 +194,7 @@ def test_staff_run_a_case_topic_to_done_and_the_case_closes(world):
 
 def test_a_refused_resolution_is_shown_on_the_page(world):
     topic = make_topic(world)
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         url("resolution", topic.pk), {"kind": "vote", "text": "x", "votes_for": "-3"}, follow=True
     )
@@ -213,7 +204,7 @@ def test_a_refused_resolution_is_shown_on_the_page(world):
 
 def test_staff_record_a_stakeholder_membership(world):
     person = member(world, "deputy_wang")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         url("groups"),
         {"username": "deputy_wang", "group": "deputy", "community": world.community.pk},
@@ -233,13 +224,13 @@ def test_staff_record_a_stakeholder_membership(world):
 
 
 def test_the_menu_links_to_the_deliberation_hall(world):
-    page = client_for(world, Role.RESIDENT).get(url("list")).content.decode()
+    page = client_for(world.users[Role.RESIDENT]).get(url("list")).content.decode()
     assert f'href="{url("list")}" aria-current="page" data-testid="deliberation-link"' in page
 
 
 def test_staff_lift_a_case_by_its_reference_from_the_list(world):
     case = filed_case(world)
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     assert 'data-testid="lift-case"' in client.get(url("list")).content.decode()
     response = client.post(url("from_reference"), {"reference": case.reference})
     topic = Topic.objects.get()
@@ -258,7 +249,7 @@ def test_the_topic_page_counts_opinions_by_group(world):
     first = services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="同意")
     services.opinion_post(actor=manager, topic=topic, body="配合", parent=first)
     services.opinion_post(actor=world.users[Role.RESIDENT], topic=topic, body="再议")
-    page = client_for(world, Role.VOLUNTEER).get(url("detail", topic.pk)).content.decode()
+    page = client_for(world.users[Role.VOLUNTEER]).get(url("detail", topic.pk)).content.decode()
     assert (
         '<span class="tag">Residents (居民) 2</span> <span class="tag">Property management (物业) 1</span>'
         in page
@@ -267,7 +258,7 @@ def test_the_topic_page_counts_opinions_by_group(world):
 
 def test_staff_see_the_controls_of_each_state_and_residents_see_none(world):
     topic = resolved(world)
-    staff = client_for(world, Role.SECRETARY)
+    staff = client_for(world.users[Role.SECRETARY])
     page = staff.get(url("detail", topic.pk)).content.decode()
     assert url("milestone", topic.pk) in page and url("done", topic.pk) not in page
     services.milestone_add(
@@ -280,6 +271,8 @@ def test_staff_see_the_controls_of_each_state_and_residents_see_none(world):
     page = staff.get(url("detail", topic.pk)).content.decode()
     milestone = Milestone.objects.get()
     assert url("progress", topic.pk, milestone.pk) in page and url("done", topic.pk) in page
-    resident_page = client_for(world, Role.RESIDENT).get(url("detail", topic.pk)).content.decode()
+    resident_page = (
+        client_for(world.users[Role.RESIDENT]).get(url("detail", topic.pk)).content.decode()
+    )
     assert 'data-testid="staff-controls"' not in resident_page
     assert "勘察" in resident_page and "0%" in resident_page

@@ -10,9 +10,8 @@ from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.cases.models import CaseCategory
 from linli.cases.services import case_create, case_transition
-from linli.participation import deliberation as services
-from linli.participation import deliberation_selectors as selectors
-from linli.participation.models_deliberation import (
+from linli.participation.deliberation import selectors, services
+from linli.participation.deliberation.models import (
     Milestone,
     Opinion,
     Resolution,

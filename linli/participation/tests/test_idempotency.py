@@ -9,7 +9,6 @@ from linli.idempotency.tests.helpers import (
     assert_refused_as_reused,
     assert_replayed,
     assert_same_redirect,
-    client_for,
     form_token,
     keyed_post,
     records,
@@ -17,6 +16,7 @@ from linli.idempotency.tests.helpers import (
 )
 from linli.participation.models import SignUp
 from linli.participation.tests.conftest import make_activity
+from linli.testing.clients import client_for
 
 URL = "/api/v1/activities"
 

@@ -12,14 +12,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.utils import timezone
 
 from linli.accounts.roles import Role
+from linli.participation.activities.services import activity_create, activity_update, signup_create
 from linli.participation.models import Activity, Occurrence, SignUp
-from linli.participation.services import activity_create, activity_update, signup_create
 from linli.participation.tests.conftest import make_activity
 from linli.participation.tests.helpers import member
+from linli.testing.clients import client_for
 
 MOMENT = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
 
@@ -28,12 +28,6 @@ MOMENT = timezone.datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_fixed_timezone(
 def _pinned_clock():
     with time_machine.travel(MOMENT, tick=False):
         yield
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
 
 
 def api_payload(world, **kwargs) -> dict:

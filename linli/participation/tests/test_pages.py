@@ -11,24 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from linli.accounts.roles import Role
+from linli.participation.activities.services import signup_create
 from linli.participation.models import Activity, Occurrence, SignUp, Stall
-from linli.participation.services import signup_create
 from linli.participation.tests.conftest import make_activity
-from linli.participation.tests.helpers import approved_volunteer, member
+from linli.participation.tests.helpers import approved_volunteer, member, user_for
+from linli.testing.clients import client_for
 
 STAFF = {Role.STREET_ADMIN, Role.SECRETARY, Role.MICRO_GRID_LEAD}
 # Community A's own organisers; a micro-grid lead organises only inside their micro-grid.
 COMMUNITY_ORGANISERS = {Role.STREET_ADMIN, Role.SECRETARY}
 ALL_ROLES = [*Role.values, "anonymous", "outsider"]
-
-
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role == "outsider":
-        client.force_login(member(world, "outsider", unit=world.other_community))
-    elif world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
 
 
 def expected(role: str, allowed: set[str]) -> int:
@@ -39,7 +31,7 @@ def expected(role: str, allowed: set[str]) -> int:
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_page_permission_matrix(world, occurrence, role):
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     members = set(Role.values)
     pages = {
         reverse("participation:list"): members | {"outsider"},
@@ -62,7 +54,7 @@ def test_organiser_actions_are_refused_to_others_and_change_nothing(world, role)
         world, kind="service_fair", starts_in=timedelta(minutes=-10)
     ).occurrences.get()
     sign_up = signup_create(occurrence=occurrence, user=member(world, "someone"))
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     posts = [
         (reverse("participation:close", args=[occurrence.pk]), {}),
         (reverse("participation:cancel_occurrence", args=[occurrence.pk]), {"reason": "下雨"}),
@@ -88,7 +80,7 @@ def test_organiser_actions_are_refused_to_others_and_change_nothing(world, role)
 
 
 def test_an_outsider_cannot_sign_up_and_nothing_is_written(world, occurrence):
-    response = client_for(world, "outsider").post(
+    response = client_for(user_for(world, "outsider")).post(
         reverse("participation:sign_up", args=[occurrence.pk])
     )
     assert response.status_code == 404
@@ -102,7 +94,7 @@ def test_anonymous_is_sent_to_login(world, occurrence):
 
 
 def test_a_resident_signs_up_in_two_taps(world, occurrence):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     listing = client.get(reverse("participation:list"))
     button = f'data-testid="sign-up-{occurrence.pk}"'
     assert button in listing.content.decode()
@@ -121,7 +113,7 @@ def test_a_resident_signs_up_in_two_taps(world, occurrence):
 def test_a_full_activity_offers_the_waitlist(world):
     occurrence = make_activity(world, capacity=1).occurrences.get()
     signup_create(occurrence=occurrence, user=member(world, "first"))
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     assert "Join the waitlist" in client.get(reverse("participation:list")).content.decode()
     client.post(reverse("participation:sign_up", args=[occurrence.pk]))
     assert SignUp.objects.get(user=world.users[Role.RESIDENT]).status == "waitlisted"
@@ -129,7 +121,7 @@ def test_a_full_activity_offers_the_waitlist(world):
 
 def test_a_resident_cancels_from_my_activities(world, occurrence):
     sign_up = signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     assert (
         f'data-testid="cancel-{sign_up.pk}"'
         in client.get(reverse("participation:mine")).content.decode()
@@ -140,7 +132,7 @@ def test_a_resident_cancels_from_my_activities(world, occurrence):
 
 
 def test_the_organiser_page_shows_the_qr_code_of_the_occurrence(world, occurrence):
-    page = client_for(world, Role.SECRETARY).get(
+    page = client_for(world.users[Role.SECRETARY]).get(
         reverse("participation:occurrence", args=[occurrence.pk])
     )
     html = page.content.decode()
@@ -151,7 +143,7 @@ def test_the_organiser_page_shows_the_qr_code_of_the_occurrence(world, occurrenc
 def test_scanning_the_code_on_a_phone_checks_in(world):
     occurrence = make_activity(world, starts_in=timedelta(minutes=-5)).occurrences.get()
     signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     url = reverse("participation:check_in", args=[occurrence.check_in_token])
     assert SignUp.objects.get().checked_in_at is None  # opening the link alone changes nothing
     assert 'data-testid="check-in"' in client.get(url).content.decode()
@@ -161,14 +153,14 @@ def test_scanning_the_code_on_a_phone_checks_in(world):
 
 
 def test_a_wrong_code_page_is_not_found(world, occurrence):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     response = client.get(reverse("participation:check_in", args=["guessed-token"]))
     assert response.status_code == 404
 
 
 def test_an_expired_code_is_refused_on_the_page(world, occurrence):
     signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         reverse("participation:check_in", args=[occurrence.check_in_token])
     )
     assert response.status_code == 400
@@ -179,7 +171,7 @@ def test_an_expired_code_is_refused_on_the_page(world, occurrence):
 def test_the_organiser_checks_someone_in_from_the_list(world):
     occurrence = make_activity(world, starts_in=timedelta(minutes=-5)).occurrences.get()
     sign_up = signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     page = client.get(reverse("participation:occurrence", args=[occurrence.pk])).content.decode()
     assert f'data-testid="check-in-{sign_up.pk}"' in page
     client.post(reverse("participation:organiser_check_in", args=[sign_up.pk]))
@@ -191,7 +183,7 @@ def test_the_organiser_checks_someone_in_from_the_list(world):
 
 
 def test_staff_create_a_thursday_series_from_the_form(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("participation:new"),
         {
             "kind": "action_day",
@@ -213,7 +205,7 @@ def test_staff_create_a_thursday_series_from_the_form(world):
 
 
 def test_a_bad_rrule_on_the_form_names_the_field_and_writes_nothing(world):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("participation:new"),
         {
             "kind": "action_day",
@@ -228,7 +220,7 @@ def test_a_bad_rrule_on_the_form_names_the_field_and_writes_nothing(world):
     assert response.status_code == 400
     assert 'data-testid="capacity-error"' in response.content.decode()
     assert Activity.objects.count() == 0
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("participation:new"),
         {
             "kind": "action_day",
@@ -246,7 +238,7 @@ def test_a_bad_rrule_on_the_form_names_the_field_and_writes_nothing(world):
 
 
 def test_staff_edit_the_capacity(world, activity):
-    response = client_for(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         reverse("participation:edit", args=[activity.pk]), {"title": "新标题", "capacity": "9"}
     )
     assert response.status_code == 302
@@ -255,7 +247,7 @@ def test_staff_edit_the_capacity(world, activity):
 
 def test_feedback_before_the_end_is_refused_on_the_page(world, occurrence):
     signup_create(occurrence=occurrence, user=world.users[Role.RESIDENT])
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         reverse("participation:feedback", args=[occurrence.pk]), {"rating": "5"}
     )
     assert response.status_code == 400
@@ -263,7 +255,7 @@ def test_feedback_before_the_end_is_refused_on_the_page(world, occurrence):
 
 
 def test_a_list_page_costs_the_same_queries_for_many_occurrences(world):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
 
     def queries_for_list() -> tuple[int, int]:
         with CaptureQueriesContext(connection) as queries:
@@ -281,7 +273,7 @@ def test_a_list_page_costs_the_same_queries_for_many_occurrences(world):
 def test_the_organiser_adds_a_stall_and_records_people_served(world):
     fair = make_activity(world, kind="service_fair", title="便民集市").occurrences.get()
     volunteer = approved_volunteer(world, world.users[Role.VOLUNTEER], name="磨刀师傅")
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     page = client.get(reverse("participation:occurrence", args=[fair.pk])).content.decode()
     assert f'<option value="{volunteer.pk}">磨刀师傅</option>' in page
     client.post(
@@ -312,5 +304,5 @@ def test_the_organiser_adds_a_stall_and_records_people_served(world):
     ],
 )
 def test_the_menu_leads_organisers_to_their_list_and_others_to_the_upcoming(world, role, target):
-    html = client_for(world, role).get(reverse("participation:mine")).content.decode()
+    html = client_for(user_for(world, role)).get(reverse("participation:mine")).content.decode()
     assert f'<a href="{target}" data-testid="activities-link">' in html

@@ -1,7 +1,6 @@
 """Photos of an activity's date: organisers add them; whoever sees the activity sees them."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
@@ -9,18 +8,13 @@ from linli.cases.tests.test_photos import image_bytes, upload
 from linli.conftest import make_user
 from linli.grids.services import role_assign
 from linli.participation.models import ActivityPhoto
+from linli.testing.clients import client_for
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
 
 
 def add(client, occurrence, *files):

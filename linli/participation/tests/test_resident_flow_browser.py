@@ -2,35 +2,21 @@
 Thursday action day, checks in by its code, speaks for 居民 on a topic in an open round, and
 answers the community-resilience survey."""
 
-import shutil
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, log_in
-from linli.participation import deliberation, surveys
+from linli.participation.activities.services import activity_create
+from linli.participation.deliberation import services as deliberation
+from linli.participation.deliberation.models import Opinion
 from linli.participation.models import Occurrence, SignUp
-from linli.participation.models_deliberation import Opinion
-from linli.participation.models_surveys import SurveyResponse
-from linli.participation.services import activity_create
-from linli.participation.tests.test_browser import browser  # noqa: F401 - fixture
+from linli.participation.surveys import services as surveys
+from linli.participation.surveys.models import SurveyResponse
 from linli.participation.tests.test_survey_browser import resilience_template
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture
-def touch_phone(browser):  # noqa: F811
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    yield context.new_page()
-    context.close()
+pytestmark = needs_chromium
 
 
 def thursday_action_day(world) -> Occurrence:
@@ -58,9 +44,8 @@ def thursday_action_day(world) -> Occurrence:
 
 
 def test_resident_signs_up_checks_in_gives_an_opinion_and_answers_the_survey_on_a_phone(
-    transactional_db, live_server, world, touch_phone
+    transactional_db, live_server, world, phone
 ):
-    phone = touch_phone
     base = live_server.url
     resident = world.users[Role.RESIDENT]
     secretary = world.users[Role.SECRETARY]

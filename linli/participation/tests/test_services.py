@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.notify.models import Notification
-from linli.participation.models import Activity, Feedback, Occurrence, SignUp, Stall, Venue
-from linli.participation.services import (
+from linli.participation.activities.services import (
     activity_update,
     feedback_submit,
     minutes_record,
@@ -25,6 +24,7 @@ from linli.participation.services import (
     stall_record_served,
     venue_create,
 )
+from linli.participation.models import Activity, Feedback, Occurrence, SignUp, Stall, Venue
 from linli.participation.tests.conftest import make_activity
 from linli.participation.tests.helpers import approved_volunteer, member
 from linli.volunteers.models import ServiceHoursEntry

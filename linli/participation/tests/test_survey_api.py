@@ -6,9 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from linli.accounts.roles import Role
-from linli.participation.models_surveys import SurveyResponse
+from linli.participation.surveys.models import SurveyResponse
 from linli.participation.tests.survey_helpers import answers_for, make_survey
-from linli.participation.tests.test_survey_pages import ROLES, client_for
+from linli.participation.tests.test_survey_pages import ROLES, user_for
+from linli.testing.clients import client_for
 
 URL = "/api/v1/surveys"
 RESULTS = {Role.STREET_ADMIN, Role.SECRETARY, Role.MICRO_GRID_LEAD}
@@ -22,7 +23,7 @@ def _payload(survey, values):
 @pytest.mark.parametrize("role", ROLES)
 def test_api_matrix(world, role):
     survey = make_survey(world)
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     listed = client.get(URL)
     detail = client.get(f"{URL}/{survey.pk}")
     results = client.get(f"{URL}/{survey.pk}/results")
@@ -45,7 +46,7 @@ def test_api_matrix(world, role):
 
 def test_detail_lists_factors_items_and_the_scale(world):
     survey = make_survey(world, free_text_prompt="Ideas?")
-    body = client_for(world, Role.RESIDENT).get(f"{URL}/{survey.pk}").json()
+    body = client_for(world.users[Role.RESIDENT]).get(f"{URL}/{survey.pk}").json()
     assert body["answered"] is False
     assert body["free_text_prompt"] == "Ideas?"
     assert [s["value"] for s in body["scale"]] == [1, 2, 3, 4, 5]
@@ -58,7 +59,7 @@ def test_detail_lists_factors_items_and_the_scale(world):
 
 def test_a_second_response_answers_409(world):
     survey = make_survey(world)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     url = f"{URL}/{survey.pk}/responses"
     first = client.post(url, _payload(survey, [3] * 4), content_type="application/json")
     second = client.post(url, _payload(survey, [4] * 4), content_type="application/json")
@@ -75,7 +76,7 @@ def test_a_missing_item_answers_400_naming_the_item(world):
     payload = _payload(survey, [3] * 4)
     last = survey.items.last()
     del payload["answers"][str(last.pk)]
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         f"{URL}/{survey.pk}/responses", payload, content_type="application/json"
     )
     assert response.status_code == 400
@@ -88,12 +89,12 @@ def test_a_missing_item_answers_400_naming_the_item(world):
 
 def test_results_carry_scores_per_unit(world):
     survey = make_survey(world, anonymous=False)
-    client_for(world, Role.RESIDENT).post(
+    client_for(world.users[Role.RESIDENT]).post(
         f"{URL}/{survey.pk}/responses",
         _payload(survey, [5, 1, 4, 2]),
         content_type="application/json",
     )
-    body = client_for(world, Role.SECRETARY).get(f"{URL}/{survey.pk}/results").json()
+    body = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{survey.pk}/results").json()
     assert body["responses"] == 1
     assert body["alpha"] == {"Trust": None, "Preparedness": None}
     units = {unit["path"]: unit for unit in body["units"]}
@@ -112,12 +113,12 @@ def test_results_carry_scores_per_unit(world):
 
 def test_anonymous_results_hide_a_unit_with_one_response(world):
     survey = make_survey(world, anonymous=True)
-    client_for(world, Role.RESIDENT).post(
+    client_for(world.users[Role.RESIDENT]).post(
         f"{URL}/{survey.pk}/responses",
         _payload(survey, [5, 1, 4, 2]),
         content_type="application/json",
     )
-    body = client_for(world, Role.SECRETARY).get(f"{URL}/{survey.pk}/results").json()
+    body = client_for(world.users[Role.SECRETARY]).get(f"{URL}/{survey.pk}/results").json()
     units = {unit["path"]: unit for unit in body["units"]}
     assert units["/S/B/A/A1/A1-1/"] == {
         "path": "/S/B/A/A1/A1-1/",
@@ -132,7 +133,7 @@ def test_anonymous_results_hide_a_unit_with_one_response(world):
 
 
 def test_the_list_costs_the_same_queries_for_one_survey_or_five(world):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     survey = make_survey(world)
     client.post(
         f"{URL}/{survey.pk}/responses", _payload(survey, [3] * 4), content_type="application/json"

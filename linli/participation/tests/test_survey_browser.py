@@ -2,21 +2,15 @@
 link, is told which item is missing, then answers every item once."""
 
 import importlib
-import shutil
 
-import pytest
 from django.apps import apps
 
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, log_in
-from linli.participation import surveys as services
-from linli.participation.models_surveys import Survey, SurveyResponse
-from linli.participation.tests.test_browser import browser, phone  # noqa: F401 - fixtures
+from linli.participation.surveys import services
+from linli.participation.surveys.models import Survey, SurveyResponse
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 
 def resilience_template() -> Survey:

@@ -6,8 +6,8 @@ from django.db import connection
 
 from linli.accounts.roles import Role
 from linli.conftest import build_world, run_together
-from linli.participation import surveys as services
-from linli.participation.models_surveys import SurveyAnswer, SurveyResponse
+from linli.participation.surveys import services
+from linli.participation.surveys.models import SurveyAnswer, SurveyResponse
 from linli.participation.tests.survey_helpers import answers_for, make_survey
 
 pytestmark = [

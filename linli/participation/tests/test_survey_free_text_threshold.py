@@ -11,8 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
-from linli.participation import survey_selectors as selectors
-from linli.participation import surveys as services
+from linli.participation.surveys import selectors, services
 from linli.participation.tests.survey_helpers import answers_for, make_survey, resident_logins
 
 IDEAS = {"resident": "多装路灯", "neighbour": "楼道堆物要清理", "other_micro_grid": "加装电梯"}

@@ -2,32 +2,31 @@
 errors, and anonymity (no page names who answered)."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.conftest import make_user
 from linli.grids.services import role_assign
-from linli.participation import surveys as services
-from linli.participation.models_surveys import Survey, SurveyFactor, SurveyItem, SurveyResponse
+from linli.participation.surveys import services
+from linli.participation.surveys.models import Survey, SurveyFactor, SurveyItem, SurveyResponse
 from linli.participation.tests.survey_helpers import answers_for, make_survey, resident_logins
+from linli.testing.clients import client_for
 
 ROLES = [*Role.values, "anonymous", "other_secretary"]
 MANAGERS = {Role.STREET_ADMIN, Role.SECRETARY}
 RESULTS = {Role.STREET_ADMIN, Role.SECRETARY, Role.MICRO_GRID_LEAD}
 
 
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
+def user_for(world, role: str):
+    """The world's user of `role` (None for "anonymous"); "other_secretary" is the secretary
+    of community C."""
     if role == "other_secretary":
         user = make_user("other-secretary")
         role_assign(
             user=user, role=Role.SECRETARY, grid_unit=world.other_community, post="party_secretary"
         )
-        client.force_login(user)
-    elif world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
+        return user
+    return world.users[role]
 
 
 def _expected(role: str, allowed: set) -> int:
@@ -40,7 +39,7 @@ def _expected(role: str, allowed: set) -> int:
 def test_page_matrix(world, role):
     survey = make_survey(world)
     draft = make_survey(world, open_it=False)
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     pages = {
         reverse("participation:surveys"): set(Role.values) | {"other_secretary"},
         reverse("participation:survey_new"): MANAGERS | {"other_secretary"},
@@ -59,7 +58,7 @@ def test_action_matrix_and_denied_actions_change_nothing(world, role):
     survey = make_survey(world)
     template = Survey.objects.filter(is_template=True).order_by("id").first()
     factor = draft.factors.first()
-    client = client_for(world, role)
+    client = client_for(user_for(world, role))
     before = (
         Survey.objects.count(),
         SurveyFactor.objects.count(),
@@ -103,7 +102,7 @@ def test_action_matrix_and_denied_actions_change_nothing(world, role):
 
 
 def test_staff_build_a_survey_in_the_web_ui(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     response = client.post(
         reverse("participation:survey_new"),
         {"title": "楼道安全", "community": world.community.pk, "anonymous": "on"},
@@ -129,7 +128,7 @@ def test_staff_build_a_survey_in_the_web_ui(world):
 
 def test_the_answering_page_names_each_missing_item_and_keeps_the_chosen_values(world):
     survey = make_survey(world)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     items = list(survey.items.all())
     response = client.post(
         reverse("participation:survey_answer", args=[survey.pk]),
@@ -146,7 +145,7 @@ def test_the_answering_page_names_each_missing_item_and_keeps_the_chosen_values(
 
 def test_a_resident_answers_on_the_page_once(world):
     survey = make_survey(world)
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     data = {f"item_{item.pk}": "3" for item in survey.items.all()}
     url = reverse("participation:survey_answer", args=[survey.pk])
     assert client.post(url, data).status_code == 302
@@ -159,7 +158,11 @@ def test_a_resident_answers_on_the_page_once(world):
 def test_a_resident_finds_open_surveys_on_the_list(world):
     survey = make_survey(world)
     make_survey(world, open_it=False)
-    page = client_for(world, Role.RESIDENT).get(reverse("participation:surveys")).content.decode()
+    page = (
+        client_for(world.users[Role.RESIDENT])
+        .get(reverse("participation:surveys"))
+        .content.decode()
+    )
     assert page.count(reverse("participation:survey_answer", args=[survey.pk])) == 1
     assert "New survey" not in page
 
@@ -176,7 +179,7 @@ def test_staff_cannot_see_who_answered_an_anonymous_survey(world):
         )
     names = ["张桂英", "李建国", "login-neighbour", "101", "102"]
     for role in (Role.STREET_ADMIN, Role.SECRETARY, Role.MICRO_GRID_LEAD):
-        client = client_for(world, role)
+        client = client_for(user_for(world, role))
         for url in (
             reverse("participation:survey_results", args=[survey.pk]),
             reverse("participation:surveys"),
@@ -195,7 +198,7 @@ def test_staff_cannot_see_who_answered_an_anonymous_survey(world):
         free_text="多装路灯",
     )
     main = (
-        client_for(world, Role.SECRETARY)
+        client_for(world.users[Role.SECRETARY])
         .get(reverse("participation:survey_results", args=[survey.pk]))
         .content.decode()
     )

@@ -8,8 +8,7 @@ import pytest
 from linli.accounts.roles import Role
 from linli.conftest import ID_NUMBERS
 from linli.grids.services import resident_create
-from linli.participation import survey_selectors as selectors
-from linli.participation import surveys as services
+from linli.participation.surveys import selectors, services
 from linli.participation.tests.survey_helpers import answers_for, make_survey, resident_logins
 
 

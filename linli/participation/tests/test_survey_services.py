@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from linli.accounts.roles import Role
-from linli.participation import surveys as services
-from linli.participation.models_surveys import (
+from linli.participation.surveys import services
+from linli.participation.surveys.models import (
     Survey,
     SurveyAnswer,
     SurveyItem,

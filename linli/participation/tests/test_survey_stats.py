@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from linli.participation.survey_stats import (
+from linli.participation.surveys.stats import (
     cronbach_alpha,
     factor_score,
     recode,

@@ -1,7 +1,7 @@
 """Ties between people: a hand-built example with exact measures, scope, the stored results
 served without recomputation, the rebuild command and the nightly task."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import networkx as nx
 import pytest
@@ -14,18 +14,17 @@ from linli.accounts.roles import Role
 from linli.conftest import make_user
 from linli.grids.selectors import scope_for
 from linli.grids.services import resident_create, role_assign
-from linli.participation import deliberation, services, ties
-from linli.participation.models_ties import IsolatedResident, TieSnapshot
+from linli.participation.activities import services
+from linli.participation.deliberation import services as deliberation
 from linli.participation.tasks import rebuild_ties
 from linli.participation.tests.helpers import approved_volunteer
 from linli.participation.tests.test_deliberation_services import make_topic
-
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-
-
-def id_number(sequence: int) -> str:
-    body = f"11010119800101{sequence:03d}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
+from linli.participation.ties import measures as tie_measures
+from linli.participation.ties import selectors as ties_selectors
+from linli.participation.ties import services as ties
+from linli.participation.ties.models import IsolatedResident, TieSnapshot
+from linli.testing.builders import id_number
+from linli.testing.clients import client_for
 
 
 def with_login(world, name, household, group, tags=(), sequence=1):
@@ -36,7 +35,7 @@ def with_login(world, name, household, group, tags=(), sequence=1):
         name=name,
         sex="male",
         birth_year=1950,
-        id_number=id_number(sequence),
+        id_number=id_number(sequence, born=date(1980, 1, 1)),
         vulnerability_tags=list(tags),
         user=user,
     )
@@ -125,7 +124,7 @@ def test_the_example_gives_exact_density_components_and_people_to_visit(world, e
 def test_compute_agrees_with_the_full_networkx_projection():
     events = [1, 1, 1, 2, 2, 3, -7, -7, -7, 4]
     people = [10, 11, 12, 11, 13, 14, 10, 12, 12, 15]
-    graph = ties.network(events=events, people=people)
+    graph = tie_measures.network(events=events, people=people)
     result = ties.compute(
         resident_ids=[10, 11, 12, 13, 14, 15],
         units={"micro_grid": [1, 1, 1, 1, 1, 2]},
@@ -182,13 +181,6 @@ def test_a_rebuild_refuses_a_micro_grid(world):
 # Scope ------------------------------------------------------------------------------------
 
 
-def client_for(world, role):
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users[role] is not None:
-        client.force_login(world.users[role])
-    return client
-
-
 SEES = {
     Role.STREET_ADMIN: [
         "/S/B/A/",
@@ -209,7 +201,7 @@ SEES = {
 @pytest.mark.parametrize("role", list(SEES))
 def test_each_role_sees_the_units_and_people_of_its_own_scope(world, example, role):
     ties.ties_rebuild(unit=world.community)
-    client = client_for(world, role)
+    client = client_for(world.users[role])
     units = client.get("/api/v1/ties").json()
     people = client.get("/api/v1/ties/isolated").json()
     page = client.get("/activities/ties/")
@@ -230,7 +222,7 @@ def test_each_role_sees_the_units_and_people_of_its_own_scope(world, example, ro
 
 def test_a_lead_asking_for_another_micro_grid_gets_404(world, example):
     ties.ties_rebuild(unit=world.community)
-    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = client.get("/api/v1/ties/isolated", {"unit_id": world.other_micro_grid.pk})
     assert (response.status_code, response.json()["field"]) == (404, "unit_id")
     assert client.get("/activities/ties/", {"unit": world.other_micro_grid.pk}).status_code == 404
@@ -261,11 +253,11 @@ def test_the_people_to_visit_are_read_from_stored_rows_in_one_query(
     lead = world.users[Role.MICRO_GRID_LEAD]
     scope_for(lead)
     with django_assert_num_queries(1):
-        rows = list(ties.isolated_visible(user=lead, path=world.micro_grid.path))
+        rows = list(ties_selectors.isolated_visible(user=lead, path=world.micro_grid.path))
         assert [(row.resident.name, row.resident.household.room) for row in rows] == [
             ("孙老伯", "101")
         ]
-    client = client_for(world, Role.MICRO_GRID_LEAD)
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     with django_assert_num_queries(PAGE_QUERIES):
         page = client.get("/activities/ties/")
     assert "孙老伯" in page.content.decode()

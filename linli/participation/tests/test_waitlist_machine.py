@@ -8,8 +8,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from linli.accounts.roles import Role
 from linli.notify.models import Notification
+from linli.participation.activities.services import activity_update, signup_cancel, signup_create
 from linli.participation.models import SignUp, SignUpStatus
-from linli.participation.services import activity_update, signup_cancel, signup_create
 from linli.participation.tests.conftest import make_activity
 from linli.participation.tests.helpers import member
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.conftest import World
 from linli.grids.models import Building
 from linli.partners.models import Need, Partner
 from linli.partners.services import agreement_add, liaison_link, need_create, partner_create
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English
 from linli.volunteers.models import Volunteer, VolunteerOrigin, VolunteerStatus, encode_codes
 
 
@@ -84,13 +85,6 @@ def build_lists(world: World) -> Lists:
         urgency="high",
     )
     return Lists(world=world, partner=partner, volunteer=volunteer, need=need)
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Messages are asserted in English (the msgids); the default language is Chinese.
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

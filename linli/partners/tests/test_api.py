@@ -2,12 +2,11 @@
 the conflict answers."""
 
 import pytest
-from django.test import Client
 
-from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.partners.models import Agreement, Claim, Need, Partner
 from linli.partners.services import claim_need
+from linli.testing.clients import client_for
 
 ROLES = [
     Role.STREET_ADMIN,
@@ -18,13 +17,6 @@ ROLES = [
     Role.PARTNER_LIAISON,
     Role.RESIDENT,
 ]
-
-
-def client_for(role: str | None) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role is not None:
-        client.force_login(User.objects.get(username=role))
-    return client
 
 
 @pytest.mark.parametrize(
@@ -40,13 +32,17 @@ def client_for(role: str | None) -> Client:
     ],
 )
 def test_partner_list_by_role(lists, role, count):
-    response = client_for(role).get("/api/v1/partners/units")
+    response = client_for(lists.world.users[role]).get("/api/v1/partners/units")
     assert response.status_code == 200
     assert response.json()["count"] == count
 
 
 def test_partner_contact_phone_leaves_masked(lists):
-    item = client_for(Role.SECRETARY).get("/api/v1/partners/units").json()["items"][0]
+    item = (
+        client_for(lists.world.users[Role.SECRETARY])
+        .get("/api/v1/partners/units")
+        .json()["items"][0]
+    )
     assert (item["contact_phone"], item["has_valid_agreement"]) == ("135****5678", True)
 
 
@@ -69,7 +65,7 @@ def test_only_street_admin_and_secretary_register_partners(lists, role, status):
         "name": "某社会组织",
         "partner_type": "social_organisation",
     }
-    response = client_for(role).post(
+    response = client_for(lists.world.users.get(role)).post(
         "/api/v1/partners/units", body, content_type="application/json"
     )
     assert response.status_code == status
@@ -77,7 +73,7 @@ def test_only_street_admin_and_secretary_register_partners(lists, role, status):
 
 
 def test_agreement_with_end_before_start_names_the_field(lists):
-    response = client_for(Role.SECRETARY).post(
+    response = client_for(lists.world.users[Role.SECRETARY]).post(
         f"/api/v1/partners/units/{lists.partner.pk}/agreements",
         {"title": "续签", "starts_on": "2027-01-01", "ends_on": "2026-12-31"},
         content_type="application/json",
@@ -99,7 +95,7 @@ def test_agreement_with_end_before_start_names_the_field(lists):
     ],
 )
 def test_need_beneficiary_is_masked_for_outsiders(lists, role, status, beneficiary):
-    response = client_for(role).get(f"/api/v1/partners/needs/{lists.need.pk}")
+    response = client_for(lists.world.users[role]).get(f"/api/v1/partners/needs/{lists.need.pk}")
     assert response.status_code == status
     assert response.json()["beneficiary"] == beneficiary
 
@@ -115,7 +111,10 @@ def test_a_need_of_another_community_is_not_found(lists):
         household=world.other_community_household,
     )
     for role in (Role.SECRETARY, Role.PARTNER_LIAISON, Role.VOLUNTEER, Role.RESIDENT):
-        assert client_for(role).get(f"/api/v1/partners/needs/{far.pk}").status_code == 404
+        assert (
+            client_for(lists.world.users[role]).get(f"/api/v1/partners/needs/{far.pk}").status_code
+            == 404
+        )
 
 
 @pytest.mark.parametrize(
@@ -128,7 +127,7 @@ def test_a_need_of_another_community_is_not_found(lists):
     ],
 )
 def test_claiming_a_need_by_role(lists, role, status):
-    response = client_for(role).post(
+    response = client_for(lists.world.users[role]).post(
         f"/api/v1/partners/needs/{lists.need.pk}/claims",
         {"quantity": 1},
         content_type="application/json",
@@ -144,14 +143,14 @@ def test_a_fully_claimed_need_answers_409_and_writes_nothing(lists):
         quantity=2,
         partner=lists.partner,
     )
-    response = client_for(Role.VOLUNTEER).post(
+    response = client_for(lists.world.users[Role.VOLUNTEER]).post(
         f"/api/v1/partners/needs/{lists.need.pk}/claims",
         {"quantity": 1},
         content_type="application/json",
     )
     # Fully claimed, the need is no longer on the volunteer's list at all.
     assert response.status_code == 404
-    response = client_for(Role.SECRETARY).post(
+    response = client_for(lists.world.users[Role.SECRETARY]).post(
         f"/api/v1/partners/needs/{lists.need.pk}/claims",
         {"quantity": 1, "volunteer_id": lists.volunteer.pk},
         content_type="application/json",
@@ -162,7 +161,7 @@ def test_a_fully_claimed_need_answers_409_and_writes_nothing(lists):
 
 
 def test_claim_lifecycle_through_the_api(lists):
-    liaison = client_for(Role.PARTNER_LIAISON)
+    liaison = client_for(lists.world.users[Role.PARTNER_LIAISON])
     claim = liaison.post(
         f"/api/v1/partners/needs/{lists.need.pk}/claims",
         {"quantity": 2},
@@ -175,7 +174,7 @@ def test_claim_lifecycle_through_the_api(lists):
             content_type="application/json",
         )
         assert response.status_code == 200
-    stale = client_for(Role.RESIDENT).post(
+    stale = client_for(lists.world.users[Role.RESIDENT]).post(
         f"/api/v1/partners/claims/{claim['id']}/actions",
         {"action": "confirm", "expected_version": 2},
         content_type="application/json",
@@ -187,7 +186,7 @@ def test_claim_lifecycle_through_the_api(lists):
         content_type="application/json",
     )
     assert denied.status_code == 403
-    done = client_for(Role.RESIDENT).post(
+    done = client_for(lists.world.users[Role.RESIDENT]).post(
         f"/api/v1/partners/claims/{claim['id']}/actions",
         {"action": "confirm", "expected_version": 3},
         content_type="application/json",
@@ -209,7 +208,9 @@ def test_claim_lifecycle_through_the_api(lists):
 )
 def test_matches_are_for_staff_who_plan_resources(lists, role, status):
     assert (
-        client_for(role).get(f"/api/v1/partners/needs/{lists.need.pk}/matches").status_code
+        client_for(lists.world.users[role])
+        .get(f"/api/v1/partners/needs/{lists.need.pk}/matches")
+        .status_code
         == status
     )
 
@@ -224,12 +225,14 @@ def test_matches_are_for_staff_who_plan_resources(lists, role, status):
     ],
 )
 def test_redundancy_by_role(lists, role, status):
-    response = client_for(role).get(f"/api/v1/partners/redundancy/{lists.world.community.pk}")
+    response = client_for(lists.world.users[role]).get(
+        f"/api/v1/partners/redundancy/{lists.world.community.pk}"
+    )
     assert response.status_code == status
 
 
 def test_resident_adds_a_need_for_own_household(lists):
-    response = client_for(Role.RESIDENT).post(
+    response = client_for(lists.world.users[Role.RESIDENT]).post(
         "/api/v1/partners/needs",
         {"category": "repair", "title": "灯坏了", "household_id": lists.world.household.pk},
         content_type="application/json",
@@ -239,7 +242,7 @@ def test_resident_adds_a_need_for_own_household(lists):
 
 
 def test_liaison_offers_a_resource_for_own_unit(lists):
-    response = client_for(Role.PARTNER_LIAISON).post(
+    response = client_for(lists.world.users[Role.PARTNER_LIAISON]).post(
         "/api/v1/partners/resources",
         {"kind": "professional", "category": "legal", "title": "法律咨询", "quantity": 4},
         content_type="application/json",
@@ -262,7 +265,7 @@ def test_need_list_queries_do_not_grow_with_the_page(lists):
             title="助餐",
             household=room_household,
         )
-    client = client_for(Role.PARTNER_LIAISON)
+    client = client_for(lists.world.users[Role.PARTNER_LIAISON])
     counts = []
     for limit in (1, 3):
         with CaptureQueriesContext(connection) as captured:
@@ -274,7 +277,7 @@ def test_need_list_queries_do_not_grow_with_the_page(lists):
 
 @pytest.mark.parametrize("role, status", [(Role.PARTNER_LIAISON, 403), (Role.SECRETARY, 200)])
 def test_cancelling_a_need_through_the_api(lists, role, status):
-    response = client_for(role).post(
+    response = client_for(lists.world.users[role]).post(
         f"/api/v1/partners/needs/{lists.need.pk}/cancel",
         {"reason": "已由家属解决"},
         content_type="application/json",
@@ -287,7 +290,7 @@ def test_a_need_with_claims_under_way_cannot_be_cancelled(lists):
     claim_need(
         actor=lists.world.users[Role.PARTNER_LIAISON], need=lists.need, partner=lists.partner
     )
-    response = client_for(Role.SECRETARY).post(
+    response = client_for(lists.world.users[Role.SECRETARY]).post(
         f"/api/v1/partners/needs/{lists.need.pk}/cancel",
         {"reason": "重复"},
         content_type="application/json",
@@ -322,15 +325,15 @@ def test_withdraw_and_milestone_actions(lists):
         milestones=[("第一次", today + timedelta(days=7))],
     )
     milestone = project.milestones.get()
-    denied = client_for(Role.VOLUNTEER).post(
+    denied = client_for(lists.world.users[Role.VOLUNTEER]).post(
         f"/api/v1/partners/projects/{project.pk}/milestones/{milestone.pk}/done"
     )
     assert denied.status_code == 404
-    done = client_for(Role.PARTNER_LIAISON).post(
+    done = client_for(lists.world.users[Role.PARTNER_LIAISON]).post(
         f"/api/v1/partners/projects/{project.pk}/milestones/{milestone.pk}/done"
     )
     assert (done.status_code, done.json()["state"]) == (200, "completed")
-    withdrawn = client_for(Role.PARTNER_LIAISON).post(
+    withdrawn = client_for(lists.world.users[Role.PARTNER_LIAISON]).post(
         f"/api/v1/partners/resources/{resource.pk}/withdraw"
     )
     assert (withdrawn.status_code, withdrawn.json()["is_active"]) == (200, False)

@@ -2,33 +2,13 @@
 a need on a phone and delivers it, the beneficiary confirms; a volunteer's confirmed claim
 credits service hours that show on their own page."""
 
-import os
-import shutil
-
-import pytest
-
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.partners.models import Claim
 from linli.partners.services import need_create
 from linli.partners.tests.conftest import build_lists
+from linli.testing.browser import log_in, needs_chromium
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 def claim_and_deliver(page, base: str, need_title: str, hours: str | None = None) -> None:

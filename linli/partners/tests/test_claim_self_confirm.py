@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
-from django.test import Client
 
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
@@ -21,15 +20,10 @@ from linli.grids.services import role_assign
 from linli.partners.models import Claim, ClaimState
 from linli.partners.services import claim_need, claim_transition, need_create
 from linli.partners.tests.conftest import Lists, serving_volunteer
+from linli.testing.clients import client_for
 from linli.volunteers.models import ServiceHoursEntry
 
 API = "/api/v1/partners"
-
-
-def client_for(user) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(user)
-    return client
 
 
 def act(user, claim: Claim, action: str, **extra):

@@ -2,11 +2,11 @@
 liaison or a volunteer reads it with the numbers masked, the secretary as typed."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.partners.models import Need
+from linli.testing.clients import client_for
 
 TYPED = "张帆联系沈阿姨 13812345678，身份证 110101199003070038"
 MASKED = "张帆联系沈阿姨 138****5678，身份证 110101********0038"
@@ -16,12 +16,6 @@ MASKED = "张帆联系沈阿姨 138****5678，身份证 110101********0038"
 def typed_need(lists):
     Need.objects.filter(pk=lists.need.pk).update(description=TYPED)
     return lists
-
-
-def client_for(world, role) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
 
 
 @pytest.mark.parametrize(
@@ -36,7 +30,7 @@ def client_for(world, role) -> Client:
 def test_the_api_masks_numbers_in_a_needs_description_for_partners_and_volunteers(
     typed_need, role, description
 ):
-    client = client_for(typed_need.world, role)
+    client = client_for(typed_need.world.users[role])
     body = client.get(f"/api/v1/partners/needs/{typed_need.need.pk}").json()
     assert body["description"] == description
 
@@ -50,7 +44,7 @@ def test_the_api_masks_numbers_in_a_needs_description_for_partners_and_volunteer
     ],
 )
 def test_the_need_page_masks_numbers_for_partners_and_volunteers(typed_need, role, shown, hidden):
-    client = client_for(typed_need.world, role)
+    client = client_for(typed_need.world.users[role])
     content = client.get(
         reverse("partners:need_detail", args=[typed_need.need.pk])
     ).content.decode()

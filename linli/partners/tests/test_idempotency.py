@@ -15,7 +15,6 @@ from linli.idempotency.tests.helpers import (
     assert_refused_as_reused,
     assert_replayed,
     assert_same_redirect,
-    client_for,
     form_token,
     keyed_post,
     records,
@@ -24,6 +23,7 @@ from linli.idempotency.tests.helpers import (
 from linli.partners.models import Claim, ClaimEvent, Need
 from linli.partners.services import resource_offer
 from linli.partners.tests.conftest import build_lists
+from linli.testing.clients import client_for
 
 URL = "/api/v1/partners"
 

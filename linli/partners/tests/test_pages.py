@@ -4,10 +4,10 @@ that change nothing."""
 import pytest
 from django.test import Client
 
-from linli.accounts.models import User
 from linli.accounts.roles import Role
 from linli.partners.models import Claim
 from linli.partners.services import claim_need, claim_transition
+from linli.testing.clients import client_for
 
 ALL = [
     Role.STREET_ADMIN,
@@ -18,12 +18,6 @@ ALL = [
     Role.PARTNER_LIAISON,
     Role.RESIDENT,
 ]
-
-
-def client_for(role) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(User.objects.get(username=role))
-    return client
 
 
 def test_page_permission_matrix(lists):
@@ -80,7 +74,7 @@ def test_page_permission_matrix(lists):
             Role.MICRO_GRID_LEAD: 200,
         },
     }
-    clients = {role: client_for(role) for role in ALL}
+    clients = {role: client_for(lists.world.users[role]) for role in ALL}
     found = {url: {role: clients[role].get(url).status_code for role in ALL} for url in pages}
     assert found == pages
     assert Client().get("/partners/").status_code == 302
@@ -88,16 +82,22 @@ def test_page_permission_matrix(lists):
 
 def test_outsiders_read_building_and_masked_name_never_the_room(lists):
     page = (
-        client_for(Role.PARTNER_LIAISON).get(f"/partners/needs/{lists.need.pk}/").content.decode()
+        client_for(lists.world.users[Role.PARTNER_LIAISON])
+        .get(f"/partners/needs/{lists.need.pk}/")
+        .content.decode()
     )
     assert "1号楼 · 张**" in page
     assert "101" not in page and "张桂英" not in page
-    staff = client_for(Role.SECRETARY).get(f"/partners/needs/{lists.need.pk}/").content.decode()
+    staff = (
+        client_for(lists.world.users[Role.SECRETARY])
+        .get(f"/partners/needs/{lists.need.pk}/")
+        .content.decode()
+    )
     assert "1号楼 101 张桂英" in staff
 
 
 def test_a_resident_cannot_claim_from_the_page(lists):
-    response = client_for(Role.RESIDENT).post(
+    response = client_for(lists.world.users[Role.RESIDENT]).post(
         f"/partners/needs/{lists.need.pk}/claim/", {"quantity": 1}
     )
     assert response.status_code == 404
@@ -105,7 +105,7 @@ def test_a_resident_cannot_claim_from_the_page(lists):
 
 
 def test_liaison_claims_from_the_phone_page(lists):
-    client = client_for(Role.PARTNER_LIAISON)
+    client = client_for(lists.world.users[Role.PARTNER_LIAISON])
     assert "每周助餐送餐" in client.get("/partners/").content.decode()
     response = client.post(f"/partners/needs/{lists.need.pk}/claim/", {"quantity": 1})
     claim = Claim.objects.get()
@@ -123,7 +123,7 @@ def test_a_denied_confirmation_changes_nothing(lists, role):
     claim = claim_need(actor=liaison, need=lists.need, quantity=1, partner=lists.partner)
     claim = claim_transition(claim=claim, actor=liaison, action="start")
     claim = claim_transition(claim=claim, actor=liaison, action="deliver")
-    client_for(role).post(
+    client_for(lists.world.users[role]).post(
         f"/partners/claims/{claim.pk}/act/", {"action": "confirm", "version": claim.version}
     )
     claim.refresh_from_db()
@@ -142,7 +142,7 @@ def test_a_visit_becomes_a_need_from_its_page_in_one_step(lists):
         finding="腿脚不便，需要每周代买菜",
         needs_follow_up=True,
     )
-    client = client_for(Role.MICRO_GRID_LEAD)
+    client = client_for(lists.world.users[Role.MICRO_GRID_LEAD])
     page = client.get(f"/partners/needs/new/?visit={visit.pk}").content.decode()
     assert "腿脚不便，需要每周代买菜" in page
     response = client.post(
@@ -160,11 +160,11 @@ def test_a_visit_becomes_a_need_from_its_page_in_one_step(lists):
 
 
 def test_a_volunteer_login_without_an_approved_record_is_sent_to_the_volunteer_page(world):
-    response = client_for(Role.VOLUNTEER).get("/partners/")
+    response = client_for(world.users[Role.VOLUNTEER]).get("/partners/")
     assert (response.status_code, response["Location"]) == (302, "/volunteers/")
 
 
 def test_an_unlinked_liaison_is_told_to_ask_the_community(world):
-    page = client_for(Role.PARTNER_LIAISON).get("/partners/")
+    page = client_for(world.users[Role.PARTNER_LIAISON]).get("/partners/")
     assert page.status_code == 200
     assert "Your login is not linked to a partner unit yet" in page.content.decode()

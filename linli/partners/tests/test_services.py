@@ -19,7 +19,6 @@ from linli.partners.models import (
     Resource,
 )
 from linli.partners.services import (
-    TRANSITIONS,
     agreement_add,
     claim_need,
     claim_resource,
@@ -282,19 +281,6 @@ def test_a_partner_cannot_claim_a_need_of_another_community(lists):
     assert Claim.objects.count() == 0
 
 
-def test_the_claim_table_is_the_whole_lifecycle():
-    assert TRANSITIONS == {
-        ("claimed", "start"): "in_progress",
-        ("in_progress", "deliver"): "delivered",
-        ("delivered", "confirm"): "confirmed",
-        ("delivered", "dispute"): "in_progress",
-        ("claimed", "cancel"): "cancelled",
-        ("in_progress", "cancel"): "cancelled",
-        ("delivered", "cancel"): "cancelled",
-        ("confirmed", "approve_hours"): "confirmed",
-    }
-
-
 def test_steps_outside_the_table_are_refused(lists):
     world = lists.world
     claim = claim_need(
@@ -458,22 +444,6 @@ def test_a_case_becomes_a_need_for_the_reporters_household(world):
         world.resident.pk,
     )
     assert need.description == "楼道灯坏了，老人夜里看不见"
-
-
-def test_the_new_permissions_are_granted_by_role():
-    from linli.accounts.roles import ROLE_PERMISSIONS
-
-    new = {"partners.view", "partners.manage", "lists.manage", "supplies.manage"}
-    granted = {role: sorted(ROLE_PERMISSIONS[role] & new) for role in Role.values}
-    assert granted == {
-        Role.STREET_ADMIN: sorted(new),
-        Role.SECRETARY: sorted(new),
-        Role.MICRO_GRID_LEAD: ["lists.manage", "partners.view"],
-        Role.BUILDING_GROUP_LEADER: [],
-        Role.VOLUNTEER: [],
-        Role.PARTNER_LIAISON: [],
-        Role.RESIDENT: [],
-    }
 
 
 def test_delivery_asks_the_beneficiary_to_confirm(lists):

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -19,9 +18,10 @@ from linli.cases.services import case_create
 from linli.emergency.models import Plan, TaskTemplate
 from linli.emergency.services import activation_start, help_request_create
 from linli.grids.services import visit_record
-from linli.participation.services import activity_create, signup_create
+from linli.participation.activities.services import activity_create, signup_create
 from linli.privacy.corrections import correction_request_create
 from linli.privacy.notice import privacy_notice_accept
+from linli.testing.clients import client_for
 from linli.volunteers.models import ServiceKind
 from linli.volunteers.services import service_hours_record, volunteer_review, volunteer_signup
 
@@ -33,13 +33,6 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=SH)
 def pinned():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def english(user) -> Client:
-    client = Client()
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    client.force_login(user)
-    return client
 
 
 def sheets_of(response) -> dict[str, list[tuple]]:
@@ -166,7 +159,7 @@ def test_resident_downloads_their_household_visits_cases_help_hours_sign_ups_and
         user=resident_user, resident=world.resident, field="phone", requested_value="13812349999"
     )
 
-    response = english(resident_user).post("/privacy/my-data/", REMOTE_ADDR="10.0.0.9")
+    response = client_for(resident_user).post("/privacy/my-data/", REMOTE_ADDR="10.0.0.9")
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="my-data.xlsx"'
@@ -327,7 +320,7 @@ def test_a_case_filed_from_a_visit_to_the_household_is_about_my_household(world,
         visit=visit,
         title="漏水",
     )
-    rows = sheets_of(english(world.users[Role.RESIDENT]).post("/privacy/my-data/"))["Cases"]
+    rows = sheets_of(client_for(world.users[Role.RESIDENT]).post("/privacy/my-data/"))["Cases"]
     assert [(row[0], row[2]) for row in rows[1:]] == [(case.reference, "About my household")]
 
 
@@ -361,11 +354,11 @@ def test_the_download_is_a_post_with_csrf_and_get_only_describes_it(world):
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.VOLUNTEER, Role.PARTNER_LIAISON])
 def test_someone_without_a_household_has_nothing_to_download(world, role):
-    assert english(world.users[role]).post("/privacy/my-data/").status_code == 404
+    assert client_for(world.users[role]).post("/privacy/my-data/").status_code == 404
     assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
 
 
 def test_the_own_household_page_offers_the_download_and_the_correction_form(world):
-    content = english(world.users[Role.RESIDENT]).get("/registry/me/").content.decode()
+    content = client_for(world.users[Role.RESIDENT]).get("/registry/me/").content.decode()
     assert 'action="/privacy/my-data/"' in content
     assert 'href="/privacy/my-corrections/"' in content

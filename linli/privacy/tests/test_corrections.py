@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.test import Client
 
 from linli.accounts.models import AuditAction, AuditEntry
@@ -14,6 +13,7 @@ from linli.accounts.roles import Role
 from linli.notify.models import Notification
 from linli.privacy.corrections import MAX_OPEN_PER_HOUSEHOLD, correction_request_create
 from linli.privacy.models import CorrectionRequest
+from linli.testing.clients import client_for
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -22,13 +22,6 @@ NOW = datetime(2026, 12, 2, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 def pinned():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def english(world, role) -> Client:
-    client = Client()
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    client.force_login(world.users[role])
-    return client
 
 
 def ask(world, field="phone", value="13812349999", note=""):
@@ -42,7 +35,7 @@ def ask(world, field="phone", value="13812349999", note=""):
 
 
 def test_resident_asks_from_their_page_and_the_request_is_recorded_and_audited(world):
-    client = english(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     assert client.get("/privacy/my-corrections/").status_code == 200
     response = client.post(
         "/privacy/my-corrections/",
@@ -78,7 +71,7 @@ def test_resident_asks_from_their_page_and_the_request_is_recorded_and_audited(w
 
 
 def test_a_value_too_long_is_refused_naming_the_field_and_nothing_is_written(world):
-    response = english(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/privacy/my-corrections/",
         {"resident": world.resident.pk, "field": "name", "requested_value": "张" * 101},
     )
@@ -90,7 +83,7 @@ def test_a_value_too_long_is_refused_naming_the_field_and_nothing_is_written(wor
 
 
 def test_a_resident_cannot_ask_about_another_household(world):
-    response = english(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/privacy/my-corrections/",
         {"resident": world.neighbour.pk, "field": "name", "requested_value": "李建民"},
     )
@@ -101,7 +94,7 @@ def test_a_resident_cannot_ask_about_another_household(world):
 def test_a_household_has_at_most_five_requests_open(world):
     for _ in range(MAX_OPEN_PER_HOUSEHOLD):
         ask(world)
-    response = english(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/api/v1/privacy/corrections",
         {"resident_id": world.resident.pk, "field": "phone", "requested_value": "13812340000"},
         content_type="application/json",
@@ -112,23 +105,26 @@ def test_a_household_has_at_most_five_requests_open(world):
 
 def test_staff_covering_the_household_see_the_open_request_and_its_count(world):
     correction = ask(world)
-    page = english(world, Role.MICRO_GRID_LEAD).get("/privacy/corrections/")
+    page = client_for(world.users[Role.MICRO_GRID_LEAD]).get("/privacy/corrections/")
     assert page.status_code == 200
     assert [item.pk for item in page.context["requests"]] == [correction.pk]
     assert page.context["open_count"] == 1
     # Building-group leaders do not edit the register; another community's staff see nothing.
     assert (
-        english(world, Role.BUILDING_GROUP_LEADER).get("/privacy/corrections/").status_code == 404
+        client_for(world.users[Role.BUILDING_GROUP_LEADER]).get("/privacy/corrections/").status_code
+        == 404
     )
     assert (
-        english(world, Role.RESIDENT).get(f"/privacy/corrections/{correction.pk}/").status_code
+        client_for(world.users[Role.RESIDENT])
+        .get(f"/privacy/corrections/{correction.pk}/")
+        .status_code
         == 404
     )
 
 
 def test_staff_apply_a_phone_correction_through_the_register_edit(world):
     correction = ask(world)
-    response = english(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         f"/privacy/corrections/{correction.pk}/",
         {"action": "apply", "value": "13812349999", "decision_note": "已核对"},
     )
@@ -161,7 +157,7 @@ def test_staff_apply_a_phone_correction_through_the_register_edit(world):
 
 def test_staff_decline_with_a_reason_the_resident_reads(world):
     correction = ask(world, field="other", value="", note="身份证号最后一位应为X")
-    response = english(world, Role.MICRO_GRID_LEAD).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         f"/privacy/corrections/{correction.pk}/",
         {"action": "decline", "reason": "请携带身份证到居委会核对"},
     )
@@ -184,7 +180,7 @@ def test_staff_decline_with_a_reason_the_resident_reads(world):
 
 def test_a_decline_without_a_reason_writes_nothing(world):
     correction = ask(world)
-    response = english(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         f"/privacy/corrections/{correction.pk}/", {"action": "decline", "reason": "no"}
     )
     assert response.status_code == 400
@@ -216,7 +212,7 @@ def test_staff_of_another_community_cannot_handle_it(world):
 
 
 def test_api_resident_asks_lists_own_and_cannot_decide(world):
-    client = english(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     created = client.post(
         "/api/v1/privacy/corrections",
         {"resident_id": world.resident.pk, "field": "residency_type", "requested_value": "migrant"},
@@ -243,7 +239,7 @@ def test_api_resident_asks_lists_own_and_cannot_decide(world):
 
 def test_api_staff_apply_a_coded_value_and_a_second_apply_conflicts(world):
     correction = ask(world, field="residency_type", value="migrant")
-    client = english(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     applied = client.post(
         f"/api/v1/privacy/corrections/{correction.pk}/apply", {}, content_type="application/json"
     )
@@ -258,7 +254,7 @@ def test_api_staff_apply_a_coded_value_and_a_second_apply_conflicts(world):
 
 def test_api_apply_with_an_invalid_value_names_value_and_writes_nothing(world):
     correction = ask(world, field="residency_type", value="martian")
-    response = english(world, Role.SECRETARY).post(
+    response = client_for(world.users[Role.SECRETARY]).post(
         f"/api/v1/privacy/corrections/{correction.pk}/apply", {}, content_type="application/json"
     )
     assert (response.status_code, response.json()["field"]) == (400, "value")
@@ -279,7 +275,7 @@ def test_api_apply_with_an_invalid_value_names_value_and_writes_nothing(world):
     ],
 )
 def test_api_bounds_name_the_field(world, payload, field):
-    response = english(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/api/v1/privacy/corrections",
         {"resident_id": world.resident.pk, **payload},
         content_type="application/json",

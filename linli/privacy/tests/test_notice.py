@@ -12,6 +12,7 @@ from linli.accounts.models import AuditAction, AuditEntry
 from linli.accounts.roles import Role
 from linli.conftest import PASSWORD
 from linli.privacy.models import PrivacyNoticeAcceptance
+from linli.testing.clients import client_for
 
 MOMENT = datetime(2026, 12, 7, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -22,20 +23,14 @@ def _notice_required(settings):
     settings.LINLI_PRIVACY_NOTICE_VERSION = "2026-12"
 
 
-def signed_in(world, role=Role.RESIDENT) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    client.force_login(world.users[role])
-    return client
-
-
 def accepted(world, role=Role.RESIDENT) -> Client:
-    client = signed_in(world, role)
+    client = client_for(world.users[role])
     client.post("/privacy/notice/")
     return client
 
 
 def test_a_page_leads_to_the_notice_until_it_is_accepted(world):
-    client = signed_in(world)
+    client = client_for(world.users[Role.RESIDENT])
     response = client.get("/registry/me/?tab=1")
     assert response.status_code == 302
     assert response["Location"] == "/privacy/notice/?next=%2Fregistry%2Fme%2F%3Ftab%3D1"
@@ -47,7 +42,7 @@ def test_a_page_leads_to_the_notice_until_it_is_accepted(world):
 
 def test_accepting_records_version_moment_and_address_audits_it_and_goes_on(world):
     with time_machine.travel(MOMENT, tick=False):
-        client = signed_in(world)
+        client = client_for(world.users[Role.RESIDENT])
         response = client.post(
             "/privacy/notice/", {"next": "/registry/me/"}, REMOTE_ADDR="10.1.2.3"
         )
@@ -75,7 +70,7 @@ def test_accepting_records_version_moment_and_address_audits_it_and_goes_on(worl
 
 
 def test_accepting_twice_keeps_the_first_acceptance_and_one_audit_entry(world):
-    client = signed_in(world)
+    client = client_for(world.users[Role.RESIDENT])
     client.post("/privacy/notice/")
     client.post("/privacy/notice/")
     assert PrivacyNoticeAcceptance.objects.count() == 1
@@ -98,7 +93,9 @@ def test_accepting_the_notice_needs_the_csrf_token(world):
 
 
 def test_next_leading_off_the_site_goes_home_instead(world):
-    response = signed_in(world).post("/privacy/notice/", {"next": "https://evil.example/"})
+    response = client_for(world.users[Role.RESIDENT]).post(
+        "/privacy/notice/", {"next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
@@ -106,24 +103,26 @@ def test_next_leading_off_the_site_goes_home_instead(world):
     "path", ["/privacy/notice/", "/healthz", "/account/two-factor/verify/", "/i18n/setlang/"]
 )
 def test_the_notice_sign_out_two_factor_language_and_operations_stay_open(world, path):
-    response = signed_in(world).get(path)
+    response = client_for(world.users[Role.RESIDENT]).get(path)
     assert not response.get("Location", "").startswith("/privacy/notice/")
 
 
 def test_logout_stays_open(world):
-    client = signed_in(world)
+    client = client_for(world.users[Role.RESIDENT])
     response = client.post("/logout/")
     assert response.status_code == 302
     assert not response["Location"].startswith("/privacy/notice/")
 
 
 def test_staff_are_asked_too(world):
-    response = signed_in(world, Role.SECRETARY).get("/")
+    response = client_for(world.users[Role.SECRETARY]).get("/")
     assert response["Location"] == "/privacy/notice/?next=%2F"
 
 
 def test_htmx_requests_are_redirected_by_header(world):
-    response = signed_in(world).get("/registry/me/", headers={"HX-Request": "true"})
+    response = client_for(world.users[Role.RESIDENT]).get(
+        "/registry/me/", headers={"HX-Request": "true"}
+    )
     assert (response.status_code, response["HX-Redirect"]) == (
         204,
         "/privacy/notice/?next=%2Fregistry%2Fme%2F",
@@ -142,7 +141,7 @@ def test_the_notice_states_the_retention_periods_from_settings(world, settings):
     settings.LINLI_RETENTION_CASE_REPORTER_YEARS = 4
     settings.LINLI_RETENTION_VISIT_FINDING_YEARS = 0
     settings.LINLI_RETENTION_HELP_REQUEST_YEARS = 1
-    text = signed_in(world).get("/privacy/notice/").content.decode()
+    text = client_for(world.users[Role.RESIDENT]).get("/privacy/notice/").content.decode()
     assert "anonymised 90 days after the move" in text
     assert "erased 4 years after the case is closed" in text
     assert "What a visit noted is kept until it is deleted on request." in text
@@ -151,21 +150,21 @@ def test_the_notice_states_the_retention_periods_from_settings(world, settings):
 
 def test_the_notice_is_not_asked_for_when_the_setting_is_off(world, settings):
     settings.LINLI_PRIVACY_NOTICE_REQUIRED = False
-    assert signed_in(world).get("/registry/me/").status_code == 200
+    assert client_for(world.users[Role.RESIDENT]).get("/registry/me/").status_code == 200
 
 
 # The API -------------------------------------------------------------------------------------
 
 
 def test_api_session_calls_answer_403_naming_the_notice(world):
-    response = signed_in(world).get("/api/v1/notifications")
+    response = client_for(world.users[Role.RESIDENT]).get("/api/v1/notifications")
     assert response.status_code == 403
     assert response.json()["field"] == "privacy_notice"
 
 
 def test_api_shows_the_notice_and_accepts_it(world):
     with time_machine.travel(MOMENT, tick=False):
-        client = signed_in(world)
+        client = client_for(world.users[Role.RESIDENT])
         shown = client.get("/api/v1/privacy/notice")
         assert shown.status_code == 200
         assert shown.json() == {
@@ -189,7 +188,7 @@ def test_api_shows_the_notice_and_accepts_it(world):
 
 
 def test_api_refuses_to_accept_another_version(world):
-    response = signed_in(world).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         "/api/v1/privacy/notice/accept", {"version": "2025-01"}, content_type="application/json"
     )
     assert response.status_code == 400

@@ -1,13 +1,7 @@
 import pytest
 from django.test import Client
-from django.utils import translation
 
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Messages are asserted in English (the msgids); the site's default language is Chinese.
-    with translation.override("en"):
-        yield
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English
 
 
 @pytest.fixture

@@ -72,7 +72,9 @@ from linli.grids.services import (
     role_assign,
     visit_record,
 )
-from linli.participation.deliberation import (
+from linli.participation.activities.services import activity_create, occurrence_close
+from linli.participation.deliberation.models import Opinion, StakeholderGroup
+from linli.participation.deliberation.services import (
     opinion_post,
     round_open,
     stakeholder_membership_add,
@@ -85,11 +87,9 @@ from linli.participation.models import (
     SignUp,
     SignUpStatus,
 )
-from linli.participation.models_deliberation import Opinion, StakeholderGroup
-from linli.participation.models_surveys import Survey
-from linli.participation.services import activity_create, occurrence_close
-from linli.participation.surveys import survey_copy_template, survey_open, survey_respond
-from linli.participation.ties import ties_rebuild
+from linli.participation.surveys.models import Survey
+from linli.participation.surveys.services import survey_copy_template, survey_open, survey_respond
+from linli.participation.ties.services import ties_rebuild
 from linli.partners.models import CRITICAL_CATEGORIES, Claim, Need
 from linli.partners.services import (
     agreement_add,
@@ -102,6 +102,7 @@ from linli.partners.services import (
     resource_offer,
 )
 from linli.supplies.services import stock_location_create, supply_item_create
+from linli.testing.builders import with_check_character
 from linli.volunteers.models import ServiceKind, Skill
 from linli.volunteers.services import (
     team_create,
@@ -155,8 +156,6 @@ GIVEN = "桂英建国秀兰志强丽华国强淑珍文明海燕春梅德华玉�
 # The community's corner (Jing'an, Shanghai); buildings 40 m apart on a grid.
 ORIGIN = (31.2700, 121.4500)
 STEP_DEGREES = 0.00036
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
 @dataclass(frozen=True)
@@ -268,9 +267,7 @@ def _id_number(serial: int, birth_year: int, male: bool) -> str:
     year and the sequence number come from the serial; the 17th digit is odd for men)."""
     born = datetime(birth_year, 1, 1) + timedelta(days=(serial // 500) % 365)
     sequence = (serial % 500) * 2 + (1 if male else 0)
-    body = f"110101{born:%Y%m%d}{sequence:03d}"
-    total = sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS, strict=True))
-    return body + _ID_CHECK[total % 11]
+    return with_check_character(f"110101{born:%Y%m%d}{sequence:03d}")
 
 
 def _name(rng: random.Random) -> str:

@@ -3,10 +3,9 @@
 from datetime import datetime
 
 import pytest
-from django.test import Client
 from django.utils import timezone, translation
 
-from linli.accounts.models import AuditEntry, User
+from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.grids.models import Visit
 from linli.resilience.engine import REGISTRY
@@ -17,6 +16,7 @@ from linli.resilience.tests.test_dashboard import (
     registered_test_indicators,
     store_weeks,
 )
+from linli.testing.clients import client_for
 
 
 @pytest.fixture
@@ -30,15 +30,8 @@ def english(text) -> str:
         return str(text)
 
 
-def client_for(role: str | None) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if role is not None:
-        client.force_login(User.objects.get(username=role))
-    return client
-
-
 def test_catalogue_with_settings_in_force(world):
-    response = client_for(Role.SECRETARY).get("/api/v1/resilience/indicators")
+    response = client_for(world.users[Role.SECRETARY]).get("/api/v1/resilience/indicators")
 
     assert response.status_code == 200
     body = response.json()
@@ -67,7 +60,9 @@ def test_catalogue_with_settings_in_force(world):
 
 def test_unit_body_is_the_stored_week(stored):
     world = stored.world
-    response = client_for(Role.SECRETARY).get(f"/api/v1/resilience/units/{world.community.pk}")
+    response = client_for(stored.world.users[Role.SECRETARY]).get(
+        f"/api/v1/resilience/units/{world.community.pk}"
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -99,7 +94,9 @@ def test_unit_body_is_the_stored_week(stored):
 
 
 def test_unit_without_snapshot_has_no_index(world):
-    response = client_for(Role.SECRETARY).get(f"/api/v1/resilience/units/{world.community.pk}")
+    response = client_for(world.users[Role.SECRETARY]).get(
+        f"/api/v1/resilience/units/{world.community.pk}"
+    )
 
     assert response.status_code == 200
     assert (response.json()["period_end"], response.json()["index"]) == (None, None)
@@ -108,7 +105,7 @@ def test_unit_without_snapshot_has_no_index(world):
 
 def test_trend_oldest_first(stored):
     world = stored.world
-    response = client_for(Role.SECRETARY).get(
+    response = client_for(stored.world.users[Role.SECRETARY]).get(
         f"/api/v1/resilience/units/{world.community.pk}/trend"
     )
 
@@ -139,7 +136,7 @@ def test_drilldown_rows_within_scope(stored):
             visited_at=timezone.make_aware(datetime(2026, 1, 5, 10)),
             method="door",
         )
-    response = client_for(Role.MICRO_GRID_LEAD).get(
+    response = client_for(stored.world.users[Role.MICRO_GRID_LEAD]).get(
         f"/api/v1/resilience/units/{world.micro_grid.pk}/indicators/S_VISIT_30D/rows",
         {"period": "2026-03-01"},
     )
@@ -166,7 +163,9 @@ def test_drilldown_rows_within_scope(stored):
 )
 def test_unit_outside_scope_is_404_naming_the_field(stored, path):
     world = stored.world
-    response = client_for(Role.MICRO_GRID_LEAD).get(path.format(unit=world.community.pk))
+    response = client_for(stored.world.users[Role.MICRO_GRID_LEAD]).get(
+        path.format(unit=world.community.pk)
+    )
 
     assert response.status_code == 404
     assert response.json()["field"] == "unit_id"
@@ -174,7 +173,7 @@ def test_unit_outside_scope_is_404_naming_the_field(stored, path):
 
 def test_unknown_indicator_rows_is_404(stored):
     world = stored.world
-    response = client_for(Role.SECRETARY).get(
+    response = client_for(stored.world.users[Role.SECRETARY]).get(
         f"/api/v1/resilience/units/{world.community.pk}/indicators/NOPE/rows"
     )
     assert (response.status_code, response.json()["field"]) == (404, "code")
@@ -182,12 +181,12 @@ def test_unknown_indicator_rows_is_404(stored):
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.VOLUNTEER, None])
 def test_catalogue_refused_without_registry_scope(world, role):
-    response = client_for(role).get("/api/v1/resilience/indicators")
+    response = client_for(world.users.get(role)).get("/api/v1/resilience/indicators")
     assert response.status_code == (401 if role is None else 404)
 
 
 def test_street_admin_patches_target_and_weight(world):
-    response = client_for(Role.STREET_ADMIN).patch(
+    response = client_for(world.users[Role.STREET_ADMIN]).patch(
         "/api/v1/resilience/indicators/S_VISIT_30D",
         {"target": 0.85, "weight": 1.5, "reason": "季度调整"},
         content_type="application/json",
@@ -201,7 +200,7 @@ def test_street_admin_patches_target_and_weight(world):
 
 
 def test_secretary_may_not_patch_settings(world):
-    response = client_for(Role.SECRETARY).patch(
+    response = client_for(world.users[Role.SECRETARY]).patch(
         "/api/v1/resilience/indicators/S_VISIT_30D",
         {"target": 0.5},
         content_type="application/json",
@@ -212,7 +211,7 @@ def test_secretary_may_not_patch_settings(world):
 
 
 def test_bad_target_names_the_field(world):
-    response = client_for(Role.STREET_ADMIN).patch(
+    response = client_for(world.users[Role.STREET_ADMIN]).patch(
         "/api/v1/resilience/indicators/S_VISIT_30D",
         {"target": 0},
         content_type="application/json",
@@ -222,7 +221,7 @@ def test_bad_target_names_the_field(world):
 
 
 def test_street_admin_patches_a_dimension_weight(world):
-    client = client_for(Role.STREET_ADMIN)
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.patch(
         "/api/v1/resilience/dimensions/capacity",
         {"weight": 2},

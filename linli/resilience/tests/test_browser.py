@@ -3,44 +3,25 @@
 indicator to the households behind it, opens the 民情 map, and downloads the monthly PDF,
 which has pages and Chinese text."""
 
-import os
 import re
-import shutil
 
 import pytest
 from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.grids.models import Building
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.resilience.services import snapshot_take
 from linli.resilience.tests.test_reports import _cid_text, _pdf_text_streams
+from linli.testing.browser import log_in, needs_chromium, new_page
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def desktop(browser):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True
-    )
-    yield context.new_page()
-    context.close()
+    page = new_page(browser, "desktop", accept_downloads=True)
+    yield page
+    page.context.close()
 
 
 def test_secretary_drills_from_a_weak_indicator_opens_the_map_and_downloads_the_pdf(

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.emergency.models import Activation, Plan, Simulation
@@ -45,12 +45,6 @@ CODES = [
     "C_DRILL_90",
     "C_DRILL_100",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
 
 
 @dataclass
@@ -582,7 +576,7 @@ def test_volunteer_drilldown_lists_only_volunteers_in_the_viewers_scope(built):
 def test_team_drilldown_puts_teams_below_target_first(built):
     world = built.world
     result = drill_down(built, "C_TEAM_STAFFING", world.street, Role.SECRETARY)
-    assert [row for row in result.rows] == [
+    assert list(result.rows) == [
         ["应急队", "A社区", "2", "3", "1"],
         ["关爱队", "A社区", "2", "1", "0"],
     ]

@@ -9,7 +9,7 @@ C1-1 赵强 (disabled, login). All times count back from END.
 from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.cases.models import Case, CaseCategory, CaseEvent, CaseSource
@@ -17,7 +17,6 @@ from linli.cases.services import case_create
 from linli.conftest import ID_NUMBERS, make_user
 from linli.grids.models import Resident
 from linli.grids.services import resident_account_link, resident_create
-from linli.participation import surveys
 from linli.participation.models import (
     Activity,
     Occurrence,
@@ -34,7 +33,8 @@ from linli.participation.models import (
     TopicState,
     TopicSupport,
 )
-from linli.participation.models_ties import IsolatedResident
+from linli.participation.surveys import services as surveys
+from linli.participation.ties.models import IsolatedResident
 from linli.resilience import cultural
 from linli.resilience.catalogue import indicators
 from linli.resilience.engine import HIGHER, LOWER, REGISTRY, Unit, context_for
@@ -50,13 +50,6 @@ CODES = [
     "K_SATISFACTION",
     "K_SURVEY",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Texts are asserted in English whatever the catalogue holds (the default is zh-hans).
-    with translation.override("en"):
-        yield
 
 
 def days_before(days: float) -> datetime:

@@ -18,6 +18,7 @@ from linli.grids.services import grid_unit_create, role_assign
 from linli.resilience.engine import HIGHER, LOWER, REGISTRY, Indicator, Measure, register
 from linli.resilience.models import Dimension, IndexSnapshot, IndicatorValue
 from linli.resilience.services import snapshot_take
+from linli.testing.clients import client_for
 
 WEEK = date(2026, 3, 1)  # a Sunday: the stored week ends 2026-03-02 00:00
 EARLIER = date(2026, 2, 22)
@@ -115,14 +116,9 @@ def stored(world):
         yield store_weeks(world)
 
 
-def client_for(client, user):
-    client.force_login(user)
-    return client
-
-
-def test_secretary_sees_the_stored_index_of_their_community(client, stored):
+def test_secretary_sees_the_stored_index_of_their_community(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
 
     assert response.status_code == 200
     assert response.context["unit"] == world.community
@@ -141,9 +137,9 @@ def test_secretary_sees_the_stored_index_of_their_community(client, stored):
     assert 'data-index="overall">51.7</b>' in html
 
 
-def test_indicator_lines_show_value_ratio_target_score_and_link(client, stored):
+def test_indicator_lines_show_value_ratio_target_score_and_link(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
 
     lines = {line["code"]: line for group in response.context["groups"] for line in group["lines"]}
     visit = lines["S_VISIT_30D"]
@@ -164,9 +160,9 @@ def test_indicator_lines_show_value_ratio_target_score_and_link(client, stored):
     assert f'href="{visit["url"]}"' in response.content.decode().replace("&amp;", "&")
 
 
-def test_children_table_highlights_the_two_weakest_indicators(client, stored):
+def test_children_table_highlights_the_two_weakest_indicators(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
 
     rows = response.context["children"]
     assert [row["unit"] for row in rows] == [world.micro_grid, world.other_micro_grid]
@@ -183,12 +179,10 @@ def test_children_table_highlights_the_two_weakest_indicators(client, stored):
     )
 
 
-def test_street_admin_starts_at_the_street_and_lists_communities(client, stored):
+def test_street_admin_starts_at_the_street_and_lists_communities(stored):
     world = stored.world
     snapshot(world.street, WEEK, 0.5, 0.5, 0.5, 0.5)
-    response = client_for(client, world.users[Role.STREET_ADMIN]).get(
-        reverse("resilience:dashboard")
-    )
+    response = client_for(world.users[Role.STREET_ADMIN]).get(reverse("resilience:dashboard"))
 
     assert response.context["unit"] == world.street
     assert [row["unit"] for row in response.context["children"]] == [
@@ -197,27 +191,25 @@ def test_street_admin_starts_at_the_street_and_lists_communities(client, stored)
     ]
 
 
-def test_micro_grid_lead_starts_at_the_micro_grid(client, stored):
+def test_micro_grid_lead_starts_at_the_micro_grid(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.MICRO_GRID_LEAD]).get(
-        reverse("resilience:dashboard")
-    )
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).get(reverse("resilience:dashboard"))
 
     assert response.context["unit"] == world.micro_grid
     assert response.context["up"] is None
     assert [cell["value"] for cell in response.context["index"]] == ["90.0", "30.0", "60.0", "60.0"]
 
 
-def test_street_admin_moves_down_and_back_up(client, stored):
+def test_street_admin_moves_down_and_back_up(stored):
     world = stored.world
-    client = client_for(client, world.users[Role.STREET_ADMIN])
+    client = client_for(world.users[Role.STREET_ADMIN])
     response = client.get(reverse("resilience:dashboard"), {"unit": world.community.pk})
 
     assert response.context["unit"] == world.community
     assert response.context["up"] == f"{reverse('resilience:dashboard')}?unit={world.street.pk}"
 
 
-def test_secretary_of_c_cannot_open_a(client, stored):
+def test_secretary_of_c_cannot_open_a(stored):
     world = stored.world
     secretary_c = make_user("secretary_c")
     role_assign(
@@ -226,7 +218,7 @@ def test_secretary_of_c_cannot_open_a(client, stored):
         grid_unit=world.other_community,
         post="party_secretary",
     )
-    client = client_for(client, secretary_c)
+    client = client_for(secretary_c)
 
     assert client.get(reverse("resilience:dashboard")).context["unit"] == world.other_community
     assert (
@@ -241,8 +233,8 @@ def test_secretary_of_c_cannot_open_a(client, stored):
 
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.VOLUNTEER, Role.PARTNER_LIAISON])
-def test_people_without_registry_scope_get_404(client, stored, role):
-    response = client_for(client, stored.world.users[role]).get(reverse("resilience:dashboard"))
+def test_people_without_registry_scope_get_404(stored, role):
+    response = client_for(stored.world.users[role]).get(reverse("resilience:dashboard"))
     assert response.status_code == 404
 
 
@@ -251,8 +243,8 @@ def test_anonymous_is_sent_to_log_in(client, stored):
     assert response.status_code == 302
 
 
-def test_no_snapshot_yet_says_how_to_make_one(client, world):
-    response = client_for(client, world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
+def test_no_snapshot_yet_says_how_to_make_one(world):
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("resilience:dashboard"))
 
     assert response.status_code == 200
     assert response.context["period_end"] is None
@@ -267,14 +259,14 @@ def _visit(household, when: datetime):
     )
 
 
-def test_drilldown_shows_stored_numbers_and_rows_in_scope(client, stored):
+def test_drilldown_shows_stored_numbers_and_rows_in_scope(stored):
     world = stored.world
     # Visited within the 30 days up to the week's end (2026-03-02 00:00): not listed.
     _visit(world.household, timezone.make_aware(datetime(2026, 2, 20, 10)))
     # Visited before the window: listed, longest unvisited first.
     _visit(world.neighbour_household, timezone.make_aware(datetime(2026, 1, 5, 10)))
     _visit(world.other_micro_grid_household, timezone.make_aware(datetime(2025, 12, 1, 10)))
-    response = client_for(client, world.users[Role.STREET_ADMIN]).get(
+    response = client_for(world.users[Role.STREET_ADMIN]).get(
         reverse("resilience:drilldown", args=[world.community.pk, "S_VISIT_30D"]),
         {"period": "2026-03-01"},
     )
@@ -292,11 +284,11 @@ def test_drilldown_shows_stored_numbers_and_rows_in_scope(client, stored):
     assert str(REGISTRY["S_VISIT_30D"].formula) in html
 
 
-def test_drilldown_of_micro_grid_lead_lists_only_their_micro_grid(client, stored):
+def test_drilldown_of_micro_grid_lead_lists_only_their_micro_grid(stored):
     world = stored.world
     for household in (world.household, world.neighbour_household, world.other_micro_grid_household):
         _visit(household, timezone.make_aware(datetime(2026, 1, 5, 10)))
-    client = client_for(client, world.users[Role.MICRO_GRID_LEAD])
+    client = client_for(world.users[Role.MICRO_GRID_LEAD])
     response = client.get(
         reverse("resilience:drilldown", args=[world.micro_grid.pk, "S_VISIT_30D"]),
         {"period": "2026-03-01"},
@@ -314,17 +306,17 @@ def test_drilldown_of_micro_grid_lead_lists_only_their_micro_grid(client, stored
     )
 
 
-def test_drilldown_of_unknown_indicator_is_404(client, stored):
+def test_drilldown_of_unknown_indicator_is_404(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.SECRETARY]).get(
+    response = client_for(world.users[Role.SECRETARY]).get(
         reverse("resilience:drilldown", args=[world.community.pk, "NOPE"])
     )
     assert response.status_code == 404
 
 
-def test_drilldown_without_rows_says_so(client, stored):
+def test_drilldown_without_rows_says_so(stored):
     world = stored.world
-    response = client_for(client, world.users[Role.SECRETARY]).get(
+    response = client_for(world.users[Role.SECRETARY]).get(
         reverse("resilience:drilldown", args=[world.community.pk, "T_LOW"])
     )
 
@@ -341,9 +333,9 @@ def _dashboard_queries(client) -> int:
     return len(captured)
 
 
-def test_dashboard_queries_do_not_grow_with_children(client, stored):
+def test_dashboard_queries_do_not_grow_with_children(stored):
     world = stored.world
-    client = client_for(client, world.users[Role.SECRETARY])
+    client = client_for(world.users[Role.SECRETARY])
     before = _dashboard_queries(client)
     for number in range(3, 7):
         unit = grid_unit_create(
@@ -358,11 +350,11 @@ def test_dashboard_queries_do_not_grow_with_children(client, stored):
     assert before <= 30
 
 
-def test_dashboard_reads_the_week_the_snapshot_service_stored(client, world):
+def test_dashboard_reads_the_week_the_snapshot_service_stored(world):
     # 101 visited two days ago; 102 and 201 never: 1 of community A's 3 households.
     _visit(world.household, timezone.now() - timedelta(days=2))
     snapshot_take(root=world.street)
-    client = client_for(client, world.users[Role.SECRETARY])
+    client = client_for(world.users[Role.SECRETARY])
 
     response = client.get(reverse("resilience:dashboard"))
     stored_week = IndexSnapshot.objects.get(grid_unit=world.community).period_end

@@ -2,42 +2,16 @@
 vendored ECharts, the page fits the screen, and a value opens the rows behind it."""
 
 import os
-import shutil
 from datetime import datetime
 
-import pytest
 from django.utils import timezone
 
 from linli.accounts.roles import Role
 from linli.grids.models import Visit
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.resilience.tests.test_dashboard import registered_test_indicators, store_weeks
+from linli.testing.browser import log_in, needs_chromium
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
-    )
-    yield context.new_page()
-    context.close()
+pytestmark = needs_chromium
 
 
 def test_secretary_reads_the_dashboard_on_a_phone_and_drills_down(

@@ -7,15 +7,11 @@ from django.urls import reverse
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.resilience.models import DimensionSetting, IndicatorSetting
+from linli.testing.clients import client_for
 
 
-def _login(client, world, role):
-    client.force_login(world.users[role])
-    return client
-
-
-def test_catalogue_lists_codes_both_names_and_settings(client, world):
-    response = _login(client, world, Role.SECRETARY).get(reverse("resilience:catalogue"))
+def test_catalogue_lists_codes_both_names_and_settings(world):
+    response = client_for(world.users[Role.SECRETARY]).get(reverse("resilience:catalogue"))
 
     assert response.status_code == 200
     assert response.context["may_edit"] is False
@@ -36,8 +32,8 @@ def test_catalogue_lists_codes_both_names_and_settings(client, world):
     assert 'lang="en" class="muted">Households visited in the last 30 days</span>' in html
 
 
-def test_street_admin_changes_a_target_and_it_is_audited(client, world):
-    client = _login(client, world, Role.STREET_ADMIN)
+def test_street_admin_changes_a_target_and_it_is_audited(world):
+    client = client_for(world.users[Role.STREET_ADMIN])
     page = client.get(reverse("resilience:catalogue"))
     assert 'data-testid="indicator-form-S_VISIT_30D"' in page.content.decode()
 
@@ -68,8 +64,8 @@ def test_street_admin_changes_a_target_and_it_is_audited(client, world):
     assert (row["target_text"], row["weight"], row["changed"]) == ("80.0%", 2.0, True)
 
 
-def test_street_admin_changes_a_dimension_weight(client, world):
-    response = _login(client, world, Role.STREET_ADMIN).post(
+def test_street_admin_changes_a_dimension_weight(world):
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         reverse("resilience:catalogue"), {"dimension": "cultural", "weight": "0.5"}
     )
 
@@ -88,8 +84,8 @@ def test_street_admin_changes_a_dimension_weight(client, world):
         ({"dimension": "capacity", "weight": "x"}, "weight"),
     ],
 )
-def test_bad_values_are_refused_with_the_field_named(client, world, posted, field):
-    response = _login(client, world, Role.STREET_ADMIN).post(
+def test_bad_values_are_refused_with_the_field_named(world, posted, field):
+    response = client_for(world.users[Role.STREET_ADMIN]).post(
         reverse("resilience:catalogue"), posted
     )
 
@@ -101,8 +97,8 @@ def test_bad_values_are_refused_with_the_field_named(client, world, posted, fiel
 
 
 @pytest.mark.parametrize("role", [Role.SECRETARY, Role.MICRO_GRID_LEAD])
-def test_only_street_admins_may_change_settings(client, world, role):
-    response = _login(client, world, role).post(
+def test_only_street_admins_may_change_settings(world, role):
+    response = client_for(world.users[role]).post(
         reverse("resilience:catalogue"), {"code": "S_VISIT_30D", "target": "0.5"}
     )
 
@@ -111,14 +107,16 @@ def test_only_street_admins_may_change_settings(client, world, role):
     assert not AuditEntry.objects.filter(object_type__startswith="resilience_").exists()
 
 
-def test_catalogue_is_closed_to_people_without_registry_scope(client, world):
-    response = _login(client, world, Role.RESIDENT).get(reverse("resilience:catalogue"))
+def test_catalogue_is_closed_to_people_without_registry_scope(world):
+    response = client_for(world.users[Role.RESIDENT]).get(reverse("resilience:catalogue"))
     assert response.status_code == 404
 
 
-def test_nav_links_to_the_dashboard_for_registry_staff(client, world):
-    html = _login(client, world, Role.SECRETARY).get(reverse("web:home")).content.decode()
+def test_nav_links_to_the_dashboard_for_registry_staff(world):
+    client = client_for(world.users[Role.SECRETARY])
+    html = client.get(reverse("web:home")).content.decode()
     assert f'href="{reverse("resilience:dashboard")}"' in html
     client.logout()
-    html = _login(client, world, Role.RESIDENT).get(reverse("web:home")).content.decode()
+    client = client_for(world.users[Role.RESIDENT])
+    html = client.get(reverse("web:home")).content.decode()
     assert 'data-testid="resilience-link"' not in html

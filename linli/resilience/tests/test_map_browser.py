@@ -4,36 +4,18 @@ drawn, the legend follows the chosen colouring, and a building's popup shows its
 Driven by data-testid hooks and the class names map.js gives its shapes, so the test holds
 while the language changes (the server answers in Chinese, the browser's locale)."""
 
-import shutil
-
 import pytest
 
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.resilience.tests.test_map import mapped  # noqa: F401 - the fixture
+from linli.testing.browser import log_in, needs_chromium, new_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
+    page = new_page(browser, "phone")
     # No tile server: nothing may be fetched from another host.
     outside: list[str] = []
     page.on(
@@ -46,7 +28,7 @@ def phone(browser):
     )
     page.outside_requests = outside
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_secretary_colours_the_map_and_opens_a_building(

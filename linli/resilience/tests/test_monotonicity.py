@@ -16,8 +16,8 @@ from django.utils import timezone
 from linli.accounts.roles import Role
 from linli.emergency.drills import drill_simulate
 from linli.grids.services import role_assign, visit_record
-from linli.participation.deliberation import opinion_post, stakeholder_membership_add
-from linli.participation.models_deliberation import StakeholderGroup, Topic
+from linli.participation.deliberation.models import StakeholderGroup, Topic
+from linli.participation.deliberation.services import opinion_post, stakeholder_membership_add
 from linli.resilience.catalogue import indicators
 from linli.resilience.engine import context_for
 from linli.resilience.services import compute_all

@@ -30,6 +30,7 @@ from linli.resilience.reports import (
     report_pdf,
     report_xlsx,
 )
+from linli.testing.clients import client_for
 
 # The fixture's month is October 2026, Asia/Shanghai: [2026-10-01 00:00, 2026-11-01 00:00)
 # local, i.e. [2026-09-30 16:00, 2026-10-31 16:00) UTC.
@@ -40,13 +41,6 @@ NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
 
 def local(*parts) -> datetime:
     return timezone.make_aware(datetime(*parts))
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Labels are asserted in English whatever the catalogue holds (the default is zh-hans).
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -480,12 +474,6 @@ def test_the_pdf_of_a_month_with_nothing_recorded_still_builds(world):
 
 # ---------------------------------------------------------------------------------------
 # Pages and scope
-
-
-def client_for(user) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 def test_the_secretary_downloads_the_monthly_pdf_and_workbook(october, world):

@@ -15,9 +15,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from linli.accounts.grid_paths import path_depth
+from linli.grids import selectors as grid_selectors
 from linli.resilience import map as resilience_map
 from linli.resilience.models import Dimension
-from linli.web import selectors as web_selectors
 
 # Above this many buildings the page lists units only (a street's thousands of buildings
 # would make a page nobody reads); the map still draws them all.
@@ -111,7 +112,7 @@ def _texts(row: dict) -> dict[str, str]:
 @login_required
 def map_page(request):
     user = request.user
-    web_selectors.needs_registry(user=user)
+    grid_selectors.needs_registry(user=user)
     unit_id = request.GET.get("unit")
     if unit_id:
         unit = resilience_map.map_unit_get(user=user, unit_id=unit_id)
@@ -124,9 +125,9 @@ def map_page(request):
     buildings = [
         f["properties"] for f in collection["features"] if f["properties"]["kind"] == "building"
     ]
-    root_depth = unit.path.count("/")
+    root_depth = path_depth(unit.path)
     for row in units:
-        row["indent"] = row["path"].count("/") - root_depth
+        row["indent"] = path_depth(row["path"]) - root_depth
     for row in units + buildings:
         row["text"] = _texts(row)
     shaped = {
@@ -157,7 +158,7 @@ def map_page(request):
         "resilience/map/index.html",
         {
             "unit": unit,
-            "crumbs": web_selectors.ancestors_visible(user=user, grid_unit=unit),
+            "crumbs": grid_selectors.ancestors_visible(user=user, grid_unit=unit),
             "collection": collection,
             "config": config,
             "layers": config["layers"],

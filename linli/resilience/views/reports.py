@@ -7,13 +7,13 @@ community, the street administrator's street, the micro-grid lead's micro-grid);
 outside it is 404. A period that cannot be read is a 400 naming the wrong part."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
 from linli import clock
+from linli.accounts.grid_paths import within_or_above
 from linli.accounts.roles import Permission
-from linli.emergency.models import Activation, ActivationState
+from linli.emergency.models import ActivationState
 from linli.emergency.report import minutes_text, share_text
 from linli.emergency.selectors import activations_visible
 from linli.grids.selectors import grid_roots_for, grid_unit_get, grid_units_visible, scope_for
@@ -69,8 +69,9 @@ def report_list(request):
         activations_visible(user=request.user)
         .filter(state=ActivationState.STOOD_DOWN)
         .filter(
-            Q(grid_path__startswith=unit.path)
-            | Q(pk__in=Activation.objects.covering(unit.path).values("pk"))
+            # Inside the unit, or covering it: a street-wide emergency belongs to each
+            # community's report.
+            within_or_above([unit.path])
         )
         .select_related("plan", "scope")
         .order_by("-stood_down_at", "-id")[:ACTIVATIONS_SHOWN]

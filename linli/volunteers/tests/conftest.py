@@ -1,7 +1,7 @@
 import pytest
-from django.utils import translation
 
 from linli.accounts.roles import Role
+from linli.testing.language import english_throughout  # noqa: F401 - autouse, all in English
 from linli.volunteers.services import volunteer_review, volunteer_signup
 
 
@@ -29,10 +29,3 @@ def register(world, *, name="周医生", unit=None, approve=True, staff=Role.SEC
 @pytest.fixture
 def volunteer(world):
     return register(world)
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Messages are asserted in English whatever the catalogue holds (the default is zh-hans).
-    with translation.override("en"):
-        yield

@@ -8,7 +8,7 @@ from django.test import Client
 
 from linli.accounts.models import AuditAction, AuditEntry
 from linli.accounts.roles import Role
-from linli.conftest import PASSWORD
+from linli.testing.clients import client_for
 from linli.volunteers.models import (
     ServiceHoursEntry,
     Team,
@@ -28,13 +28,6 @@ def client():
     return Client(headers={"Accept-Language": "en"})
 
 
-def as_role(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
-
-
 def post_json(client, url: str, data: dict):
     return client.post(url, data, content_type="application/json")
 
@@ -49,7 +42,7 @@ def state(volunteer: Volunteer) -> tuple:
 
 def test_resident_signs_up_through_the_api(world):
     response = post_json(
-        as_role(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"skills": ["elder_care"], "willingness": ["care"], "availability": ["thu_pm"]},
     )
@@ -61,12 +54,12 @@ def test_resident_signs_up_through_the_api(world):
         "138****1234",
         ["elder_care"],
     )
-    assert as_role(world, Role.RESIDENT).get(f"{URL}/me").json()["id"] == body["id"]
+    assert client_for(world.users[Role.RESIDENT]).get(f"{URL}/me").json()["id"] == body["id"]
 
 
 def test_unknown_skill_answers_400_naming_the_field(world):
     response = post_json(
-        as_role(world, Role.RESIDENT),
+        client_for(world.users[Role.RESIDENT]),
         URL,
         {"skills": ["medical", "flying"], "availability": ["mon_am"]},
     )
@@ -76,7 +69,9 @@ def test_unknown_skill_answers_400_naming_the_field(world):
 
 
 def test_invalid_slot_answers_400_naming_the_slot(world):
-    response = post_json(as_role(world, Role.RESIDENT), URL, {"availability": ["fri_midnight"]})
+    response = post_json(
+        client_for(world.users[Role.RESIDENT]), URL, {"availability": ["fri_midnight"]}
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "availability"
     assert "fri_midnight" in response.json()["message"]
@@ -107,7 +102,7 @@ LIST_VISIBLE = {
 def test_list_is_scoped(world, role, count):
     register(world)
     register(world, name="楼组志愿者", unit=world.building_group)
-    response = as_role(world, role).get(URL)
+    response = client_for(world.users[role]).get(URL)
     assert response.status_code == 200
     assert response.json()["count"] == count
 
@@ -129,7 +124,9 @@ REVIEW_STATUS = {
 def test_review_matrix_and_denied_calls_change_nothing(world, role, status):
     applicant = register(world, name="申请人", unit=world.building_group, approve=False)
     before = state(applicant)
-    response = post_json(as_role(world, role), f"{URL}/{applicant.pk}/review", {"approve": True})
+    response = post_json(
+        client_for(world.users[role]), f"{URL}/{applicant.pk}/review", {"approve": True}
+    )
     assert response.status_code == status
     if status == 200:
         assert state(applicant)[0] == "approved"
@@ -139,7 +136,7 @@ def test_review_matrix_and_denied_calls_change_nothing(world, role, status):
 
 def test_out_of_scope_volunteer_is_404(world):
     far = register(world, name="远方", unit=world.other_community, staff=Role.STREET_ADMIN)
-    lead = as_role(world, Role.MICRO_GRID_LEAD)
+    lead = client_for(world.users[Role.MICRO_GRID_LEAD])
     assert lead.get(f"{URL}/{far.pk}").status_code == 404
     response = lead.patch(f"{URL}/{far.pk}", {"skills": ["it"]}, content_type="application/json")
     assert response.status_code == 404
@@ -148,7 +145,7 @@ def test_out_of_scope_volunteer_is_404(world):
 
 def test_second_review_is_a_conflict(world):
     applicant = register(world, approve=False)
-    secretary = as_role(world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     assert (
         post_json(secretary, f"{URL}/{applicant.pk}/review", {"approve": True}).status_code == 200
     )
@@ -162,7 +159,7 @@ def test_volunteer_edits_own_profile_only(world):
     own = register(world, name="志愿者本人")
     Volunteer.objects.filter(pk=own.pk).update(user=volunteer_user)
     other = register(world, name="别人")
-    client = as_role(world, Role.VOLUNTEER)
+    client = client_for(world.users[Role.VOLUNTEER])
     response = client.patch(f"{URL}/{own.pk}", {"skills": ["it"]}, content_type="application/json")
     assert (response.status_code, response.json()["skills"]) == (200, ["it"])
     denied = client.patch(f"{URL}/{other.pk}", {"skills": ["it"]}, content_type="application/json")
@@ -181,7 +178,7 @@ def test_recommend_adjust_accept_over_http(world):
         team_update(actor=secretary_user, team=team, target_size=1)
     doctor = register(world, name="医生")
     driver = register(world, name="司机", skills=["driving"], willingness=["supplies"])
-    secretary = as_role(world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     response = post_json(secretary, f"{URL}/recommendations", {"community_id": world.community.pk})
     assert response.status_code == 201
     body = response.json()
@@ -209,7 +206,7 @@ def test_recommend_adjust_accept_over_http(world):
 def test_micro_grid_lead_sees_teams_but_cannot_recommend(world):
     teams_create_defaults(community=world.community)
     register(world)
-    lead = as_role(world, Role.MICRO_GRID_LEAD)
+    lead = client_for(world.users[Role.MICRO_GRID_LEAD])
     assert len(lead.get(f"{URL}/teams").json()) == 7
     response = post_json(lead, f"{URL}/recommendations", {"community_id": world.community.pk})
     assert response.status_code == 403
@@ -220,7 +217,7 @@ def test_adding_to_a_full_team_is_a_conflict(world):
     team = teams_create_defaults(community=world.community)[1]
     team_update(actor=world.users[Role.SECRETARY], team=team, target_size=1)
     first, second = register(world, name="甲"), register(world, name="乙")
-    secretary = as_role(world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     url = f"{URL}/teams/{team.pk}/members"
     assert post_json(secretary, url, {"volunteer_id": first.pk}).status_code == 200
     response = post_json(secretary, url, {"volunteer_id": second.pk})
@@ -234,7 +231,7 @@ def test_adding_to_a_full_team_is_a_conflict(world):
 
 def test_hours_add_correct_and_totals(world):
     volunteer = register(world)
-    secretary = as_role(world, Role.SECRETARY)
+    secretary = client_for(world.users[Role.SECRETARY])
     added = post_json(
         secretary,
         f"{URL}/hours",
@@ -269,7 +266,7 @@ def test_hours_add_correct_and_totals(world):
 def test_volunteers_cannot_credit_themselves(world):
     own = register(world, name="志愿者本人")
     Volunteer.objects.filter(pk=own.pk).update(user=world.users[Role.VOLUNTEER])
-    client = as_role(world, Role.VOLUNTEER)
+    client = client_for(world.users[Role.VOLUNTEER])
     response = post_json(client, f"{URL}/hours", {"volunteer_id": own.pk, "hours": "5"})
     assert response.status_code == 403
     assert ServiceHoursEntry.objects.count() == 0
@@ -295,12 +292,14 @@ def test_export_is_xlsx(world):
         note="",
         actor=None,
     )
-    response = as_role(world, Role.SECRETARY).post(f"{URL}/hours/export")
+    response = client_for(world.users[Role.SECRETARY]).post(f"{URL}/hours/export")
     assert response.status_code == 200
     assert response["Content-Type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml"
     )
-    assert as_role(world, Role.PARTNER_LIAISON).post(f"{URL}/hours/export").status_code == 403
+    assert (
+        client_for(world.users[Role.PARTNER_LIAISON]).post(f"{URL}/hours/export").status_code == 403
+    )
 
 
 def test_export_is_not_a_link_a_cross_site_page_can_follow(world):
@@ -315,14 +314,7 @@ def test_export_is_not_a_link_a_cross_site_page_can_follow(world):
     assert refused.json()["message"] == (
         "CSRF check failed: send the X-CSRFToken header with session requests."
     )
-    token = Client().post(
-        "/api/v1/auth/token",
-        {"username": secretary.username, "password": PASSWORD},
-        content_type="application/json",
-    )
-    bearer = Client(
-        enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token.json()['token']}"}
-    )
+    bearer = client_for(secretary, language=None, token=True, enforce_csrf_checks=True)
     assert bearer.post(f"{URL}/hours/export").status_code == 200
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT).count() == 1
 
@@ -339,7 +331,7 @@ def test_lists_take_a_fixed_number_of_queries(world, django_assert_num_queries):
             actor=None,
         )
     teams_create_defaults(community=world.community)
-    client = as_role(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.get(URL)  # warm the session and the scope
     # session, user, scope roles, own household, then count and page (one list for teams)
     with django_assert_num_queries(6):

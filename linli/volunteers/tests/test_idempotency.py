@@ -11,12 +11,12 @@ from linli.idempotency.tests.helpers import (
     assert_refused_as_reused,
     assert_replayed,
     assert_same_redirect,
-    client_for,
     form_token,
     keyed_post,
     records,
     submit_twice,
 )
+from linli.testing.clients import client_for
 from linli.volunteers.models import ServiceHoursEntry
 
 URL = "/api/v1/volunteers/hours"

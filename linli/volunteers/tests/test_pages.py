@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
+from linli.testing.clients import client_for
 from linli.volunteers.models import (
     ServiceHoursEntry,
     Team,
@@ -22,22 +22,15 @@ from linli.volunteers.services import service_hours_record, team_update, teams_c
 from linli.volunteers.tests.conftest import register
 
 
-def client_for(world, role: str) -> Client:
-    client = Client(headers={"Accept-Language": "en"})
-    if world.users.get(role) is not None:
-        client.force_login(world.users[role])
-    return client
-
-
 @pytest.mark.parametrize("name", ["volunteers:list", "volunteers:signup", "volunteers:hours"])
 def test_anonymous_is_sent_to_login(world, name):
-    response = client_for(world, "anonymous").get(reverse(name))
+    response = client_for(world.users["anonymous"]).get(reverse(name))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse(settings.LOGIN_URL))
 
 
 def test_resident_signs_up_on_the_phone_page(world):
-    client = client_for(world, Role.RESIDENT)
+    client = client_for(world.users[Role.RESIDENT])
     page = client.get(reverse("volunteers:signup"))
     assert page.status_code == 200
     assert 'name="availability" value="thu_pm"' in page.content.decode()
@@ -54,7 +47,7 @@ def test_resident_signs_up_on_the_phone_page(world):
 
 
 def test_sign_up_error_names_the_slot_and_writes_nothing(world):
-    response = client_for(world, Role.RESIDENT).post(
+    response = client_for(world.users[Role.RESIDENT]).post(
         reverse("volunteers:signup"), {"availability": ["thu_pm", "thu_night"]}
     )
     assert response.status_code == 400
@@ -63,7 +56,7 @@ def test_sign_up_error_names_the_slot_and_writes_nothing(world):
 
 
 def test_outside_person_must_pick_a_community(world):
-    response = client_for(world, Role.PARTNER_LIAISON).post(
+    response = client_for(world.users[Role.PARTNER_LIAISON]).post(
         reverse("volunteers:signup"), {"name": "钱律师", "work_unit": "法院"}
     )
     assert response.status_code == 400
@@ -73,24 +66,24 @@ def test_outside_person_must_pick_a_community(world):
 
 def test_staff_list_shows_masked_phones_and_review_buttons(world):
     register(world, approve=False, phone="13912345678")
-    page = client_for(world, Role.SECRETARY).get(reverse("volunteers:list"))
+    page = client_for(world.users[Role.SECRETARY]).get(reverse("volunteers:list"))
     html = page.content.decode()
     assert "周医生" in html and "139****5678" in html and "13912345678" not in html
     assert 'value="approve"' in html
-    viewer = client_for(world, Role.BUILDING_GROUP_LEADER).get(reverse("volunteers:list"))
+    viewer = client_for(world.users[Role.BUILDING_GROUP_LEADER]).get(reverse("volunteers:list"))
     # The building-group leader sees only their own group: the community-level applicant is not.
     assert "周医生" not in viewer.content.decode()
 
 
 def test_review_by_a_leader_without_the_right_changes_nothing(world):
     applicant = register(world, unit=world.building_group, approve=False)
-    response = client_for(world, Role.BUILDING_GROUP_LEADER).post(
+    response = client_for(world.users[Role.BUILDING_GROUP_LEADER]).post(
         reverse("volunteers:review", args=[applicant.pk]), {"decision": "approve"}
     )
     assert response.status_code == 302
     applicant.refresh_from_db()
     assert applicant.status == "applied"
-    client_for(world, Role.MICRO_GRID_LEAD).post(
+    client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         reverse("volunteers:review", args=[applicant.pk]), {"decision": "approve"}
     )
     applicant.refresh_from_db()
@@ -100,13 +93,13 @@ def test_review_by_a_leader_without_the_right_changes_nothing(world):
 def test_profile_out_of_scope_is_404(world):
     volunteer = register(world)
     assert (
-        client_for(world, Role.BUILDING_GROUP_LEADER)
+        client_for(world.users[Role.BUILDING_GROUP_LEADER])
         .get(reverse("volunteers:detail", args=[volunteer.pk]))
         .status_code
         == 404
     )
     assert (
-        client_for(world, Role.RESIDENT)
+        client_for(world.users[Role.RESIDENT])
         .get(reverse("volunteers:detail", args=[volunteer.pk]))
         .status_code
         == 404
@@ -116,7 +109,7 @@ def test_profile_out_of_scope_is_404(world):
 def test_volunteer_edits_own_profile_on_the_page(world):
     own = register(world, name="志愿者本人")
     Volunteer.objects.filter(pk=own.pk).update(user=world.users[Role.VOLUNTEER])
-    client = client_for(world, Role.VOLUNTEER)
+    client = client_for(world.users[Role.VOLUNTEER])
     assert client.get(reverse("volunteers:list"))["Location"] == reverse(
         "volunteers:detail", args=[own.pk]
     )
@@ -135,7 +128,7 @@ def test_volunteer_edits_own_profile_on_the_page(world):
 
 
 def test_secretary_sets_up_teams_recommends_and_accepts(world):
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.post(reverse("volunteers:team_defaults"), {"community": world.community.pk})
     assert Team.objects.filter(community=world.community).count() == 7
     for team in Team.objects.all():
@@ -156,11 +149,11 @@ def test_secretary_sets_up_teams_recommends_and_accepts(world):
 
 def test_micro_grid_lead_sees_teams_without_staffing_buttons(world):
     teams_create_defaults(community=world.community)
-    page = client_for(world, Role.MICRO_GRID_LEAD).get(reverse("volunteers:teams"))
+    page = client_for(world.users[Role.MICRO_GRID_LEAD]).get(reverse("volunteers:teams"))
     html = page.content.decode()
     assert page.status_code == 200 and "医疗保障" in html
     assert reverse("volunteers:recommend") not in html
-    response = client_for(world, Role.MICRO_GRID_LEAD).post(
+    response = client_for(world.users[Role.MICRO_GRID_LEAD]).post(
         reverse("volunteers:recommend"), {"community": world.community.pk}
     )
     assert response.status_code == 302
@@ -169,7 +162,7 @@ def test_micro_grid_lead_sees_teams_without_staffing_buttons(world):
 
 def test_hours_page_records_and_exports(world):
     volunteer = register(world)
-    client = client_for(world, Role.SECRETARY)
+    client = client_for(world.users[Role.SECRETARY])
     client.post(
         reverse("volunteers:hours_add"),
         {
@@ -192,10 +185,13 @@ def test_hours_page_records_and_exports(world):
 
 def test_hours_page_refuses_non_staff_without_profile(world):
     assert (
-        client_for(world, Role.PARTNER_LIAISON).get(reverse("volunteers:hours")).status_code == 404
+        client_for(world.users[Role.PARTNER_LIAISON]).get(reverse("volunteers:hours")).status_code
+        == 404
     )
     assert (
-        client_for(world, Role.PARTNER_LIAISON).get(reverse("volunteers:hours_export")).status_code
+        client_for(world.users[Role.PARTNER_LIAISON])
+        .get(reverse("volunteers:hours_export"))
+        .status_code
         == 404
     )
 
@@ -206,5 +202,5 @@ def test_volunteer_sees_own_hours_on_profile(world):
     service_hours_record(
         volunteer=own, hours=Decimal("3"), source_kind="claim", source_id=5, note="", actor=None
     )
-    page = client_for(world, Role.VOLUNTEER).get(reverse("volunteers:detail", args=[own.pk]))
+    page = client_for(world.users[Role.VOLUNTEER]).get(reverse("volunteers:detail", args=[own.pk]))
     assert 'data-testid="total-hours">3.00<' in page.content.decode()

@@ -13,10 +13,10 @@ from django.test import Client
 from linli.accounts.models import AuditEntry
 from linli.accounts.roles import Role
 from linli.conftest import make_user
-from linli.participation import deliberation as deliberation_services
+from linli.grids.membership import member_community_ids
+from linli.participation.deliberation import services as deliberation_services
+from linli.participation.deliberation.models import Topic
 from linli.participation.models import SignUp
-from linli.participation.models_deliberation import Topic
-from linli.participation.selectors import member_community_ids
 from linli.participation.tests.conftest import make_activity
 from linli.participation.tests.test_deliberation_services import make_topic
 from linli.volunteers.models import Volunteer, VolunteerStatus

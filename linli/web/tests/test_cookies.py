@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from linli.accounts.roles import Role
 from linli.conftest import PASSWORD
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from linli.testing.browser import CHROMIUM, launched_chromium
 
 LAN_HOST = "linli.lan"
 COOKIES = ("sessionid", "csrftoken")
@@ -151,17 +151,10 @@ def test_the_proxy_header_from_a_client_is_ignored_unless_a_proxy_is_trusted(wor
 # In Chromium, which drops a Secure cookie that an http page on another machine sets --------
 @pytest.fixture(scope="module")
 def lan_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # linli.lan stands for the server's name on the office LAN: not localhost, so
-        # Chromium treats http://linli.lan as an insecure origin.
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"],
-        )
+    # linli.lan stands for the server's name on the office LAN: not localhost, so Chromium
+    # treats http://linli.lan as an insecure origin.
+    with launched_chromium(f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1") as chromium:
         yield chromium
-        chromium.close()
 
 
 def log_in_with_chromium(browser, base: str):

@@ -6,34 +6,20 @@ look at; otherwise to the test's temporary directory.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from linli.accounts.roles import Role
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from linli.testing.browser import log_in, needs_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 SCREENS = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 LANGUAGES = {
     "zh": ("zh-CN", "页面不存在", "出错了"),
     "en": ("en-US", "Page not found", "Something went wrong"),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

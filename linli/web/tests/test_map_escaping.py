@@ -4,7 +4,6 @@ A secretary may name a building or a grid unit anything; a name with markup in i
 as those very characters in the Leaflet tooltips of the 民情 map (street administrator) and of
 the filing page's map (resident), and its markup must not run."""
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,33 +12,20 @@ import pytest
 import linli
 from linli.accounts.roles import Role
 from linli.grids.models import Building, GridUnit
-from linli.grids.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from linli.resilience.tests.test_map import mapped  # noqa: F401 - the fixture
+from linli.testing.browser import log_in, needs_chromium, new_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 HOSTILE_BUILDING = '1号楼<img src=x onerror="window.__xss=1">'
 HOSTILE_UNIT = 'A1网格<img src=x onerror="window.__xss=1">'
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1000, "height": 800}, locale="zh-CN")
-    yield context.new_page()
-    context.close()
+    page = new_page(browser, "desktop", viewport={"width": 1000, "height": 800})
+    yield page
+    page.context.close()
 
 
 def _rename(world) -> None:

@@ -1,27 +1,14 @@
 """The main menu in real Debian Chromium: on a laptop every item is on screen (the menu
 wraps), on a phone it scrolls sideways with the current page's item in view (nav.js)."""
 
-import os
-import shutil
-
 import pytest
 
 from linli.accounts.roles import Role
-from linli.conftest import PASSWORD
+from linli.testing.browser import PHONE, log_in, needs_chromium, new_page
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-# synchronous and safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 LAPTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian Chromium"),
-]
+pytestmark = needs_chromium
 
 # Each menu item's box, relative to the viewport, and the menu's own scroll state.
 MENU_GEOMETRY = """() => {
@@ -37,39 +24,14 @@ MENU_GEOMETRY = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser, *, viewport: dict, locale: str):
-    context = browser.new_context(
-        viewport=viewport, locale=locale, is_mobile=viewport["width"] < 700
-    )
-    return context.new_page()
-
-
-def _log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base_url}/")
-
-
 @pytest.mark.parametrize("role", [Role.STREET_ADMIN, Role.SECRETARY])
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
 def test_on_a_laptop_every_menu_item_is_on_screen(
     transactional_db, live_server, world, browser, tmp_path, role, locale
 ):
-    page = _page(browser, viewport=LAPTOP, locale=locale)
+    page = new_page(browser, "desktop", viewport=LAPTOP, locale=locale)
     try:
-        _log_in(page, live_server.url, role)
+        log_in(page, live_server.url, role)
         geometry = page.evaluate(MENU_GEOMETRY)
         page.screenshot(path=str(tmp_path / f"laptop-{role}-{locale}.png"))
     finally:
@@ -85,9 +47,9 @@ def test_on_a_laptop_every_menu_item_is_on_screen(
 def test_on_a_phone_the_menu_shows_the_current_page(
     transactional_db, live_server, world, browser, tmp_path, locale
 ):
-    page = _page(browser, viewport=PHONE, locale=locale)
+    page = new_page(browser, "phone", locale=locale)
     try:
-        _log_in(page, live_server.url, Role.STREET_ADMIN)
+        log_in(page, live_server.url, Role.STREET_ADMIN)
         # The inbox is the menu's last item: far off to the right before nav.js.
         page.goto(f"{live_server.url}/inbox/")
         page.wait_for_load_state("load")
@@ -98,5 +60,5 @@ def test_on_a_phone_the_menu_shows_the_current_page(
         page.context.close()
     assert geometry["scrollWidth"] > geometry["clientWidth"]  # still scrolls sideways
     (current,) = [item for item in geometry["items"] if item["current"]]
-    assert 0 <= current["left"] and current["right"] <= PHONE["width"], current
+    assert current["left"] >= 0 and current["right"] <= PHONE["width"], current
     assert page_width <= PHONE["width"]  # the menu scrolls, not the page

@@ -13,10 +13,7 @@ from linli.conftest import PASSWORD
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def test_login_page_is_chinese_by_default_and_offers_english(db, client):

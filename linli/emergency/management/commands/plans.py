@@ -8,7 +8,7 @@ running it twice adds nothing.
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from linli.emergency.plans import plans_create_defaults
+from linli.emergency.services.plans import plans_create_defaults
 from linli.grids.models import GridUnit
 
 

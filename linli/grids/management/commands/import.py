@@ -3,6 +3,10 @@
 Prints the import report; when any row is bad, prints every bad row and exits non-zero
 (nothing is written then). Without --as the import runs as the system, with the whole
 registry in scope; with --as it runs with that user's scope and is audited under their name.
+
+This process does nothing but the import, so it may set the GIL switch interval short for it
+(linli.grids.importing.writers.short_switch_interval: PostgreSQL's COPY writer thread is then
+fed promptly); the web and the worker never do.
 """
 
 from pathlib import Path
@@ -12,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from linli.accounts.models import User
 from linli.grids.importing import registry_import
+from linli.grids.importing.writers import short_switch_interval
 
 
 class Command(BaseCommand):
@@ -35,7 +40,10 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"没有此用户 / no active user named {username!r}")
         try:
-            report = registry_import(actor=actor, source=path, filename=path.name, dry_run=dry_run)
+            with short_switch_interval():
+                report = registry_import(
+                    actor=actor, source=path, filename=path.name, dry_run=dry_run
+                )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(report.summary())

@@ -30,11 +30,10 @@ def gunicorn_run(*, host: str, port: int, workers: int, threads: int, timeout: i
 
     `host` is a name or address; an IPv6 address comes in brackets ("[::1]").
     """
-    from gunicorn.app.base import BaseApplication
-
     # The project's WSGI application by its setting, as runserver loads it: the operations
     # app stays below the project modules (docs/architecture.md).
     from django.core.servers.basehttp import get_internal_wsgi_application
+    from gunicorn.app.base import BaseApplication
 
     from linli.ops.metrics import gunicorn_setup
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from linli.grids.models import GridLevel, GridUnit
-from linli.participation.ties import WINDOW_DAYS, ties_rebuild
+from linli.participation.ties.services import WINDOW_DAYS, ties_rebuild
 
 
 class Command(BaseCommand):

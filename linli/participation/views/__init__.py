@@ -1,1 +1,0 @@
-"""Activity pages: residents on their phones, staff organising."""
