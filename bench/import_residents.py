@@ -226,11 +226,13 @@ def raw_copy_seconds(path: Path) -> float:
         )
         conn.commit()
         started = time.perf_counter()
-        with conn.cursor() as cursor:
-            with cursor.copy("COPY bench_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
-                with open(path, "rb") as handle:
-                    while chunk := handle.read(1 << 20):
-                        copy.write(chunk)
+        with (
+            conn.cursor() as cursor,
+            cursor.copy("COPY bench_raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            open(path, "rb") as handle,
+        ):
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
         conn.commit()
         seconds = time.perf_counter() - started
         conn.execute("DROP TABLE bench_raw_copy")

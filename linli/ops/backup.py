@@ -469,7 +469,7 @@ def _tarinfo(name: str, size: int, mtime: float) -> tarfile.TarInfo:
 
 def _add_file(archive: tarfile.TarFile, name: str, path: Path, members: list[dict]) -> bool:
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 - opened apart from `with` to tell a vanished file
     except FileNotFoundError:
         return False  # removed since the directory was listed: nothing to keep
     with handle:

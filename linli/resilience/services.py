@@ -99,10 +99,12 @@ INDEX_COLUMNS = (
 
 def _copy(table: str, columns: tuple[str, ...], rows) -> None:
     names = ", ".join(f'"{name}"' for name in columns)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 @transaction.atomic

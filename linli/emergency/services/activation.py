@@ -253,13 +253,15 @@ def _insert_tasks(activation: Activation, drafts: list[TaskDraft], now: datetime
     """Insert the drafted tasks; returns how many."""
     if connection.vendor == "postgresql" and len(drafts) > COPY_THRESHOLD:
         columns = ", ".join(f'"{name}"' for name in TASK_COPY_COLUMNS)
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {Task._meta.db_table} ({columns}) FROM STDIN") as copy:
-                for draft in drafts:
-                    values = _task_values(activation, draft, now)
-                    values["explanation"] = json.dumps(values["explanation"], ensure_ascii=False)
-                    values["declined_by"] = "[]"
-                    copy.write_row(tuple(values[name] for name in TASK_COPY_COLUMNS))
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {Task._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            for draft in drafts:
+                values = _task_values(activation, draft, now)
+                values["explanation"] = json.dumps(values["explanation"], ensure_ascii=False)
+                values["declined_by"] = "[]"
+                copy.write_row(tuple(values[name] for name in TASK_COPY_COLUMNS))
         return len(drafts)
     Task.objects.bulk_create(
         [Task(**_task_values(activation, draft, now)) for draft in drafts], batch_size=2000

@@ -3,6 +3,7 @@ time (a million-row file is never held whole), numbered as the spreadsheet shows
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Generator, Iterator
@@ -41,10 +42,8 @@ def csv_rows(binary: BinaryIO) -> Iterator[tuple[int, list[str]]]:
         raise ImportAborted("unreadable") from None
     finally:
         # Leave the caller's file open: a TextIOWrapper closes what it wraps when collected.
-        try:
+        with contextlib.suppress(ValueError):  # already closed by the caller
             text.detach()
-        except ValueError:  # already closed by the caller
-            pass
 
 
 class RowWithFormulas(list):

@@ -11,6 +11,7 @@ through a temporary table and one UPDATE. On SQLite the same plan runs with `exe
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -328,10 +329,9 @@ class PostgresWriter(Writer):
         )
 
     def close(self) -> None:
-        try:
+        # The transaction failed and is being rolled back anyway.
+        with contextlib.suppress(DatabaseError):
             self.flush()
-        except DatabaseError:  # the transaction failed and is being rolled back anyway
-            pass
         super().close()
 
 

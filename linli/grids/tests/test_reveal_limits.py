@@ -194,12 +194,16 @@ def test_the_quota_restarts_at_midnight_in_shanghai_not_in_utc(world):
     with time_machine.travel(datetime(2026, 12, 5, 0, 10, tzinfo=SHANGHAI), tick=False):
         reveal_times(lead, world.resident, 30)
     # 08:30 in Shanghai is 00:30 UTC: a new day in UTC, the same day here.
-    with time_machine.travel(datetime(2026, 12, 5, 8, 30, tzinfo=SHANGHAI), tick=False):
-        with pytest.raises(RevealQuotaExceeded):
-            reveal(lead, world.resident)
-    with time_machine.travel(datetime(2026, 12, 5, 23, 59, 59, tzinfo=SHANGHAI), tick=False):
-        with pytest.raises(RevealQuotaExceeded):
-            reveal(lead, world.resident)
+    with (
+        time_machine.travel(datetime(2026, 12, 5, 8, 30, tzinfo=SHANGHAI), tick=False),
+        pytest.raises(RevealQuotaExceeded),
+    ):
+        reveal(lead, world.resident)
+    with (
+        time_machine.travel(datetime(2026, 12, 5, 23, 59, 59, tzinfo=SHANGHAI), tick=False),
+        pytest.raises(RevealQuotaExceeded),
+    ):
+        reveal(lead, world.resident)
     with time_machine.travel(datetime(2026, 12, 6, 0, 0, 1, tzinfo=SHANGHAI), tick=False):
         assert reveals_today(actor=lead) == 0
         assert reveal(lead, world.resident) == "13812341234"

@@ -85,11 +85,13 @@ def test_rolled_back_caller_sends_nothing(world, django_capture_on_commit_callba
     class CallerFailed(Exception):
         pass
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(CallerFailed):
-            with transaction.atomic():
-                send([lead])
-                raise CallerFailed
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(CallerFailed),
+        transaction.atomic(),
+    ):
+        send([lead])
+        raise CallerFailed
 
     assert callbacks == []
     assert Notification.objects.count() == 0

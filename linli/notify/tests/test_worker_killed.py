@@ -89,7 +89,7 @@ def start_worker(database_url: str, directory: Path, gateway_url: str, ids: list
         "NO_PROXY": "127.0.0.1,localhost",
     }
     environment.pop("LINLI_REDIS_URL", None)
-    log = open(directory / f"worker-{len(ids)}-{time.monotonic_ns()}.log", "w")
+    log = open(directory / f"worker-{len(ids)}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - the worker process writes it; closed with the process
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER.format(ids=str(ids))],
         env=environment,

@@ -4,6 +4,7 @@ indicator to the households behind it, opens the 民情 map, and downloads the m
 which has pages and Chinese text."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -58,7 +59,7 @@ def test_secretary_drills_from_a_weak_indicator_opens_the_map_and_downloads_the_
     month = timezone.localdate().strftime("%Y-%m")
     with page.expect_download() as download_info:
         page.click(f"[data-testid=report-pdf-{month}]")
-    content = open(download_info.value.path(), "rb").read()
+    content = Path(download_info.value.path()).read_bytes()
     assert content.startswith(b"%PDF")
     assert len(re.findall(rb"/Type /Page\b(?!s)", content)) >= 1
     assert b"/BaseFont /STSong-Light" in content
