@@ -331,7 +331,7 @@ def diversity_rows(context: Context, unit: Unit, user) -> DrillDown:
 
 # Ties (from the stored co-participation network) ---------------------------------------------
 
-# The levels the ties rebuild stores a snapshot for (linli.participation.ties.STORED_LEVELS).
+# The levels the ties rebuild stores a snapshot for (linli.participation.ties.services.STORED_LEVELS).
 TIE_LEVELS = (GridLevel.COMMUNITY, GridLevel.MICRO_GRID, GridLevel.BUILDING_GROUP)
 
 
@@ -420,7 +420,7 @@ def largest_connected(context: Context) -> dict[str, Measure]:
 
 def vulnerable_per_unit(context: Context) -> dict[str, float]:
     """Residents carrying a tag that makes them someone to visit when they have no tie (the
-    same tags as linli.participation.ties)."""
+    same tags as linli.participation.ties.services)."""
 
     def count():
         condition = Q(pk__in=[])

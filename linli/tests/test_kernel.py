@@ -11,6 +11,7 @@ from linli.accounts.grid_paths import (
     path_at_depth,
     path_depth,
     within,
+    within_or_above,
 )
 from linli.errors import (
     Conflict,
@@ -82,3 +83,12 @@ def test_get_visible_or_404_answers_absent_and_malformed_alike_and_names_the_fie
         with pytest.raises(NotVisible) as raised:
             get_visible_or_404(households, pk, field="household_id")
         assert raised.value.field == "household_id"
+
+
+@pytest.mark.django_db
+def test_within_or_above_adds_the_units_above_but_not_their_other_branches(world):
+    codes = GridUnit.objects.filter(within_or_above(["/S/B/A/A1/"], "path")).values_list(
+        "code", flat=True
+    )
+    assert sorted(codes) == ["A", "A1", "A1-1", "B", "S"]
+    assert not GridUnit.objects.filter(within_or_above([], "path")).exists()
