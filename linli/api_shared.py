@@ -44,6 +44,9 @@ class ErrorOut(Schema):
 
 
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+# A write's answers besides its success: the refusals of linli.errors (400 invalid, 403 not
+# allowed, 409 moved on under the caller) and the rest of ERRORS.
+WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 def _within_years(value: date) -> date:

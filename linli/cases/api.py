@@ -22,6 +22,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDate,
     BoundedDateTime,
     ErrorOut,
@@ -61,9 +62,6 @@ def _visible_case(user, case_id: Id) -> Case:
 
 
 # Schemas ------------------------------------------------------------------------------
-
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 class CaseFilters(Schema):

@@ -29,6 +29,7 @@ from linli.accounts.reveals import (
 from linli.accounts.services import client_address
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     ErrorOut,
     HoursSpan,
     Id,
@@ -64,8 +65,6 @@ from linli.supplies.models import StockMovement
 from linli.volunteers.models import Volunteer, decode_codes, encode_codes
 
 router = Router(tags=["emergency"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 # Schemas ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ permission is 403, bad input 400 naming the field, and nothing is written on err
 """
 
 from datetime import datetime
-from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -17,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 
 from linli.api_shared import (
     ERRORS,
-    ErrorOut,
+    WRITE_ERRORS,
     Id,
     NotVisible,
     PageIn,
@@ -33,8 +32,6 @@ from linli.grids import selectors as grid_selectors
 from linli.volunteers.models import decode_codes
 
 router = Router(tags=["emergency plans"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
 
 
 class PlanOut(Schema):

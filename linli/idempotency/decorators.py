@@ -16,8 +16,7 @@ request, while the answer to store is only known once ninja has rendered the han
   running the handler.
 
 The function itself is returned unchanged, so a handler that calls another decorated
-handler directly (`case_file_with_photos` calls `case_file`) does not claim twice. The
-header is documented in the operation's OpenAPI parameters.
+handler directly does not claim twice. The header is documented in the operation's OpenAPI parameters.
 """
 
 import json
@@ -68,6 +67,10 @@ REPLAYED_RESPONSE_HEADER = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+CONFLICT_OR_IN_PROGRESS = (
+    f"The first request with this {HEADER} has not finished, or the row moved on under the "
+    "caller (reload it and try again)."
+)
 IN_PROGRESS_RESPONSE = {
     "description": f"The first request with this {HEADER} has not finished.",
     "content": {
@@ -172,6 +175,10 @@ def _contribute(operation) -> None:
             responses[status] = {**responses.get(status, {}), "headers": REPLAYED_RESPONSE_HEADER}
     if 409 not in operation.response_models:
         responses[409] = IN_PROGRESS_RESPONSE
+    else:
+        # The operation's own 409 (linli.errors.Conflict) keeps its schema; its description
+        # says both reasons.
+        responses[409] = {**responses.get(409, {}), "description": CONFLICT_OR_IN_PROGRESS}
     extra["responses"] = responses
     operation.openapi_extra = extra
 

@@ -24,8 +24,8 @@ from linli.accounts.roles import Permission
 from linli.api_shared import (
     ERRORS,
     MAX_LIMIT,
+    WRITE_ERRORS,
     BoundedDate,
-    ErrorOut,
     Hours,
     Id,
     Int32,
@@ -58,7 +58,6 @@ from linli.volunteers.models import Volunteer
 
 router = Router(tags=["partners"])
 
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 # Schemas ------------------------------------------------------------------------------
 

@@ -14,7 +14,16 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from linli.accounts.services import client_address
-from linli.api_shared import ERRORS, ErrorOut, Id, NotVisible, PageIn, paginate, visible_or_404
+from linli.api_shared import (
+    ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    Id,
+    NotVisible,
+    PageIn,
+    paginate,
+    visible_or_404,
+)
 from linli.errors import NotAllowed
 from linli.privacy import corrections, notice
 from linli.privacy.models import (
@@ -28,8 +37,6 @@ from linli.privacy.models import (
 )
 
 router = Router(tags=["privacy"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 class PrivacyNoticeOut(Schema):

@@ -8,7 +8,6 @@ registry scope answers 404 like a unit that does not exist.
 """
 
 from datetime import date
-from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
@@ -16,8 +15,8 @@ from ninja import Query, Router, Schema
 from linli.accounts.models import AuditEntry
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDate,
-    ErrorOut,
     Id,
     NotVisible,
     Real,
@@ -33,8 +32,6 @@ from linli.resilience.index import Settings, settings_in_force
 from linli.resilience.models import Dimension, DimensionSetting, IndicatorSetting
 
 router = Router(tags=["resilience"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
 
 
 class IndicatorOut(Schema):

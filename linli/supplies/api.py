@@ -5,7 +5,6 @@ grids.api and cases.api. A stock-out larger than the stock answers 409 and write
 """
 
 from datetime import date, datetime
-from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -13,9 +12,9 @@ from ninja import Query, Router, Schema, Status
 
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDate,
     DaysSpan,
-    ErrorOut,
     Id,
     PageIn,
     column_int,
@@ -29,8 +28,6 @@ from linli.supplies import selectors, services
 from linli.supplies.models import StockLocation, StockMovement, SupplyItem
 
 router = Router(tags=["supplies"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 class LocationOut(Schema):

@@ -20,9 +20,9 @@ from ninja import Field, Query, Router, Schema, Status
 from linli.accounts.services import client_address
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDate,
     CorrectionHours,
-    ErrorOut,
     Hours,
     Id,
     NotVisible,
@@ -41,7 +41,6 @@ from linli.volunteers.models import ServiceHoursEntry, Team, TeamRecommendation,
 
 router = Router(tags=["volunteers"])
 
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 # Schemas ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ by their display name only; phones never appear.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
@@ -18,8 +18,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDateTime,
-    ErrorOut,
     Id,
     PageIn,
     column_int,
@@ -34,7 +34,6 @@ from linli.participation.activities.models import Activity, Feedback, Occurrence
 
 router = Router(tags=["activities"])
 
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, **ERRORS}
 
 # Schemas ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ named by display name only; a hidden opinion's text reaches its author alone.
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -19,8 +19,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from linli.api_shared import (
     ERRORS,
+    WRITE_ERRORS,
     BoundedDate,
-    ErrorOut,
     Id,
     NotVisible,
     PageIn,
@@ -43,8 +43,6 @@ from linli.participation.deliberation.models import (
 from linli.partners.models import Partner
 
 router = Router(tags=["deliberation"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 # Schemas ------------------------------------------------------------------------------

@@ -13,13 +13,19 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, ErrorOut, Id, PageIn, column_text, paginate, visible_or_404
+from linli.api_shared import (
+    ERRORS,
+    WRITE_ERRORS,
+    Id,
+    PageIn,
+    column_text,
+    paginate,
+    visible_or_404,
+)
 from linli.participation.surveys import selectors, services
 from linli.participation.surveys.models import LIKERT_LABELS, Survey, SurveyResponse
 
 router = Router(tags=["surveys"])
-
-WRITE_ERRORS: dict[int, Any] = {400: ErrorOut, 409: ErrorOut, **ERRORS}
 
 
 class SurveyOut(Schema):
