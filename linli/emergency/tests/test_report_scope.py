@@ -73,7 +73,7 @@ def test_leaders_pdf_is_built_from_their_part(drill, emergency_world, monkeypatc
         built.append(context)
         return context
 
-    monkeypatch.setattr(report_module, "report_context", spy)
+    monkeypatch.setattr("linli.emergency.report.pdf.report_context", spy)
     response = client_for(emergency_world.users[Role.BUILDING_GROUP_LEADER], language=None).get(
         reverse("emergency:report_pdf", args=[drill.pk])
     )
