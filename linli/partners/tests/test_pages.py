@@ -168,3 +168,15 @@ def test_an_unlinked_liaison_is_told_to_ask_the_community(world):
     page = client_for(world.users[Role.PARTNER_LIAISON]).get("/partners/")
     assert page.status_code == 200
     assert "Your login is not linked to a partner unit yet" in page.content.decode()
+
+
+def test_a_needs_page_title_is_the_need_alone(lists):
+    # The cancel form once sat inside the title block: the tab read "每周帮忙买菜 <section …"
+    # with the CSRF token in it.
+    page = client_for(lists.world.users[Role.SECRETARY]).get(f"/partners/needs/{lists.need.pk}/")
+    body = page.content.decode()
+    title = body[body.index("<title>") + len("<title>") : body.index("</title>")]
+    assert page.status_code == 200
+    assert title.startswith(lists.need.title)
+    assert "<" not in title and "csrf" not in title
+    assert body.count('name="reason"') == 1
