@@ -60,8 +60,8 @@ chromium:
 # [tool.importlinter] in pyproject.toml) and the types of the kernel, services and selectors
 # (mypy with django-stubs, [tool.mypy]).
 lint: install-test
-	$(BIN)/ruff check linli bench
-	$(BIN)/ruff format --check linli bench
+	$(BIN)/ruff check linli bench .ci
+	$(BIN)/ruff format --check linli bench .ci
 	$(BIN)/linli makemigrations --check --dry-run
 	$(BIN)/lint-imports
 	$(BIN)/mypy

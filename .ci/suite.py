@@ -57,7 +57,7 @@ def pytest_summary(output: str) -> tuple[str, dict[str, int]]:
     if not lines:
         return "", {}
     line = lines[-1].strip("= \n")
-    counts = {kind: 0 for kind in COUNTED}
+    counts = dict.fromkeys(COUNTED, 0)
     for number, kind in re.findall(r"(\d+) (passed|failed|errors?|skipped)\b", line):
         counts["errors" if kind.startswith("error") else kind] += int(number)
     return line, counts
