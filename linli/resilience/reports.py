@@ -31,9 +31,10 @@ from linli import clock
 from linli.accounts.grid_paths import within_or_above
 from linli.accounts.models import User
 from linli.emergency.models import Activation, ActivationState
-from linli.emergency.report import PDF_FONT, minutes_text, share_text
+from linli.emergency.report import minutes_text, share_text
 from linli.emergency.selectors import activations_visible
 from linli.grids.models import GridLevel, GridUnit
+from linli.pdf import PDF_FONT, pdf_register_font, pdf_styles, pdf_table
 from linli.resilience.catalogue import indicators
 from linli.resilience.engine import Indicator, context_for
 from linli.resilience.models import Dimension, IndexSnapshot
@@ -429,49 +430,6 @@ def _local(moment: datetime | None) -> str:
 CHART_COLOURS = ("#2f6f9f", "#d08c2f", "#4f8f5f", "#b4232a")
 
 
-def _pdf_styles():
-    from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-
-    base = getSampleStyleSheet()
-    common = {"fontName": PDF_FONT, "wordWrap": "CJK"}
-    return {
-        "title": ParagraphStyle("title", parent=base["Title"], fontSize=17, leading=22, **common),
-        "h2": ParagraphStyle(
-            "h2", parent=base["Heading2"], fontSize=12.5, leading=16, spaceBefore=10, **common
-        ),
-        "h3": ParagraphStyle(
-            "h3", parent=base["Heading3"], fontSize=10.5, leading=14, spaceBefore=6, **common
-        ),
-        "body": ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=13, **common),
-        "cell": ParagraphStyle("cell", parent=base["BodyText"], fontSize=8.5, leading=11, **common),
-        "muted": ParagraphStyle(
-            "muted",
-            parent=base["BodyText"],
-            fontSize=8.5,
-            leading=11,
-            textColor=colors.HexColor("#5b636e"),
-            **common,
-        ),
-    }
-
-
-def _pdf_table(rows: list[list], styles, widths=None, header: bool = True):
-    from reportlab.lib import colors
-    from reportlab.platypus import Paragraph, Table, TableStyle
-
-    cells = [[Paragraph(escape(str(value)), styles["cell"]) for value in row] for row in rows]
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
-    commands = [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d8dde3")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f4f6f8")))
-    table.setStyle(TableStyle(commands))
-    return table
-
-
 def _index_chart(index: dict[str, float | None], width: float):
     """Bars of the three sub-indices and the overall index, 0–1."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -571,12 +529,10 @@ def report_pdf(data: ReportData) -> bytes:
     """The report as a PDF (A4), in the active language."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    styles = _pdf_styles()
+    pdf_register_font()
+    styles = pdf_styles()
     labels = index_labels()
     buffer = BytesIO()
     title = report_title(data)
@@ -623,7 +579,7 @@ def report_pdf(data: ReportData) -> bytes:
         ],
         [_("Computed at"), _local(data.computed_at)],
     ]
-    story.append(_pdf_table(facts, styles, [40 * mm, width - 40 * mm], header=False))
+    story.append(pdf_table(facts, styles, [40 * mm, width - 40 * mm], header=False))
 
     story += [paragraph(_("Resilience index"), "h2")]
     story.append(
@@ -636,7 +592,7 @@ def report_pdf(data: ReportData) -> bytes:
         )
     )
     story.append(
-        _pdf_table(
+        pdf_table(
             [
                 [_("Index"), _("Score")],
                 *[[labels[key], score_text(data.figures.index[key])] for key in INDEX_KEYS],
@@ -651,7 +607,7 @@ def report_pdf(data: ReportData) -> bytes:
     if data.trend:
         story.append(_trend_chart(data.trend, width))
         story.append(
-            _pdf_table(
+            pdf_table(
                 [
                     [_("Week ending"), *[labels[key] for key in INDEX_KEYS]],
                     *[
@@ -676,7 +632,7 @@ def report_pdf(data: ReportData) -> bytes:
             story.append(paragraph(_("No indicators in this dimension yet."), "muted"))
             continue
         story.append(
-            _pdf_table(
+            pdf_table(
                 [
                     [_("Indicator"), _("Value"), _("Counted"), _("Target"), _("Score")],
                     *[
@@ -699,7 +655,7 @@ def report_pdf(data: ReportData) -> bytes:
         story += [paragraph(_children_heading(data.child_level), "h2")]
         if data.children:
             story.append(
-                _pdf_table(
+                pdf_table(
                     [
                         [_("Unit"), *[labels[key] for key in INDEX_KEYS], _("Weakest indicator")],
                         *[
@@ -723,7 +679,7 @@ def report_pdf(data: ReportData) -> bytes:
     story += [paragraph(_("Emergencies and drills"), "h2")]
     if data.activations:
         story.append(
-            _pdf_table(
+            pdf_table(
                 [
                     [
                         _("Emergency"),

@@ -14,11 +14,10 @@ The names other modules use are importable from this package.
 from linli.emergency.report.chart import coverage_table_points
 from linli.emergency.report.context import report_context
 from linli.emergency.report.data import summary_compute
-from linli.emergency.report.pdf import PDF_FONT, report_pdf
+from linli.emergency.report.pdf import report_pdf
 from linli.emergency.report.text import minutes_text, share_text
 
 __all__ = [
-    "PDF_FONT",
     "coverage_table_points",
     "minutes_text",
     "report_context",

@@ -14,8 +14,7 @@ from linli.emergency.models import Activation
 from linli.emergency.report.chart import chart_span, thin_curve
 from linli.emergency.report.context import report_context
 from linli.emergency.report.text import parse_moment
-
-PDF_FONT = "STSong-Light"
+from linli.pdf import PDF_FONT, pdf_register_font, pdf_styles, pdf_table
 
 
 def PART_NOTE() -> str:  # noqa: N802 - a message, read in the active language
@@ -23,46 +22,6 @@ def PART_NOTE() -> str:  # noqa: N802 - a message, read in the active language
         "This report covers only your part of the emergency: its tasks, help requests, "
         "volunteers and supplies."
     )
-
-
-def _pdf_styles():
-    from reportlab.lib import colors
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-
-    base = getSampleStyleSheet()
-    common = {"fontName": PDF_FONT, "wordWrap": "CJK"}
-    return {
-        "title": ParagraphStyle("title", parent=base["Title"], fontSize=17, leading=22, **common),
-        "h2": ParagraphStyle(
-            "h2", parent=base["Heading2"], fontSize=12.5, leading=16, spaceBefore=10, **common
-        ),
-        "body": ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=13, **common),
-        "cell": ParagraphStyle("cell", parent=base["BodyText"], fontSize=8.5, leading=11, **common),
-        "muted": ParagraphStyle(
-            "muted",
-            parent=base["BodyText"],
-            fontSize=8.5,
-            leading=11,
-            textColor=colors.HexColor("#5b636e"),
-            **common,
-        ),
-    }
-
-
-def _pdf_table(rows: list[list], styles, widths=None, header: bool = True):
-    from reportlab.lib import colors
-    from reportlab.platypus import Paragraph, Table, TableStyle
-
-    cells = [[Paragraph(escape(str(value)), styles["cell"]) for value in row] for row in rows]
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
-    commands = [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#d8dde3")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f4f6f8")))
-    table.setStyle(TableStyle(commands))
-    return table
 
 
 def _pdf_chart(summary: dict, width: float):
@@ -114,14 +73,12 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
     part of the scope (`paths`, as report_context)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    pdf_register_font()
     context = report_context(activation, paths)
     summary = context["summary"]
-    styles = _pdf_styles()
+    styles = pdf_styles()
     buffer = BytesIO()
     title = _("After-action report: %(plan)s · %(scope)s") % {
         "plan": activation.plan.name,
@@ -164,11 +121,11 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
     ]
     if activation.stand_down_reason:
         facts.append([_("Reason for standing down"), activation.stand_down_reason])
-    story += [_pdf_table(facts, styles, [45 * mm, width - 45 * mm], header=False)]
+    story += [pdf_table(facts, styles, [45 * mm, width - 45 * mm], header=False)]
 
     story += [paragraph(_("Key figures"), "h2")]
     story.append(
-        _pdf_table(
+        pdf_table(
             [[_("Figure"), _("Value")], *[list(row) for row in context["figures"]]],
             styles,
             [70 * mm, width - 70 * mm],
@@ -183,11 +140,11 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
 
     story += [paragraph(_("Tasks"), "h2")]
     task_rows = [[_("State"), _("Tasks")], *[[label, n] for label, n in context["tasks_by_state"]]]
-    story.append(_pdf_table(task_rows, styles, [70 * mm, 30 * mm]))
+    story.append(pdf_table(task_rows, styles, [70 * mm, 30 * mm]))
     if context["unassigned_reasons"]:
         story += [Spacer(1, 4), paragraph(_("Without a volunteer, by reason"), "muted")]
         story.append(
-            _pdf_table(
+            pdf_table(
                 [[_("Reason"), _("Tasks")], *[[r, n] for r, n in context["unassigned_reasons"]]],
                 styles,
                 [110 * mm, 30 * mm],
@@ -196,7 +153,7 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
 
     story += [paragraph(_("Help requests"), "h2")]
     story.append(
-        _pdf_table(
+        pdf_table(
             [
                 [
                     _("Urgency"),
@@ -226,7 +183,7 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
     story += [paragraph(_("Volunteers' load"), "h2")]
     if context["volunteers"]:
         story.append(
-            _pdf_table(
+            pdf_table(
                 [
                     [
                         _("Volunteer"),
@@ -260,7 +217,7 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
     story += [paragraph(_("Supplies used"), "h2")]
     if context["supplies"]:
         story.append(
-            _pdf_table(
+            pdf_table(
                 [
                     [_("Item"), _("Quantity"), _("Draws")],
                     *[
@@ -277,7 +234,7 @@ def report_pdf(activation: Activation, paths: list[str] | None = None) -> bytes:
 
     story += [paragraph(_("Timeline"), "h2")]
     story.append(
-        _pdf_table(
+        pdf_table(
             [
                 [_("Time"), _("Event"), _("What happened"), _("By")],
                 *[
