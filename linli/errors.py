@@ -78,17 +78,7 @@ def error_codes(error: ValidationError) -> set[str | None]:
     return {getattr(item, "code", None) for item in error.error_list}
 
 
-def error_field(error: ValidationError) -> str | None:
-    """The first field a refusal names (None for one about the request as a whole)."""
-    if not hasattr(error, "error_dict"):
-        return None
-    field = next(iter(error.error_dict))
-    return None if field == "__all__" else field
-
-
-def status_for(error: ValidationError) -> int:
-    """The HTTP status of a refusal, for the API and the web alike."""
-    codes = error_codes(error)
+def _status_of(codes: set[str | None]) -> int:
     if PERMISSION_DENIED in codes:
         return 403
     if codes & CONFLICT_CODES:
@@ -98,6 +88,28 @@ def status_for(error: ValidationError) -> int:
     if RATE_LIMITED in codes:
         return 429
     return 400
+
+
+# Which refusal speaks for a refusal of several fields: a denial before a conflict before the
+# server's trouble before a wrong input.
+_PRECEDENCE = {403: 0, 409: 1, 503: 2, 429: 3, 400: 4}
+
+
+def error_field(error: ValidationError) -> str | None:
+    """The field whose refusal sets the status: the first of the strongest kind (None for a
+    refusal of the request as a whole). Its message is the one an answer shows."""
+    if not hasattr(error, "error_dict"):
+        return None
+    field, _ = min(
+        error.error_dict.items(),
+        key=lambda item: _PRECEDENCE[_status_of({entry.code for entry in item[1]})],
+    )
+    return None if field == "__all__" else field
+
+
+def status_for(error: ValidationError) -> int:
+    """The HTTP status of a refusal, for the API and the web alike."""
+    return _status_of(error_codes(error))
 
 
 def get_visible_or_404(queryset: QuerySet, pk, *, field: str | None = None):

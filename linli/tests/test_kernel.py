@@ -73,6 +73,9 @@ def test_a_refusal_gathering_several_fields_keeps_the_strongest_status():
         {"room": Invalid("wrong").error_list, "state": Conflict("moved").error_list}
     )
     assert status_for(combined) == 409
+    # The answer's message and field are the conflict's, the refusal that set the status.
+    assert error_field(combined) == "state"
+    assert error_field(ValidationError({"room": "a", "name": "b"})) == "room"
 
 
 @pytest.mark.django_db
