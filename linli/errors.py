@@ -71,6 +71,13 @@ class Invalid(_Refusal):
     code_name = INVALID
 
 
+class RateLimited(_Refusal):
+    """Too many tries in a while (429): codes requested, logins, uploads. Worth retrying
+    later; the message says when."""
+
+    code_name = RATE_LIMITED
+
+
 def error_codes(error: ValidationError) -> set[str | None]:
     """Every code in a refusal, whatever its shape (message, list or per-field dict)."""
     if hasattr(error, "error_dict"):

@@ -399,6 +399,10 @@ LINLI_NOTIFY_TIMEOUT_SECONDS = env_int("LINLI_NOTIFY_TIMEOUT_SECONDS", 5)
 EMAIL_TIMEOUT = LINLI_NOTIFY_TIMEOUT_SECONDS
 # WeCom (企业微信) group robot: the group's webhook address, including its key.
 LINLI_WECOM_WEBHOOK_URL = env_url("LINLI_WECOM_WEBHOOK_URL")
+# Where residents reach this site from outside (SMS, e-mail, WeChat, QR posters and
+# letters): links in messages and printed codes are made from it. The demo's address by
+# default; set it to the public address in production.
+LINLI_SITE_URL = env_url("LINLI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A generic SMS gateway that takes POST {"to": phone, "text": ...} as JSON.
 LINLI_SMS_GATEWAY_URL = env_url("LINLI_SMS_GATEWAY_URL")
 LINLI_SMS_GATEWAY_TOKEN = env_str("LINLI_SMS_GATEWAY_TOKEN", "")
