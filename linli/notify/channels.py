@@ -25,7 +25,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import translation
 
+from linli.notify.contacts import message_address
+from linli.notify.events import event_for
 from linli.notify.models import Channel, Notification, OutboxMessage
+from linli.notify.unsubscribe import unsubscribe_url
 
 # WeCom rejects text content over 2048 bytes (UTF-8).
 WECOM_MAX_BYTES = 2048
@@ -131,19 +134,33 @@ class EmailSender(ChannelSender):
 
     def __call__(self, message: OutboxMessage) -> None:
         notification = message.notification
-        address = notification.recipient.email
+        address = message_address(notification, Channel.EMAIL)
         if not address:
             raise UndeliverableError("recipient has no e-mail address")
         # A subject is one line: a newline in it is refused as header injection.
         subject = " ".join(notification.title.split())
-        mail = EmailMessage(
-            subject=subject,
-            body=notification_text(notification),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[address],
+        headers = {
             # The same on every attempt: a resend after a lost answer is the same mail, which
             # mail clients show once.
-            headers={"Message-ID": message_id_header(message)},
+            "Message-ID": message_id_header(message)
+        }
+        body = notification_text(notification)
+        unsubscribe = unsubscribe_link(notification)
+        if unsubscribe:
+            # RFC 8058: mail clients offer their own one-click unsubscribe button.
+            headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            with translation.override(settings.LANGUAGE_CODE):
+                footer = translation.gettext("Stop these messages: %(link)s") % {
+                    "link": unsubscribe
+                }
+            body = f"{body}\n\n-- \n{footer}"
+        mail = EmailMessage(
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address],
+            headers=headers,
         )
         try:
             mail.send()
@@ -196,12 +213,19 @@ class SmsSender(ChannelSender):
 
     def __call__(self, message: OutboxMessage) -> None:
         notification = message.notification
-        phone = notification.recipient.phone
+        phone = message_address(notification, Channel.SMS)
         if not phone:
             raise UndeliverableError("recipient has no mobile phone")
         text = notification_text(notification)
-        if len(text) > SMS_MAX_CHARACTERS:
-            text = text[: SMS_MAX_CHARACTERS - 1] + "…"
+        unsubscribe = unsubscribe_link(notification)
+        footer = ""
+        if unsubscribe:
+            with translation.override(settings.LANGUAGE_CODE):
+                footer = " " + translation.gettext("Stop: %(link)s") % {"link": unsubscribe}
+        room = SMS_MAX_CHARACTERS - len(footer)
+        if len(text) > room:
+            text = text[: room - 1] + "…"
+        text += footer
         dedupe_key = str(message.dedupe_key)
         headers = {"Idempotency-Key": dedupe_key}
         if settings.LINLI_SMS_GATEWAY_TOKEN:
@@ -211,6 +235,16 @@ class SmsSender(ChannelSender):
             {"to": phone, "text": text, "dedupe_key": dedupe_key},
             headers=headers,
         )
+
+
+def unsubscribe_link(notification: Notification) -> str:
+    """The message's one-click unsubscribe link: for the events of the table
+    (linli.notify.events) that are not urgent (an emergency cannot be muted), to a person (a
+    code or an invitation to a bare address has nothing to stop)."""
+    event = event_for(notification.kind)
+    if notification.recipient_id is None or event is None or event.urgent:
+        return ""
+    return unsubscribe_url(notification)
 
 
 def _send_inapp(message: OutboxMessage) -> None:

@@ -25,12 +25,17 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
+    # A person with a login, or else (codes, invitations, answers to people who registered
+    # without a login yet) a bare `address` on the one channel the message goes by.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("recipient"),
+        null=True,
+        blank=True,
     )
+    address = models.CharField(_("address"), max_length=254, blank=True)
     # A short code (e.g. "case_escalated") so that channels and filters can tell kinds apart
     # without notify knowing the domain apps that send them.
     kind = models.CharField(_("kind"), max_length=64)
@@ -47,6 +52,9 @@ class Notification(models.Model):
     group_title = models.CharField(_("group message"), max_length=200, blank=True)
     # A path inside the site (e.g. "/cases/42/"), never an external URL.
     link = models.CharField(_("link"), max_length=500, blank=True)
+    # What the message's unsubscribe link stops: the follow it came from ("case:42"), or
+    # empty for a message about the person's own business, whose link mutes its kind.
+    unsubscribe_target = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -59,6 +67,13 @@ class Notification(models.Model):
         # The inbox and the unread badge both filter by recipient and read_at, newest first.
         indexes = [
             models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False, address="")
+                | Q(recipient__isnull=True) & ~Q(address=""),
+                name="notification_recipient_or_address",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +113,10 @@ class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Kept for the recipient's daily digest (NotificationPreference.daily_digest) ...
+    HELD = "held", _("Held for the daily digest")
+    # ... and then carried by it (`sent_at`: when the digest went).
+    DIGESTED = "digested", _("Sent in the daily digest")
 
 
 class OutboxMessageQuerySet(models.QuerySet):
@@ -209,3 +228,89 @@ class OutboxAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} #{self.number} ({self.outcome})"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to be reached. In-app is always on; a person without a row has
+    the defaults (every channel the event uses and an address exists for, at once).
+
+    Staff may set it on behalf of a resident who asks by phone (`updated_by` says who)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("person"),
+    )
+    sms = models.BooleanField(_("SMS"), default=True)
+    email = models.BooleanField(_("Email"), default=True)
+    wechat = models.BooleanField(_("WeChat"), default=True)
+    # A phone for SMS that overrides every other (the login's, the volunteer profile's).
+    sms_phone = models.CharField(_("phone for SMS"), max_length=20, blank=True)
+    # Local time (Asia/Shanghai) during which nothing but urgent messages leave by SMS,
+    # e-mail or WeChat; they go at the end of it. Both set or both empty; may wrap midnight.
+    quiet_from = models.TimeField(_("quiet from"), null=True, blank=True)
+    quiet_until = models.TimeField(_("quiet until"), null=True, blank=True)
+    # One message a day (at LINLI_NOTIFY_DIGEST_HOUR) instead of one per event, on each
+    # channel; urgent messages still go at once.
+    daily_digest = models.BooleanField(_("daily digest"), default=False)
+    # Event kinds whose messages stay in the inbox only (unsubscribed from a message).
+    muted_kinds = models.JSONField(_("muted kinds"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
+                | Q(quiet_from__isnull=False, quiet_until__isnull=False),
+                name="preference_quiet_hours_both_or_neither",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def allows(self, channel: str) -> bool:
+        return {Channel.SMS: self.sms, Channel.EMAIL: self.email, Channel.WECHAT: self.wechat}.get(
+            channel, True
+        )
+
+
+class Subscription(models.Model):
+    """A person follows something: a case, a topic, an activity series, or an area's new
+    public cases. `target` is "<kind>:<id>" ("case:42", "topic:7", "series:3") or
+    "area:<grid path>"; notify does not know what they are, the app that sends does."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("person"),
+    )
+    target = models.CharField(_("followed"), max_length=120)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target"], name="subscription_target")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "target"], name="subscription_once"),
+            models.CheckConstraint(
+                condition=Q(target__contains=":"), name="subscription_target_has_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.target}"

@@ -244,3 +244,12 @@ def deliver_outbox_later(message_ids: list[int]) -> None:
     except Exception:
         # The rows are committed and pending: losing the broker only delays delivery.
         logger.exception("Could not queue outbox delivery; the sweep will retry.")
+
+
+@app.task(name="notify.send_digests")
+def send_digests() -> int:
+    """The daily digest of held messages (NotificationPreference.daily_digest)."""
+    # Imported here: services imports this module (deliver_outbox_later).
+    from linli.notify.services import digests_send
+
+    return digests_send()

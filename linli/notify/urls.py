@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("<int:notification_id>/read/", views.mark_read, name="mark_read"),
     path("read-all/", views.mark_all_read, name="mark_all_read"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

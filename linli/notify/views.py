@@ -1,12 +1,20 @@
 """The in-app inbox. Reads through notify.selectors, writes through notify.services."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from linli.notify import selectors
-from linli.notify.services import notification_mark_read, notifications_mark_all_read
+from linli.notify.events import event_for, is_urgent
+from linli.notify.services import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    unsubscribe_apply,
+)
+from linli.notify.unsubscribe import unsubscribe_read
 
 PAGE_SIZE = 30
 
@@ -38,3 +46,30 @@ def mark_read(request, notification_id: int):
 def mark_all_read(request):
     notifications_mark_all_read(user=request.user)
     return redirect("notify:inbox")
+
+
+# Exempt: a mail client posts the one-click form without a CSRF token; the signed token
+# is the proof, and unsubscribing is all it can do.
+@csrf_exempt
+def unsubscribe(request, token: str):
+    """A message's unsubscribe link: no login needed (the token is signed). The page asks
+    for one click (a GET changes nothing: mail scanners follow links); a mail client's own
+    one-click button (RFC 8058) POSTs."""
+    try:
+        what = unsubscribe_read(token)
+    except ValidationError:
+        return render(request, "notify/unsubscribe.html", {"invalid": True}, status=400)
+    done = False
+    if request.method == "POST":
+        what = unsubscribe_apply(token)
+        done = True
+    return render(
+        request,
+        "notify/unsubscribe.html",
+        {
+            "what": what,
+            "done": done,
+            "urgent": not what.target and is_urgent(what.kind),
+            "event": event_for(what.kind),
+        },
+    )

@@ -13,3 +13,11 @@ class VolunteersConfig(AppConfig):
         from linli.volunteers.selectors import volunteer_member_paths
 
         register_membership_source(volunteer_member_paths)
+
+        # SMS to a volunteer goes to the phone on their volunteer profile when their login
+        # has none (linli.notify.contacts): the phone they gave for contact, never a guess.
+        from linli.notify.contacts import register_contact_source
+        from linli.notify.models import Channel
+        from linli.volunteers.selectors import volunteer_contact_phone
+
+        register_contact_source(Channel.SMS, volunteer_contact_phone)

@@ -1,0 +1,66 @@
+"""The events people wait for, who hears of them and on which channels by default.
+
+Each app that sends declares its events here when Django starts (its `notifications`
+module, imported by its AppConfig.ready), so that one table says what reaches whom: the
+README's event table is printed from it (`linli notification-events`), and a test keeps the
+two the same. notify knows the kinds by their codes only.
+
+`notification_send(..., channels=None)` reads the event's default channels and keeps, per
+recipient, those the person has not turned off and has an address for. In-app is always on.
+An urgent event (an emergency) goes at once, through quiet hours and past a daily digest,
+and cannot be muted.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+
+from linli.notify.models import Channel
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    # What happened, for people: "Your case changed state".
+    label: str | Promise
+    # Who hears of it: "The reporter", "The building-group leader of the building".
+    recipients: str | Promise
+    # Beyond the inbox, which channels carry it when the person has not said otherwise.
+    channels: tuple[str, ...] = (Channel.INAPP,)
+    urgent: bool = False
+    # The app that declared it, for the table.
+    app: str = ""
+
+
+EVENTS: dict[str, Event] = {}
+
+
+def register_event(
+    kind: str,
+    *,
+    label: str | Promise,
+    recipients: str | Promise,
+    channels: tuple[str, ...] = (Channel.INAPP,),
+    urgent: bool = False,
+    app: str = "",
+) -> Event:
+    """Declare an event; declaring the same kind twice with other values is a mistake."""
+    unknown = set(channels) - set(Channel.values)
+    if unknown:
+        raise ValueError(f"event {kind!r}: unknown channels {sorted(unknown)}")
+    channels = tuple(dict.fromkeys((Channel.INAPP, *channels)))
+    event = Event(kind, label, recipients, channels, urgent, app)
+    existing = EVENTS.get(kind)
+    if existing is not None and existing != event:
+        raise ValueError(f"event {kind!r} is declared twice, differently")
+    EVENTS[kind] = event
+    return event
+
+
+def event_for(kind: str) -> Event | None:
+    return EVENTS.get(kind)
+
+
+def is_urgent(kind: str) -> bool:
+    event = EVENTS.get(kind)
+    return bool(event and event.urgent)
