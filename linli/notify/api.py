@@ -5,16 +5,22 @@ grids.api (limit/offset, `{"items", "count"}`); the few helpers are repeated her
 imported because notify depends on no domain app.
 """
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
-from linli.api_shared import ERRORS, Id, PageIn, paginate
+from linli.api_shared import ERRORS, WRITE_ERRORS, Id, PageIn, paginate
 from linli.notify import selectors
-from linli.notify.models import Notification
-from linli.notify.services import notification_mark_read, notifications_mark_all_read
+from linli.notify.events import describe_target
+from linli.notify.models import Notification, NotificationPreference
+from linli.notify.services import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    preference_update,
+    unfollow,
+)
 
 router = Router(tags=["notifications"])
 
@@ -84,3 +90,83 @@ def notification_read(request: HttpRequest, notification_id: Id) -> dict[str, An
 @router.post("/read-all", response={200: MarkedOut, **ERRORS}, summary="Mark all mine read")
 def notification_read_all(request: HttpRequest) -> dict[str, int]:
     return {"marked": notifications_mark_all_read(user=request.auth)}
+
+
+class PreferenceOut(Schema):
+    sms: bool
+    email: bool
+    wechat: bool
+    sms_phone: str
+    quiet_from: time | None
+    quiet_until: time | None
+    daily_digest: bool
+    muted_kinds: list[str]
+
+
+class PreferenceIn(Schema):
+    sms: bool | None = None
+    email: bool | None = None
+    wechat: bool | None = None
+    sms_phone: str | None = None
+    quiet_from: time | None = None
+    quiet_until: time | None = None
+    daily_digest: bool | None = None
+
+
+class FollowOut(Schema):
+    target: str
+    title: str
+    link: str
+    created_at: datetime
+
+
+def _preference(preference: NotificationPreference) -> dict[str, Any]:
+    return {
+        "sms": preference.sms,
+        "email": preference.email,
+        "wechat": preference.wechat,
+        "sms_phone": preference.sms_phone,
+        "quiet_from": preference.quiet_from,
+        "quiet_until": preference.quiet_until,
+        "daily_digest": preference.daily_digest,
+        "muted_kinds": list(preference.muted_kinds or []),
+    }
+
+
+@router.get("/preferences", response={200: PreferenceOut, **ERRORS}, summary="My settings")
+def preference_read(request: HttpRequest) -> dict[str, Any]:
+    return _preference(selectors.preference_of(request.auth))
+
+
+@router.patch(
+    "/preferences", response={200: PreferenceOut, **WRITE_ERRORS}, summary="Change my settings"
+)
+def preference_change(request: HttpRequest, payload: PreferenceIn) -> dict[str, Any]:
+    values = payload.dict(exclude_unset=True)
+    current = selectors.preference_of(request.auth)
+    # Quiet hours come as a pair; one end given alone keeps the other as it was.
+    if "quiet_from" in values or "quiet_until" in values:
+        values.setdefault("quiet_from", current.quiet_from)
+        values.setdefault("quiet_until", current.quiet_until)
+    values = {name: value for name, value in values.items() if value is not None or "quiet" in name}
+    preference = preference_update(user=request.auth, updated_by=request.auth, values=values)
+    return _preference(preference)
+
+
+@router.get("/follows", response={200: list[FollowOut], **ERRORS}, summary="What I follow")
+def follow_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "target": subscription.target,
+            "title": (described := describe_target(subscription.target))[0],
+            "link": described[1],
+            "created_at": subscription.created_at,
+        }
+        for subscription in selectors.subscriptions_of(request.auth)
+    ]
+
+
+@router.delete("/follows/{target}", response={204: None, **WRITE_ERRORS}, summary="Stop following")
+def follow_delete(request: HttpRequest, target: str):
+    unfollow(user=request.auth, target=target)
+    return Status(204, None)

@@ -11,6 +11,7 @@ An urgent event (an emergency) goes at once, through quiet hours and past a dail
 and cannot be muted.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
@@ -64,3 +65,23 @@ def event_for(kind: str) -> Event | None:
 def is_urgent(kind: str) -> bool:
     event = EVENTS.get(kind)
     return bool(event and event.urgent)
+
+
+# What people follow ---------------------------------------------------------------------------
+
+FollowDescriber = Callable[[str], tuple[str, str] | None]
+FOLLOW_KINDS: dict[str, FollowDescriber] = {}
+
+
+def register_follow_kind(kind: str, describe: FollowDescriber) -> None:
+    """Say how a follow target "<kind>:<id>" reads: `describe(id)` gives (title, link) for
+    the person's list of follows, or None when the thing is gone."""
+    FOLLOW_KINDS[kind] = describe
+
+
+def describe_target(target: str) -> tuple[str, str]:
+    """(title, link) of a follow target; the target itself and no link when nobody said."""
+    kind, _separator, identifier = target.partition(":")
+    describe = FOLLOW_KINDS.get(kind)
+    described = describe(identifier) if describe else None
+    return described or (target, "")

@@ -129,7 +129,9 @@ def test_outside_quiet_hours_a_message_goes_at_once(resident, everyday_event):
     )
     with time_machine.travel(NOON, tick=False):
         notification = send(resident, everyday_event)
-    assert OutboxMessage.objects.get(notification=notification, channel="sms").next_attempt_at is None
+    assert (
+        OutboxMessage.objects.get(notification=notification, channel="sms").next_attempt_at is None
+    )
 
 
 def test_quiet_hours_need_both_ends(resident):
@@ -277,3 +279,95 @@ def test_an_everyday_e_mail_carries_a_one_click_unsubscribe(resident, everyday_e
     )
     assert sent.extra_headers["List-Unsubscribe"] == f"<{link}>"
     assert sent.body.endswith(f"Stop these messages: {link}")
+
+
+def test_the_settings_page_saves_channels_quiet_hours_and_digest(resident):
+    client = client_for(resident)
+    response = client.post(
+        reverse("notify:preferences"),
+        {
+            "email": "on",
+            "sms_phone": "139 0000 0002",
+            "quiet_from": "22:00",
+            "quiet_until": "07:00",
+        },
+    )
+    assert response.status_code == 302
+    preference = NotificationPreference.objects.get(user=resident)
+    assert (preference.sms, preference.email, preference.wechat) == (False, True, False)
+    assert preference.sms_phone == "13900000002"
+    assert (preference.quiet_from, preference.quiet_until) == (time(22, 0), time(7, 0))
+    assert preference.updated_by == resident
+
+
+def test_the_settings_page_names_the_wrong_field_and_saves_nothing(resident):
+    response = client_for(resident).post(
+        reverse("notify:preferences"), {"sms": "on", "sms_phone": "12345", "quiet_from": "22:00"}
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"sms_phone", "quiet_until"}
+    assert not NotificationPreference.objects.exists()
+
+
+def test_the_settings_page_lists_follows_and_unfollows(resident):
+    follow(user=resident, target="case:42")
+    client = client_for(resident)
+    assert client.get(reverse("notify:preferences")).status_code == 200
+    assert client.post(reverse("notify:unfollow"), {"target": "case:42"}).status_code == 302
+    assert not Subscription.objects.exists()
+
+
+def test_the_settings_page_needs_a_login(db):
+    response = client_for(None).get(reverse("notify:preferences"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_the_api_reads_and_changes_my_settings(resident):
+    client = client_for(resident, token=True)
+    assert client.get("/api/v1/notifications/preferences").json()["sms"] is True
+    response = client.patch(
+        "/api/v1/notifications/preferences",
+        {"sms": False, "quiet_from": "21:30:00", "quiet_until": "06:30:00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json() | {} == {
+        "sms": False,
+        "email": True,
+        "wechat": True,
+        "sms_phone": "",
+        "quiet_from": "21:30:00",
+        "quiet_until": "06:30:00",
+        "daily_digest": False,
+        "muted_kinds": [],
+    }
+
+
+def test_the_api_refuses_half_quiet_hours_naming_the_field(resident):
+    client = client_for(resident, token=True)
+    response = client.patch(
+        "/api/v1/notifications/preferences",
+        {"quiet_from": "21:30:00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "quiet_until" in response.content.decode()
+    assert not NotificationPreference.objects.exists()
+
+
+def test_the_api_lists_and_deletes_follows(resident):
+    follow(user=resident, target="case:42")
+    client = client_for(resident, token=True)
+    assert [row["target"] for row in client.get("/api/v1/notifications/follows").json()] == [
+        "case:42"
+    ]
+    assert client.delete("/api/v1/notifications/follows/case:42").status_code == 204
+    assert not Subscription.objects.exists()
+
+
+def test_the_event_table_lists_every_declared_event(everyday_event):
+    from linli.notify.management.commands.notification_events import event_table
+
+    row = "|  | Your case changed state (`test_case_state`) | The reporter | In-app inbox, SMS, Email |  |"
+    assert row in event_table().splitlines()
