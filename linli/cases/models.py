@@ -96,6 +96,9 @@ class CaseSource(models.TextChoices):
     PATROL = "patrol", _("Patrol")
     EMERGENCY = "emergency", _("Emergency")
     OPEN311 = "open311", _("Open311 client")
+    # A resident's SMS or WeChat message, filed by staff (linli.inbound).
+    SMS = "sms", _("SMS from a resident")
+    WECHAT = "wechat", _("WeChat message from a resident")
 
 
 class CasePriority(models.TextChoices):
