@@ -1,0 +1,112 @@
+"""Whoever signed in with a temporary password sets their own before anything else.
+
+A secretary who makes a login (or resets a forgotten password) may show a temporary password
+once; it is marked by a TemporaryPassword row until the person replaces it. While the mark
+stands, every page sends them to /logins/password/ (coming back afterwards), except signing
+in and out, the two-factor pages, the privacy notice, the language switch, static files and
+the operations endpoints; the API answers 403 naming `password`, for the web's session and
+for an app's bearer token alike (a token is no way around the step).
+
+Installed after the two-factor and privacy-notice middlewares: a person who owes a second
+factor or the notice does that first. The check costs one query per session, not per request:
+once a session is found clear, the session says so. Issuing a temporary password ends the
+person's sessions (and changes their password's hash, which ends any the store kept), so no
+session marked clear outlives a new temporary password.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from linli import clock
+from linli.accounts.models import ApiToken
+from linli.logins.models import TemporaryPassword
+from linli.redirects import send_to_step
+
+# The id of the user this session was found clear for.
+CLEAR_SESSION_KEY = "linli_logins_password_own"
+
+
+def _open_prefixes() -> tuple[str, ...]:
+    return (
+        reverse("logins:password"),
+        reverse("web:login"),
+        reverse("web:logout"),
+        reverse("two_factor:status"),  # every two-factor page lies under it
+        reverse("privacy:notice"),
+        reverse("set_language"),
+        reverse("admin:logout"),
+        reverse("healthz"),
+        reverse("readyz"),
+        reverse("metrics"),
+        settings.STATIC_URL,
+    )
+
+
+def _open_api_prefixes() -> tuple[str, ...]:
+    return (
+        reverse("api-v1:create_token"),  # the token routes: sign in and out
+        reverse("api-v1:openapi-json"),
+        reverse("api-v1:openapi-view"),
+    )
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(reverse("api-v1:api-root"))
+
+
+def _bearer_key(request: HttpRequest) -> str:
+    scheme, _space, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _session_marked(request: HttpRequest, user) -> bool:
+    """Whether the signed-in person still owes their own password (one query a session)."""
+    session = request.session
+    if session.get(CLEAR_SESSION_KEY) == user.pk:
+        return False
+    if TemporaryPassword.objects.filter(user=user).exists():
+        return True
+    session[CLEAR_SESSION_KEY] = user.pk
+    return False
+
+
+def refusal_message() -> str:
+    return _(
+        "This login still has the temporary password it was given: set your own password on "
+        "the website first (/logins/password/)."
+    )
+
+
+class TemporaryPasswordMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        key = _bearer_key(request)
+        if not signed_in and not key:
+            return self.get_response(request)
+        if _is_api(request):
+            if request.path.startswith(_open_api_prefixes()):
+                return self.get_response(request)
+            if key:
+                # A live token only: a revoked or expired one is the API's 401, not this.
+                marked = TemporaryPassword.objects.filter(
+                    user__is_active=True,
+                    user__api_tokens__key_hash=ApiToken.hash_key(key),
+                    user__api_tokens__revoked_at__isnull=True,
+                    user__api_tokens__expires_at__gt=clock.now(),
+                ).exists()
+            else:
+                marked = _session_marked(request, user)
+            if marked:
+                return JsonResponse({"message": refusal_message(), "field": "password"}, status=403)
+            return self.get_response(request)
+        if not signed_in or request.path.startswith(_open_prefixes()):
+            return self.get_response(request)
+        if _session_marked(request, user):
+            return send_to_step(request, reverse("logins:password"))
+        return self.get_response(request)

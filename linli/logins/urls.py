@@ -1,0 +1,5 @@
+from linli.logins import views
+
+app_name = "logins"
+
+urlpatterns = views.urlpatterns
