@@ -27,7 +27,7 @@ from linli.accounts.two_factor import may_reset_for
 from linli.errors import status_for
 from linli.forms import form_add_errors
 from linli.idempotency.web import once_per_form
-from linli.logins import selectors, services
+from linli.logins import notifications, selectors, services
 from linli.logins.forms import (
     LoginCreateForm,
     LoginFilterForm,
@@ -336,4 +336,10 @@ urlpatterns = [
     path("<int:login_id>/temporary-password/", temporary_password, name="temporary_password"),
     path("<int:login_id>/reset-code/", reset_code, name="reset_code"),
     path("<int:login_id>/two-factor-reset/", two_factor_reset, name="two_factor_reset"),
+    path(
+        "<int:login_id>/notifications/",
+        notifications.preferences_on_behalf,
+        name="preferences",
+    ),
+    path("undeliverable/", notifications.undeliverable, name="undeliverable"),
 ]
