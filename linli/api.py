@@ -27,6 +27,7 @@ from linli.emergency.api import router as emergency_router
 from linli.emergency.api_plans import router as emergency_plans_router
 from linli.errors import error_field, status_for
 from linli.grids.api import router as grids_router
+from linli.logins.api import router as logins_router
 from linli.notify.api import router as notify_router
 from linli.participation.activities.api import router as activities_router
 from linli.participation.deliberation.api import router as deliberation_router
@@ -34,8 +35,10 @@ from linli.participation.surveys.api import router as surveys_router
 from linli.participation.ties.api import router as ties_router
 from linli.partners.api import router as partners_router
 from linli.privacy.api import router as privacy_router
+from linli.registration.api import router as registration_router
 from linli.resilience.api_dashboard import router as resilience_dashboard_router
 from linli.resilience.api_map import router as resilience_map_router
+from linli.signin.api import router as signin_router
 from linli.supplies.api import router as supplies_router
 from linli.volunteers.api import router as volunteers_router
 
@@ -211,3 +214,6 @@ api.add_router("/emergency", emergency_plans_router)
 api.add_router("/resilience/map", resilience_map_router)
 api.add_router("/resilience", resilience_dashboard_router)
 api.add_router("/privacy", privacy_router)
+api.add_router("/registration", registration_router)
+api.add_router("/logins", logins_router)
+api.add_router("/signin", signin_router)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from linli.env import env_bool, env_int, env_list, env_str, env_url, secret_from_env_or_file
 from linli.ops.logging import log_format_from_environment, logging_config
@@ -61,6 +62,11 @@ INSTALLED_APPS = [
     "linli.notify",
     "linli.cases",
     "linli.open311",
+    "linli.registration",
+    "linli.invitations",
+    "linli.wechat",
+    "linli.signin",
+    "linli.logins",
     "linli.volunteers",
     "linli.partners",
     "linli.supplies",
@@ -68,6 +74,8 @@ INSTALLED_APPS = [
     "linli.emergency",
     "linli.resilience",
     "linli.privacy",
+    "linli.public",
+    "linli.inbound",
     "linli.ops",
     "linli.web",
     "linli.demo",
@@ -96,6 +104,9 @@ MIDDLEWARE = [
     # Then a signed-in person who has not accepted the current privacy notice reaches only
     # the notice (linli.privacy.middleware).
     "linli.privacy.middleware.PrivacyNoticeMiddleware",
+    # Then a person who signed in with a temporary password (given by their secretary) sets
+    # their own before anything else (linli.logins.middleware).
+    "linli.logins.middleware.TemporaryPasswordMiddleware",
     # NUL in a JSON text: a 422 naming the field before any handler (linli.api).
     "linli.api.NulRefusalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -169,6 +180,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     # Not a rule: revokes the account's API tokens whenever its password changes.
     {"NAME": "linli.accounts.passwords.RevokeApiTokensOnPasswordChange"},
+    # Not a rule: a password set by any way (a reset by phone code, the admin) ends the
+    # temporary password a secretary gave (linli.logins).
+    {"NAME": "linli.logins.passwords.ForgetTemporaryPasswordOnChange"},
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -186,6 +200,11 @@ LINLI_REVEAL_ALERT_AT = env_int("LINLI_REVEAL_ALERT_AT", 20)
 # Service hours of one claim above this many (linli.partners) wait, after the beneficiary
 # confirms, for staff whose post covers the need to approve them before they are credited.
 LINLI_HOURS_APPROVAL_ABOVE = env_int("LINLI_HOURS_APPROVAL_ABOVE", 4)
+# An open need nobody claimed for this many days is announced to the staff who keep the
+# lists over its area, once each such period (the daily job partners-need-waiting).
+LINLI_NEED_WAITING_DAYS = env_int("LINLI_NEED_WAITING_DAYS", 7)
+if LINLI_NEED_WAITING_DAYS < 1:
+    raise ImproperlyConfigured("LINLI_NEED_WAITING_DAYS must be at least 1")
 
 # Two-factor sign-in (linli.accounts.two_factor): whoever may reveal, export or import
 # (street administrators, secretaries, micro-grid leads, superusers) enters a code from an
@@ -345,6 +364,11 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # nothing due is one indexed query.
 LINLI_JOBS = {
     "notify-retry-outbox": {"task": "notify.retry_outbox", "schedule": 30.0},
+    # People who chose a daily digest get the day's messages in one, at 19:00 (Asia/Shanghai).
+    "notify-send-digests": {
+        "task": "notify.send_digests",
+        "schedule": crontab(hour=19, minute=0),
+    },
     # Overdue cases climb the grid; every 15 minutes is well inside the shortest SLA.
     "cases-escalate-overdue": {"task": "cases.escalate_overdue", "schedule": 900.0},
     # The resilience snapshot of the week, Monday 01:30 (Asia/Shanghai), for the week before.
@@ -361,10 +385,17 @@ LINLI_JOBS = {
         "task": "participation.rebuild_ties",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Needs unclaimed longer than LINLI_NEED_WAITING_DAYS, told to the list keepers at 09:00.
+    "partners-need-waiting": {
+        "task": "partners.notify_waiting_needs",
+        "schedule": crontab(hour=9, minute=0),
+    },
     # Stored answers to Idempotency-Key writes expire after LINLI_IDEMPOTENCY_HOURS.
     "idempotency-purge-expired": {"task": "idempotency.purge_expired", "schedule": 3600.0},
     # What is past its retention period is anonymised nightly at 03:30 (linli.privacy).
     "privacy-retention": {"task": "privacy.retention_run", "schedule": crontab(hour=3, minute=30)},
+    # Sign-in codes and reset requests are kept a day for the limits, then deleted.
+    "signin-purge-expired": {"task": "signin.purge_expired", "schedule": 3600.0},
 }
 # Retention (linli.privacy.retention): how long personal details are kept before the
 # nightly run anonymises them; 0 turns a rule off. Aggregates and the audit trail stay.
@@ -406,6 +437,32 @@ LINLI_SITE_URL = env_url("LINLI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A generic SMS gateway that takes POST {"to": phone, "text": ...} as JSON.
 LINLI_SMS_GATEWAY_URL = env_url("LINLI_SMS_GATEWAY_URL")
 LINLI_SMS_GATEWAY_TOKEN = env_str("LINLI_SMS_GATEWAY_TOKEN", "")
+# The gateway posts residents' SMS replies to /inbound/sms/ with this bearer token
+# (linli.inbound); unset, that address answers 404.
+LINLI_SMS_INBOUND_TOKEN = env_str("LINLI_SMS_INBOUND_TOKEN", "") or ""
+# WeChat (linli.wechat): login with the Official Account's web authorisation (OAuth 2.0) and
+# template messages as a notification channel. Off while LINLI_WECHAT_APP_ID is unset (no
+# button, its pages answer 404); the channel also needs LINLI_WECHAT_TEMPLATE_ID. The token
+# checks the Official Account's message push. The two bases are WeChat's own; tests point
+# them at a local fake (linli/wechat/fake_server.py).
+LINLI_WECHAT_APP_ID = env_str("LINLI_WECHAT_APP_ID", "") or ""
+LINLI_WECHAT_APP_SECRET = env_str("LINLI_WECHAT_APP_SECRET", "") or ""
+LINLI_WECHAT_TOKEN = env_str("LINLI_WECHAT_TOKEN", "") or ""
+LINLI_WECHAT_TEMPLATE_ID = env_str("LINLI_WECHAT_TEMPLATE_ID", "") or ""
+LINLI_WECHAT_API_BASE = env_url("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
+LINLI_WECHAT_OPEN_BASE = env_url("LINLI_WECHAT_OPEN_BASE", "https://open.weixin.qq.com").rstrip("/")
+if LINLI_WECHAT_APP_ID and not LINLI_WECHAT_APP_SECRET:
+    raise ImproperlyConfigured("LINLI_WECHAT_APP_ID is set: set LINLI_WECHAT_APP_SECRET too")
+# Sign-in codes by SMS (linli.signin): a code answers for LINLI_PHONE_CODE_TTL_SECONDS and
+# dies after LINLI_PHONE_CODE_MAX_TRIES wrong tries; a number gets a new code no sooner than
+# LINLI_PHONE_CODE_RESEND_SECONDS after the last and at most LINLI_PHONE_CODES_PER_NUMBER_HOUR
+# in an hour; one client address asks for at most LINLI_PHONE_CODES_PER_ADDRESS_HOUR codes
+# and reset e-mails together in an hour. A reset e-mail address has the number's limits.
+LINLI_PHONE_CODE_TTL_SECONDS = env_int("LINLI_PHONE_CODE_TTL_SECONDS", 300)
+LINLI_PHONE_CODE_MAX_TRIES = env_int("LINLI_PHONE_CODE_MAX_TRIES", 5)
+LINLI_PHONE_CODE_RESEND_SECONDS = env_int("LINLI_PHONE_CODE_RESEND_SECONDS", 60)
+LINLI_PHONE_CODES_PER_NUMBER_HOUR = env_int("LINLI_PHONE_CODES_PER_NUMBER_HOUR", 5)
+LINLI_PHONE_CODES_PER_ADDRESS_HOUR = env_int("LINLI_PHONE_CODES_PER_ADDRESS_HOUR", 30)
 # After a failed attempt the next waits base * 2**(attempts - 1) seconds, at most the cap.
 LINLI_OUTBOX_BACKOFF_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_SECONDS", 30)
 LINLI_OUTBOX_BACKOFF_MAX_SECONDS = env_int("LINLI_OUTBOX_BACKOFF_MAX_SECONDS", 3600)

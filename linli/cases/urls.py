@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.cases.views import categories, handling, loop, metrics, photos, visits
+from linli.cases.views import categories, follows, handling, loop, metrics, photos, visits
 
 app_name = "cases"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("from-visit/<int:visit_id>/", visits.case_from_visit, name="from_visit"),
     path("<int:case_id>/", loop.case_detail, name="detail"),
     path("<int:case_id>/act/", loop.case_act, name="act"),
+    path("<int:case_id>/follow/", follows.case_follow, name="follow"),
+    path("areas/<int:grid_unit_id>/follow/", follows.area_follow, name="area_follow"),
     path("<int:case_id>/photos/<int:photo_id>/", photos.photo, name="photo"),
     path("<int:case_id>/escalate/", handling.case_escalate, name="escalate"),
     path("<int:case_id>/coordination/", handling.case_coordination, name="coordination"),

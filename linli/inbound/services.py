@@ -110,8 +110,8 @@ def inbound_receive(
     if existing is not None:
         return existing
     if channel == InboundChannel.SMS and text.upper() in STOP_WORDS:
-        for user in User.objects.filter(phone=sender):
-            preference, _created = NotificationPreference.objects.get_or_create(user=user)
+        for person in User.objects.filter(phone=sender):
+            preference, _created = NotificationPreference.objects.get_or_create(user=person)
             preference.sms = False
             preference.save(update_fields=["sms", "updated_at"])
         return None

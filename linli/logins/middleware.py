@@ -8,10 +8,11 @@ the operations endpoints; the API answers 403 naming `password`, for the web's s
 for an app's bearer token alike (a token is no way around the step).
 
 Installed after the two-factor and privacy-notice middlewares: a person who owes a second
-factor or the notice does that first. The check costs one query per session, not per request:
-once a session is found clear, the session says so. Issuing a temporary password ends the
-person's sessions (and changes their password's hash, which ends any the store kept), so no
-session marked clear outlives a new temporary password.
+factor or the notice does that first. A page costs no query: the session is marked when its
+login signs in with the temporary password still standing (user_logged_in), and only a marked
+session is checked. Issuing a temporary password ends the person's sessions (and changes
+their password's hash), so every session afterwards starts with a sign-in that marks it. An
+app's bearer token is checked on each API request (one indexed query).
 """
 
 from django.conf import settings
@@ -24,8 +25,9 @@ from linli.accounts.models import ApiToken
 from linli.logins.models import TemporaryPassword
 from linli.redirects import send_to_step
 
-# The id of the user this session was found clear for.
-CLEAR_SESSION_KEY = "linli_logins_password_own"
+# Set at sign-in (linli.logins.apps) on a session whose login still has the temporary
+# password it was given; pages read only the session, so a clear session costs no query.
+OWES_SESSION_KEY = "linli_logins_owes_password"
 
 
 def _open_prefixes() -> tuple[str, ...]:
@@ -61,14 +63,22 @@ def _bearer_key(request: HttpRequest) -> str:
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
+def mark_session_at_sign_in(sender, request, user, **kwargs) -> None:
+    """user_logged_in: note on the session that its login owes its own password."""
+    session = getattr(request, "session", None)
+    if session is not None and TemporaryPassword.objects.filter(user=user).exists():
+        session[OWES_SESSION_KEY] = user.pk
+
+
 def _session_marked(request: HttpRequest, user) -> bool:
-    """Whether the signed-in person still owes their own password (one query a session)."""
+    """Whether the signed-in person still owes their own password. Only a session marked at
+    sign-in is checked against the table (the password may have been set since)."""
     session = request.session
-    if session.get(CLEAR_SESSION_KEY) == user.pk:
+    if session.get(OWES_SESSION_KEY) != user.pk:
         return False
     if TemporaryPassword.objects.filter(user=user).exists():
         return True
-    session[CLEAR_SESSION_KEY] = user.pk
+    del session[OWES_SESSION_KEY]
     return False
 
 

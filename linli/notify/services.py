@@ -6,6 +6,7 @@ outbox row even when the broker is down (the periodic sweep picks it up).
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -286,6 +287,53 @@ def message_send_to_address(
     message = OutboxMessage.objects.create(notification=notification, channel=channel)
     transaction.on_commit(lambda: deliver_outbox_later([message.pk]))
     return notification
+
+
+@dataclass(frozen=True)
+class AddressMessage:
+    address: str
+    title: str
+    body: str = ""
+
+
+# Rows per delivery task: a batch of thousands is spread over the worker in chunks.
+ADDRESS_DELIVERY_CHUNK = 500
+
+
+@transaction.atomic
+def messages_send_to_addresses(
+    *, channel: str, kind: str, messages: Iterable[AddressMessage]
+) -> int:
+    """Many `message_send_to_address` at once (invitations to thousands of households): the
+    rows are written in bulk and handed to the worker in chunks after commit. Returns how
+    many were queued; a bad address or title refuses the whole batch, naming its row."""
+    rows = list(messages)
+    if channel not in ADDRESS_CHANNELS:
+        raise Invalid(_("Send to an address by SMS, e-mail or WeChat."), field="channel")
+    for position, row in enumerate(rows, start=1):
+        if not row.address.strip():
+            raise Invalid(
+                _("Row %(row)d: give the address to send to.") % {"row": position},
+                field="address",
+            )
+        _validate(kind=kind, title=row.title, link="", channels=(channel,))
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(address=row.address.strip(), kind=kind, title=row.title, body=row.body)
+            for row in rows
+        ]
+    )
+    outbox = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(notification=notification, channel=channel)
+            for notification in notifications
+        ]
+    )
+    ids = [message.pk for message in outbox]
+    for start in range(0, len(ids), ADDRESS_DELIVERY_CHUNK):
+        chunk = ids[start : start + ADDRESS_DELIVERY_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: deliver_outbox_later(chunk))
+    return len(ids)
 
 
 # Following ------------------------------------------------------------------------------

@@ -215,6 +215,81 @@ class PartnerLiaison(models.Model):
         return f"{self.user} → {self.partner}"
 
 
+class LiaisonInvitationQuerySet(models.QuerySet):
+    def open(self) -> "LiaisonInvitationQuerySet":
+        """Neither used nor revoked nor expired: the link still works."""
+        return self.filter(
+            used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
+        )
+
+
+class LiaisonInvitation(models.Model):
+    """A link that makes whoever opens it, and proves a phone, a liaison of the partner unit
+    (linli.partners.services.liaison_invitations). Single use, valid until `expires_at`. The
+    token is shown once, when staff create the link; only its SHA-256 is stored, so a copy of
+    the table opens nothing."""
+
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.CASCADE,
+        related_name="liaison_invitations",
+        verbose_name=_("partner unit"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("used by"),
+    )
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = LiaisonInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("liaison invitation")
+        verbose_name_plural = _("liaison invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="liaisoninvitation_expires_after_made",
+            ),
+            # Used or revoked, never both: a used link is over, a revoked one was never used.
+            models.CheckConstraint(
+                condition=models.Q(used_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                name="liaisoninvitation_used_or_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > clock.now()
+
+
 # Needs --------------------------------------------------------------------------------------
 
 
@@ -277,6 +352,9 @@ class Need(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the list keepers were last told that the need waits for a claim (partners.
+    # services.notices.waiting_needs_notify): at most once every LINLI_NEED_WAITING_DAYS.
+    waiting_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = NeedQuerySet.as_manager()
 

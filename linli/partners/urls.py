@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linli.partners.views import lists, units
+from linli.partners.views import liaison_join, lists, units
 
 app_name = "partners"
 
@@ -25,6 +25,17 @@ urlpatterns = [
     path("projects/<int:project_id>/", lists.project_detail, name="project_detail"),
     path("units/", units.partner_list, name="partner_list"),
     path("units/<int:partner_id>/", units.partner_detail, name="partner_detail"),
+    path(
+        "units/<int:partner_id>/liaison-invitations/",
+        liaison_join.invitation_create,
+        name="liaison_invitation_create",
+    ),
+    path(
+        "units/<int:partner_id>/liaison-invitations/<int:invitation_id>/revoke/",
+        liaison_join.invitation_revoke,
+        name="liaison_invitation_revoke",
+    ),
+    path("join/<str:token>/", liaison_join.liaison_join, name="liaison_join"),
     path(
         "communities/<int:community_id>/resources/",
         units.community_resources,

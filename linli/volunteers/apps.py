@@ -21,3 +21,6 @@ class VolunteersConfig(AppConfig):
         from linli.volunteers.selectors import volunteer_contact_phone
 
         register_contact_source(Channel.SMS, volunteer_contact_phone)
+
+        # Applications and their review, in the one table of who hears what.
+        from linli.volunteers import notification_events  # noqa: F401

@@ -139,6 +139,11 @@ class Volunteer(models.Model):
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     work_unit = models.CharField(_("work unit"), max_length=100, blank=True)
+    # 双报到: the party organisation of an in-service party member's work unit, which the
+    # community reports back to.
+    party_organisation = models.CharField(
+        _("party organisation of the work unit"), max_length=100, blank=True, default=""
+    )
     party_member_type = models.CharField(
         _("party member type"),
         max_length=12,

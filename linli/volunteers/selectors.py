@@ -311,6 +311,9 @@ def volunteer_member_paths(user: User) -> list[str]:
 def volunteer_contact_phone(user: User) -> str:
     """The phone on the person's volunteer profile ("" without one): where SMS reaches them."""
     return (
-        Volunteer.objects.filter(user=user).exclude(phone="").values_list("phone", flat=True).first()
+        Volunteer.objects.filter(user=user)
+        .exclude(phone="")
+        .values_list("phone", flat=True)
+        .first()
         or ""
     )

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from linli.volunteers.views import pages
+from linli.volunteers.views import join, pages
 
 app_name = "volunteers"
 
 urlpatterns = [
     path("", pages.volunteer_list, name="list"),
     path("signup/", pages.signup, name="signup"),
+    path("join/", join.join, name="join"),
     path("<int:volunteer_id>/", pages.volunteer_detail, name="detail"),
     path("<int:volunteer_id>/review/", pages.volunteer_review, name="review"),
     path("<int:volunteer_id>/active/", pages.volunteer_active, name="active"),

@@ -16,6 +16,8 @@ def navigation(request):
             "import": scope.allows_anywhere(Permission.IMPORT_REGISTRY),
             "export": scope.allows_anywhere(Permission.EXPORT_REGISTRY),
             "audit": scope.allows_anywhere(Permission.VIEW_AUDIT),
+            # Logins, posts and resets in the platform (linli.logins): whoever assigns posts.
+            "logins": scope.allows_anywhere(Permission.MANAGE_ROLES),
             "own_household": bool(scope.own_household_ids),
             "lists": bool(scope.roles & {"partner_liaison", "volunteer"})
             or scope.allows_anywhere(Permission.VIEW_REGISTRY)

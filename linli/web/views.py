@@ -6,6 +6,10 @@ from linli.accounts.roles import Permission
 from linli.grids import selectors, tree
 from linli.grids.models import GridLevel
 from linli.privacy.corrections import open_corrections_count
+from linli.public.selectors import switch_statuses
+
+# At most this many communities' public-page switches on the home page; the rest are a link.
+PUBLIC_PAGES_SHOWN = 5
 
 
 class LoginView(auth_views.LoginView):
@@ -68,6 +72,9 @@ def home(request):
         context["my_recent_visits"] = visits.filter(visitor=user)[:5]
     # Residents' correction requests wait for the staff who may change the register there.
     context["open_corrections"] = open_corrections_count(user=user)
+    # The communities whose public pages the user turns on or off, and whether they are on.
+    context["public_pages"] = switch_statuses(user=user, limit=PUBLIC_PAGES_SHOWN + 1)
+    context["public_pages_shown"] = PUBLIC_PAGES_SHOWN
     for household_id in scope.own_household_ids:
         household = selectors.household_get(user=user, household_id=household_id)
         context["own_households"].append(

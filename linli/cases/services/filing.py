@@ -17,6 +17,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases.models import ESCALATION_ORDER, Case, CaseCategory, CasePriority, CaseSource
 from linli.cases.services.events import event_append
+from linli.cases.services.notices import case_filed_notify
 from linli.cases.services.photos import PhotoFiles, PreparedPhoto, case_photos_add, photos_prepare
 from linli.errors import NotAllowed, status_for
 from linli.grids.models import Building, GridLevel, GridUnit, Resident, Visit
@@ -217,6 +218,8 @@ def case_create(
     filing = event_append(case=case, actor=reporter, action="create", from_state="", at=now)
     if prepared:
         case_photos_add(case=case, actor=reporter, files=prepared, event=filing)
+    # The place's leaders and the area's followers; sent only if the filing commits.
+    case_filed_notify(case=case, actor=reporter)
     return case
 
 

@@ -20,6 +20,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission
 from linli.cases.models import OPEN_STATES, Case, CaseState
 from linli.cases.services.events import event_append
+from linli.cases.services.notices import case_step_notify
 from linli.cases.services.photos import PhotoFiles, case_photos_add
 from linli.errors import Conflict, NotAllowed
 from linli.grids.selectors import scope_for
@@ -175,6 +176,8 @@ def case_transition(
     )
     if photos:
         case_photos_add(case=case, actor=actor, files=photos, event=event)
+    # The reporter and the case's followers; sent only if the step commits.
+    case_step_notify(case=case, actor=actor, before=before)
     return case
 
 

@@ -152,7 +152,7 @@ def test_dispatch_to_a_chosen_person_sets_the_owner_and_notifies_them(world, cat
         leader,
         "物业公司",
     )
-    notification = Notification.objects.get()
+    notification = Notification.objects.get(kind="case_assigned")
     assert (notification.recipient, notification.kind, notification.link) == (
         leader,
         "case_assigned",
@@ -179,7 +179,9 @@ def test_reassign_to_another_person_moves_the_owner(world, category):
     case.refresh_from_db()
     assert (case.state, case.owner_user) == (CaseState.DISPATCHED, lead)
     assert list(
-        Notification.objects.order_by("pk").values_list("recipient__username", flat=True)
+        Notification.objects.filter(kind="case_assigned")
+        .order_by("pk")
+        .values_list("recipient__username", flat=True)
     ) == [
         Role.BUILDING_GROUP_LEADER,
         Role.MICRO_GRID_LEAD,

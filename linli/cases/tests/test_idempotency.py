@@ -53,8 +53,8 @@ def test_filing_twice_with_the_same_key_files_one_case(world):
     second = keyed_post(resident, URL, filing(world))
 
     assert_replayed(first, second, 201)
-    # One case, its one filing step; filing notifies nobody.
-    assert counts() == (1, 1, 0, 0)
+    # One case, its one filing step, one notice to each of the place's two leaders (inbox).
+    assert counts() == (1, 1, 2, 2)
     assert second.json()["id"] == Case.objects.get().pk
     assert records() == 1
 
@@ -63,7 +63,7 @@ def test_without_a_key_the_same_filing_twice_files_two_cases(world):
     resident = client_for(world.users[Role.RESIDENT])
     keyed_post(resident, URL, filing(world), key=None)
     keyed_post(resident, URL, filing(world), key=None)
-    assert counts() == (2, 2, 0, 0)
+    assert counts() == (2, 2, 4, 4)
 
 
 def test_a_different_key_files_a_second_case(world):
@@ -72,7 +72,7 @@ def test_a_different_key_files_a_second_case(world):
     second = keyed_post(resident, URL, filing(world), key=OTHER_KEY)
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["reference"] != second.json()["reference"]
-    assert counts() == (2, 2, 0, 0)
+    assert counts() == (2, 2, 4, 4)
 
 
 def test_the_same_key_with_another_description_is_refused_and_files_nothing(world):
@@ -80,7 +80,7 @@ def test_the_same_key_with_another_description_is_refused_and_files_nothing(worl
     keyed_post(resident, URL, filing(world))
     refused = keyed_post(resident, URL, {**filing(world), "description": "电梯异响"})
     assert_refused_as_reused(refused)
-    assert counts() == (1, 1, 0, 0)
+    assert counts() == (1, 1, 2, 2)
     assert Case.objects.get().description == "楼道里堆满纸箱"
 
 
@@ -90,7 +90,8 @@ def test_the_same_key_from_another_user_files_their_own_case(world):
     assert theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs
     assert theirs.json()["source"] == "staff"
-    assert counts() == (2, 2, 0, 0)
+    # (The lead who filed the second is not told of it; the building-group leader is.)
+    assert counts() == (2, 2, 3, 3)
 
 
 def test_a_refused_filing_is_replayed_as_refused(world):
@@ -125,7 +126,7 @@ def test_filing_with_photos_twice_stores_one_case_and_its_photos_once(world, med
     second = with_photos(resident, world)
 
     assert_replayed(first, second, 201)
-    assert counts() == (1, 1, 0, 0)
+    assert counts() == (1, 1, 2, 2)
     assert CasePhoto.objects.count() == 2
     assert stored_files(media_root) == files and len(files) == 2
 
@@ -160,7 +161,7 @@ def test_the_same_filing_sent_three_times_at_once_files_one_case(transactional_d
     assert run_together(send, send, send) == []
     assert sorted(response.status_code for response in answers) == [201, 201, 201]
     assert len({response.content for response in answers}) == 1
-    assert counts() == (1, 1, 0, 0)
+    assert counts() == (1, 1, 2, 2)
 
 
 # The filing page: a double tap on "file" files one case, its photos once --------------------
@@ -186,6 +187,6 @@ def test_the_filing_page_sent_twice_files_one_case(world, media_root):
 
     first, second = send(), send()
     assert_same_redirect(first, second)
-    assert counts() == (1, 1, 0, 0)
+    assert counts() == (1, 1, 2, 2)
     assert CasePhoto.objects.count() == 1
     assert len(stored_files(media_root)) == 1

@@ -26,12 +26,14 @@ from linli import clock
 from linli.accounts.roles import Permission
 from linli.cases import selectors, services
 from linli.cases.models import CaseCategory, CasePriority, CaseSource, CaseState
+from linli.cases.services.notices import case_target
 from linli.cases.views import handling
 from linli.forms import form_add_errors
 from linli.grids import selectors as grid_selectors
 from linli.grids.models import GridLevel, GridUnit
 from linli.grids.selectors import scope_for
 from linli.idempotency.web import once_per_form
+from linli.notify.selectors import is_following
 
 PAGE_SIZE = 50
 
@@ -412,6 +414,8 @@ def case_detail(request, case_id: int):
         "can_make_need": scope_for(user).allows(Permission.LISTS_MANAGE, case.grid_path),
         # A problem that needs the community to talk it through becomes a 议事 topic.
         "can_lift_topic": scope_for(user).allows(Permission.DELIBERATION_MANAGE, case.grid_path),
+        # Whoever sees the case may follow it (cases.views.follows).
+        "following": is_following(user=user, target=case_target(case.pk)),
     }
     if staff:
         context.update(

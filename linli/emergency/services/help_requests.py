@@ -28,6 +28,11 @@ from linli.emergency.models import (
 from linli.emergency.selectors import is_help_handler, own_volunteer
 from linli.emergency.services.drafting import LEVEL_DEPTH
 from linli.emergency.services.guards import may_command, user_or_none
+from linli.emergency.services.help_notices import (
+    building_group_leaders,
+    help_closed_notify,
+    help_dispatched_notify,
+)
 from linli.emergency.services.notifications import (
     emergency_channels,
     micro_grid_leads,
@@ -121,7 +126,7 @@ def help_request_create(
         [Post.PARTY_SECRETARY, Post.COMMITTEE_STAFF],
     )
     notification_send(
-        recipients=[*leads, *secretaries],
+        recipients=[*leads, *building_group_leaders(household.grid_path), *secretaries],
         kind="emergency_help",
         title=(
             gettext_noop("LIFE-THREATENING help request: %(kind)s at %(place)s")
@@ -201,6 +206,8 @@ def help_request_dispatch(
             link=reverse("emergency:help_detail", args=[request.pk]),
             channels=emergency_channels(),
         )
+    # And who asked: help is on the way, and who is coming.
+    help_dispatched_notify(request=request, actor=actor)
     return request
 
 
@@ -228,4 +235,5 @@ def help_request_close(
     request.done_at = now or clock.now()
     request.version += 1
     request.save()
+    help_closed_notify(request=request, actor=actor)
     return request

@@ -521,6 +521,23 @@ def test_matrix_covers_every_api_operation(client, db):
         "/api/v1/notifications": "GET",
         "/api/v1/notifications/{notification_id}/read": "POST",
         "/api/v1/notifications/read-all": "POST",
+        # The caller's own settings and follows: linli/notify/tests/test_preferences_and_follows.py.
+        "/api/v1/notifications/preferences": "GET PATCH",
+        "/api/v1/notifications/follows": "GET",
+        "/api/v1/notifications/follows/{target}": "DELETE",
+        # Self-registration and leaders' decisions: linli/registration/tests/.
+        "/api/v1/registration": "POST",
+        "/api/v1/registration/requests": "GET",
+        "/api/v1/registration/requests/{request_id}/approve": "POST",
+        "/api/v1/registration/requests/{request_id}/reject": "POST",
+        # Logins managed by secretaries and the street administrator: linli/logins/tests/.
+        "/api/v1/logins": "GET POST",
+        "/api/v1/logins/{login_id}": "GET",
+        "/api/v1/logins/{login_id}/deactivate": "POST",
+        "/api/v1/logins/{login_id}/reactivate": "POST",
+        # Phone-code sign-in for apps: linli/signin/tests/.
+        "/api/v1/signin/phone-codes": "POST",
+        "/api/v1/signin/phone-sessions": "POST",
         # The privacy notice and correction requests: the privacy tests above.
         "/api/v1/privacy/notice": "GET",
         "/api/v1/privacy/notice/accept": "POST",

@@ -69,8 +69,18 @@ def _page(request, queryset):
 
 @login_required
 def grid_tree(request):
-    selectors.needs_registry(user=request.user)
-    return render(request, "grids/grid_tree.html", {"roots": tree.grid_tree(user=request.user)})
+    user = request.user
+    selectors.needs_registry(user=user)
+    # Staff who may change the registry or assign posts invite households (linli.invitations).
+    can_invite = any(
+        selectors.user_can(user=user, permission=permission)
+        for permission in (Permission.EDIT_REGISTRY, Permission.MANAGE_ROLES)
+    )
+    return render(
+        request,
+        "grids/grid_tree.html",
+        {"roots": tree.grid_tree(user=user), "can_invite": can_invite},
+    )
 
 
 @login_required
@@ -128,6 +138,11 @@ def building_detail(request, building_id: int):
             "households": households,
             "can_record_visit": selectors.user_can(
                 user=user, permission=Permission.RECORD_VISIT, grid_path=building.grid_path
+            ),
+            # Staff of the registry print the building's registration poster (not a resident
+            # who sees the building of their own household).
+            "can_print_poster": selectors.user_can(
+                user=user, permission=Permission.VIEW_REGISTRY, grid_path=building.grid_path
             ),
         },
     )

@@ -59,7 +59,7 @@ def sms(settings, gateway):
 def send(recipients, channel, django_capture_on_commit_callbacks, *, deliver=True, **kwargs):
     """Send through the real service; with deliver=False the on-commit delivery is held back
     so that the test delivers at a time of its choosing."""
-    options = {"kind": "case_escalated", "title": "Case 7 escalated to you", **kwargs}
+    options = {"kind": "sample_escalated", "title": "Case 7 escalated to you", **kwargs}
     with django_capture_on_commit_callbacks(execute=deliver):
         notification_send(recipients=recipients, channels=(channel,), **options)
     return list(OutboxMessage.objects.filter(channel=channel).order_by("id"))
@@ -122,7 +122,7 @@ def test_wecom_posts_once_per_send_whatever_the_number_of_recipients(
     with django_capture_on_commit_callbacks(execute=True):
         notification_send(
             recipients=[lead, *others],
-            kind="case_escalated",
+            kind="sample_escalated",
             title="Case 7 escalated",
             group_title="A help request has come in",
             channels=(Channel.INAPP, Channel.WECOM),
@@ -145,7 +145,7 @@ def test_a_group_title_longer_than_a_title_is_refused_and_nothing_is_sent(lead, 
     with pytest.raises(ValidationError) as refused:
         notification_send(
             recipients=[lead],
-            kind="case_escalated",
+            kind="sample_escalated",
             title="Case 7 escalated",
             group_title="紧急" * 101,
             channels=(Channel.WECOM,),
@@ -460,7 +460,7 @@ def test_unconfigured_channels_wait_untouched_until_configured(
     with django_capture_on_commit_callbacks(execute=True):
         notification_send(
             recipients=[lead],
-            kind="case_escalated",
+            kind="sample_escalated",
             title="Case 7 escalated to you",
             channels=(Channel.EMAIL, Channel.WECOM, Channel.SMS),
         )

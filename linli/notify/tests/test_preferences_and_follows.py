@@ -371,3 +371,33 @@ def test_the_event_table_lists_every_declared_event(everyday_event):
 
     row = "|  | Your case changed state (`test_case_state`) | The reporter | In-app inbox, SMS, Email |  |"
     assert row in event_table().splitlines()
+
+
+def test_many_messages_to_addresses_are_queued_in_one_batch(db, django_capture_on_commit_callbacks):
+    from linli.notify.services import (
+        ADDRESS_DELIVERY_CHUNK,
+        AddressMessage,
+        messages_send_to_addresses,
+    )
+
+    rows = [AddressMessage(address=f"1380000{n:04d}", title=f"Invite {n}") for n in range(1001)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert (
+            messages_send_to_addresses(channel=Channel.SMS, kind="invitation", messages=rows)
+            == 1001
+        )
+    assert OutboxMessage.objects.filter(channel="sms", status="pending").count() == 1001
+    assert len(callbacks) == -(-1001 // ADDRESS_DELIVERY_CHUNK)
+
+
+def test_a_batch_with_an_empty_address_is_refused_naming_the_row_and_writes_nothing(db):
+    from linli.notify.services import AddressMessage, messages_send_to_addresses
+
+    rows = [
+        AddressMessage(address="13800000001", title="A"),
+        AddressMessage(address=" ", title="B"),
+    ]
+    with pytest.raises(Exception) as refused:
+        messages_send_to_addresses(channel=Channel.SMS, kind="invitation", messages=rows)
+    assert refused.value.message_dict == {"address": ["Row 2: give the address to send to."]}
+    assert Notification.objects.count() == 0

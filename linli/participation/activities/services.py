@@ -30,6 +30,7 @@ from linli.columns import column_fit
 from linli.errors import NotAllowed
 from linli.grids.models import GridLevel, GridUnit
 from linli.notify.services import notification_send
+from linli.participation import notices
 from linli.participation.activities import selectors
 from linli.participation.activities.models import (
     Activity,
@@ -245,6 +246,8 @@ def activity_create(
             for start in starts
         ]
     )
+    # Followers of its series (kind × organiser) hear of it.
+    notices.activity_published(activity=activity, actor=actor)
     return activity
 
 
@@ -298,6 +301,7 @@ def activity_update(
                     % {"taken": taken, "date": f"{local:%Y-%m-%d %H:%M}"}
                 }
             )
+    moved = activity.venue_id != (venue.pk if venue is not None else None)
     activity.title = column_fit(title, Activity, "title")
     activity.description = column_fit(description, Activity, "description")
     activity.venue = venue
@@ -309,6 +313,9 @@ def activity_update(
         occurrence.capacity = capacity
         occurrence.save(update_fields=["capacity"])
         _promote(occurrence)
+    if moved:
+        # Everyone signed up or waiting for a coming date hears where it is held now.
+        notices.activity_place_changed(activity=activity, occurrences=coming, actor=actor)
     return activity
 
 
@@ -339,6 +346,7 @@ def _promote(occurrence: Occurrence) -> list[SignUp]:
             body=_("A place became free and is now yours: %(when)s.")
             % {"when": f"{timezone.localtime(occurrence.starts_at):%Y-%m-%d %H:%M}"},
             link=_detail_link(occurrence),
+            channels=None,
         )
     return promoted
 
@@ -532,7 +540,7 @@ def occurrence_close(*, occurrence: Occurrence, actor: User) -> int:
 @transaction.atomic
 def occurrence_cancel(*, occurrence: Occurrence, actor: User, reason: str) -> Occurrence:
     """Call off one occurrence (rain, a typhoon warning …); everyone signed up or waiting
-    is told why in their inbox. Their sign-ups stay, for the record."""
+    is told why on their channels. Their sign-ups stay, for the record."""
     _require_manage(actor, occurrence.grid_path, _("You may not cancel this occurrence."))
     reason = (reason or "").strip()
     if not reason:
@@ -559,6 +567,7 @@ def occurrence_cancel(*, occurrence: Occurrence, actor: User, reason: str) -> Oc
         body=_("%(when)s is cancelled: %(reason)s")
         % {"when": f"{local:%Y-%m-%d %H:%M}", "reason": reason[:500]},
         link=_detail_link(occurrence),
+        channels=None,
     )
     return occurrence
 
@@ -693,6 +702,7 @@ def reminders_send(*, now: datetime | None = None) -> int:
                 body=_("%(when)s at %(where)s")
                 % {"when": f"{local:%Y-%m-%d %H:%M}", "where": venue.name if venue else "—"},
                 link=_detail_link(occurrence),
+                channels=None,
             )
             sent += 1
     return sent

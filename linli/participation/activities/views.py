@@ -30,6 +30,9 @@ from linli import clock
 from linli.forms import form_add_errors
 from linli.grids.models import GridLevel, GridUnit
 from linli.idempotency.web import once_per_form
+from linli.notify.selectors import is_following
+from linli.notify.services import follow, unfollow
+from linli.participation import notices
 from linli.participation.activities import selectors, services
 from linli.participation.activities.models import (
     ActivityKind,
@@ -91,8 +94,36 @@ def detail(request, occurrence_id: int):
             and mine.status == SignUpStatus.CONFIRMED
             and occurrence.has_ended(),
             "staff": selectors.may_manage(request.user, occurrence.grid_path),
+            "series": notices.series_label(occurrence.activity.organiser, occurrence.activity.kind),
+            "following_series": is_following(
+                user=request.user, target=notices.series_target(occurrence.activity)
+            ),
         },
     )
+
+
+@login_required
+@require_POST
+def follow_series(request, occurrence_id: int):
+    """Follow the series of an activity one may see: its kind by its organiser."""
+    occurrence = selectors.occurrence_get(user=request.user, occurrence_id=occurrence_id)
+    activity = occurrence.activity
+    follow(user=request.user, target=notices.series_target(activity))
+    messages.success(
+        request,
+        _("You will hear of each new activity: %(series)s.")
+        % {"series": notices.series_label(activity.organiser, activity.kind)},
+    )
+    return redirect("participation:detail", occurrence.pk)
+
+
+@login_required
+@require_POST
+def unfollow_series(request, occurrence_id: int):
+    occurrence = selectors.occurrence_get(user=request.user, occurrence_id=occurrence_id)
+    unfollow(user=request.user, target=notices.series_target(occurrence.activity))
+    messages.success(request, _("You no longer follow this series."))
+    return redirect("participation:detail", occurrence.pk)
 
 
 @login_required

@@ -16,7 +16,7 @@ from linli.accounts.models import User
 from linli.accounts.roles import Permission, Role
 from linli.errors import get_visible_or_404
 from linli.grids.membership import member_community_ids
-from linli.grids.models import GridLevel, GridUnit, RoleAssignment
+from linli.grids.models import GridLevel, GridUnit, ResidentAccount, RoleAssignment
 from linli.grids.selectors import scope_for, user_can
 from linli.participation.deliberation.models import (
     Opinion,
@@ -63,7 +63,8 @@ def opinion_get(*, user: User | None, opinion_id: int) -> Opinion:
 
 def groups_of(*, user: User | None, community: GridUnit) -> list[str]:
     """The stakeholder groups a person may speak for in a community: 居民 when they hold a
-    resident post there (their household), plus the memberships staff recorded.
+    resident post there or their login is a resident's there (their household), plus the
+    memberships staff recorded.
 
     Not membership of the community (linli.grids.membership): a secretary, a volunteer or a
     partner liaison belongs to the community but does not speak for its residents."""
@@ -78,6 +79,10 @@ def groups_of(*, user: User | None, community: GridUnit) -> list[str]:
         RoleAssignment.objects.within([community.path])
         .filter(user=user, role=Role.RESIDENT)
         .exists()
+        # A resident login alone (registered, invited or linked by staff) speaks too.
+        or ResidentAccount.objects.filter(
+            within([community.path], "resident__grid_path"), user=user
+        ).exists()
     ):
         groups.add(StakeholderGroup.RESIDENT)
     return [value for value in StakeholderGroup.values if value in groups]

@@ -14,6 +14,9 @@ withdrawn. When a topic lifted from a case is done, the case is closed through
 cases.services.case_transition when its state allows (resolved: verify then close;
 verified: close). Otherwise the case is left as it is and `Topic.case_link` says so on the
 topic page: a deliberation never forces a case past the checks of the case loop.
+
+A topic's participants and followers hear of each round, the resolution, the end and a
+withdrawal (participation.notices).
 """
 
 from datetime import date
@@ -33,6 +36,7 @@ from linli.cases.services import case_transition
 from linli.errors import Conflict, Invalid, NotAllowed
 from linli.grids.membership import is_member
 from linli.grids.models import GridLevel, GridUnit
+from linli.participation import notices
 from linli.participation.deliberation import selectors
 from linli.participation.deliberation.models import (
     CaseLink,
@@ -236,6 +240,8 @@ def topic_transition(*, actor: User, topic: Topic, action: str) -> Topic:
         Round.objects.filter(topic=topic, closed_at__isnull=True).update(closed_at=clock.now())
     topic.state = target
     topic.save(update_fields=["state", "updated_at"])
+    if action == "withdraw":
+        notices.topic_withdrawn(topic=topic, actor=actor)
     return topic
 
 
@@ -250,7 +256,11 @@ def round_open(*, actor: User, topic: Topic) -> Round:
     if Round.objects.filter(topic=topic, closed_at__isnull=True).exists():
         raise Conflict(_("A round is already open."), field="round", code="round_open")
     number = Round.objects.filter(topic=topic).count() + 1
-    return Round.objects.create(topic=topic, number=number, opened_at=clock.now(), opened_by=actor)
+    opened = Round.objects.create(
+        topic=topic, number=number, opened_at=clock.now(), opened_by=actor
+    )
+    notices.round_opened(topic=topic, number=number, actor=actor)
+    return opened
 
 
 @transaction.atomic
@@ -262,6 +272,7 @@ def round_close(*, actor: User, topic: Topic) -> Round:
         raise Conflict(_("No round is open."), field="round", code="round_closed")
     current.closed_at = clock.now()
     current.save(update_fields=["closed_at"])
+    notices.round_closed(topic=topic, number=current.number, actor=actor)
     return current
 
 
@@ -427,6 +438,7 @@ def resolution_record(
         changes={"kind": kind, **counts},
         grid_path=topic.grid_path,
     )
+    notices.topic_resolved(topic=topic, actor=actor)
     return resolution
 
 
@@ -544,4 +556,5 @@ def topic_done(*, actor: User, topic: Topic, outcome: str) -> Topic:
     if topic.case_id:
         topic.case_link = _close_case(actor=actor, topic=topic, case_id=topic.case_id)
     topic.save(update_fields=["outcome", "state", "case_link", "updated_at"])
+    notices.topic_finished(topic=topic, actor=actor)
     return topic

@@ -29,6 +29,8 @@ from linli.cases.selectors import case_get, cases_visible
 from linli.forms import form_add_errors
 from linli.grids.membership import is_member, member_communities
 from linli.grids.models import GridUnit
+from linli.notify.selectors import is_following
+from linli.notify.services import follow, unfollow
 from linli.participation.deliberation import selectors, services
 from linli.participation.deliberation.models import (
     Resolution,
@@ -36,6 +38,7 @@ from linli.participation.deliberation.models import (
     StakeholderGroup,
     TopicState,
 )
+from linli.participation.notices import topic_target
 from linli.partners.models import Partner
 
 
@@ -125,8 +128,28 @@ def topic_detail(request, topic_id: int):
             "groups": StakeholderGroup.choices,
             "resolution_kinds": ResolutionKind.choices,
             "partners": Partner.objects.within([topic.grid_path]) if staff else [],
+            "following": is_following(user=request.user, target=topic_target(topic.pk)),
         },
     )
+
+
+@login_required
+@require_POST
+def follow_topic(request, topic_id: int):
+    """Follow a topic one may see: its rounds, resolution and end reach one's channels."""
+    topic = selectors.topic_get(user=request.user, topic_id=topic_id)
+    follow(user=request.user, target=topic_target(topic.pk))
+    messages.success(request, _("You follow this topic."))
+    return redirect(_detail_url(topic.pk))
+
+
+@login_required
+@require_POST
+def unfollow_topic(request, topic_id: int):
+    topic = selectors.topic_get(user=request.user, topic_id=topic_id)
+    unfollow(user=request.user, target=topic_target(topic.pk))
+    messages.success(request, _("You no longer follow this topic."))
+    return redirect(_detail_url(topic.pk))
 
 
 def _act(request, topic_id: int, call, success: str, **kwargs):

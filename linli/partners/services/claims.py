@@ -37,6 +37,7 @@ from linli.partners.models import (
     Resource,
 )
 from linli.partners.services.common import check_quantity, path_has
+from linli.partners.services.notices import claim_step_notify
 from linli.partners.services.partners import agreement_check
 from linli.partners.services.providers import acts_for_provider, provider_reaches
 from linli.volunteers.models import Volunteer
@@ -194,6 +195,7 @@ def claim_need(
     need.claimed_quantity += quantity
     _refresh_need_state(need)
     _event(claim=claim, actor=actor, action="claim", from_state="")
+    claim_step_notify(claim=claim, actor=actor, action="claim")
     return claim
 
 
@@ -238,6 +240,7 @@ def claim_resource(*, actor: User, need: Need, resource: Resource, quantity: int
     need.claimed_quantity += quantity
     _refresh_need_state(need)
     _event(claim=claim, actor=actor, action="claim", from_state="")
+    claim_step_notify(claim=claim, actor=actor, action="claim")
     return claim
 
 
@@ -391,8 +394,8 @@ def claim_transition(
             changes={"hours": str(hours), "volunteer": volunteer.name},
             grid_path=claim.grid_path,
         )
-    if action == "deliver":
-        _ask_to_confirm(claim=claim, need=need)
+    # Both sides hear of the step; on delivery the household is asked to confirm.
+    claim_step_notify(claim=claim, actor=actor, action=action)
     if action == "confirm" and claim.hours_pending:
         _ask_to_approve_hours(claim=claim, need=need)
     return claim
@@ -418,6 +421,7 @@ def _ask_to_approve_hours(*, claim: Claim, need: Need) -> None:
         title=gettext_noop("%(hours)s hours for “%(need)s” wait for your approval"),
         title_params={"hours": str(claim.hours), "need": need.title[:80]},
         link=reverse("partners:claim_detail", args=[claim.pk]),
+        channels=None,
     )
 
 
@@ -437,17 +441,4 @@ def _credit_hours(*, claim: Claim, volunteer: Volunteer, hours: Decimal, actor) 
         note=str(claim.need.title)[:300],
         actor=actor,
         occurred_on=timezone.localdate(claim.delivered_at or clock.now()),
-    )
-
-
-def _ask_to_confirm(*, claim: Claim, need: Need) -> None:
-    if need.household_id is None:
-        return
-    recipients = User.objects.filter(resident_account__resident__household_id=need.household_id)
-    notification_send(
-        recipients=recipients,
-        kind="claim_delivered",
-        title=gettext_noop("“%(need)s” was delivered: please confirm"),
-        title_params={"need": need.title[:80]},
-        link=reverse("partners:claim_detail", args=[claim.pk]),
     )

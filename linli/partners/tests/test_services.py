@@ -453,7 +453,7 @@ def test_delivery_asks_the_beneficiary_to_confirm(lists):
     claim = claim_need(actor=liaison, need=lists.need, partner=lists.partner)
     claim = claim_transition(claim=claim, actor=liaison, action="start")
     claim_transition(claim=claim, actor=liaison, action="deliver")
-    note = Notification.objects.get()
+    note = Notification.objects.get(kind="claim_delivered")
     assert (note.recipient.username, note.kind, note.link) == (
         Role.RESIDENT,
         "claim_delivered",

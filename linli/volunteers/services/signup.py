@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from linli import clock
 from linli.accounts.models import AuditAction, User
 from linli.accounts.services import audit_record
-from linli.errors import Conflict, NotAllowed
+from linli.errors import Conflict, Invalid, NotAllowed
 from linli.grids.models import Building, GridLevel, GridUnit, PartyMembership, Resident
 from linli.volunteers.models import Volunteer, VolunteerOrigin, VolunteerStatus
 from linli.volunteers.services.guards import may_manage, volunteer_locked
+from linli.volunteers.services.join import application_notify, review_notify
 from linli.volunteers.services.profile_fields import (
     check_building,
     check_phone,
@@ -33,6 +34,17 @@ def _check_party(value: str) -> str:
     return value
 
 
+def _check_party_organisation(value: str) -> str:
+    value = " ".join((value or "").split())
+    limit = Volunteer._meta.get_field("party_organisation").max_length or 100
+    if len(value) > limit:
+        raise Invalid(
+            _("The party organisation has at most %(max)d characters.") % {"max": limit},
+            field="party_organisation",
+        )
+    return value
+
+
 @transaction.atomic
 def volunteer_signup(
     *,
@@ -46,6 +58,7 @@ def volunteer_signup(
     name: str = "",
     phone: str = "",
     work_unit: str = "",
+    party_organisation: str = "",
     home_building: Building | None = None,
     introduction: str = "",
     user: User | None = None,
@@ -55,7 +68,9 @@ def volunteer_signup(
     Staff with VOLUNTEERS_MANAGE register a resident of their scope or an outside person
     for a unit of their scope, with or without a login (`user`). Anyone else signs
     themselves up: a resident with a login as that resident, any other user as an outside
-    volunteer of the community they pick (`grid_unit`)."""
+    volunteer of the community they pick (`grid_unit`), and the community's secretaries
+    hear that the application waits. `party_organisation` is the party organisation of an
+    in-service party member's work unit (双报到)."""
     if actor is None or not actor.is_authenticated:
         raise NotAllowed(_("Log in to sign up as a volunteer."))
     encoded_skills = skills_encode(skills)
@@ -64,12 +79,14 @@ def volunteer_signup(
     party_member_type = _check_party(party_member_type)
     phone = check_phone(phone)
     work_unit = (work_unit or "").strip()
+    party_organisation = _check_party_organisation(party_organisation)
     name = (name or "").strip()
 
     staff_path = (
         resident.grid_path if resident is not None else (grid_unit.path if grid_unit else "")
     )
-    if staff_path and may_manage(actor, staff_path):
+    by_staff = bool(staff_path) and may_manage(actor, staff_path)
+    if by_staff:
         linked_user = user
     else:
         # Self sign-up: the actor is the volunteer; a resident login signs up as that resident.
@@ -122,6 +139,7 @@ def volunteer_signup(
         name=name[:50],
         phone=phone,
         work_unit=work_unit[:100],
+        party_organisation=party_organisation,
         party_member_type=party_member_type,
         grid_unit=unit,
         grid_path=unit.path,
@@ -139,6 +157,8 @@ def volunteer_signup(
         object_label=volunteer.name,
         grid_path=volunteer.grid_path,
     )
+    if not by_staff:
+        application_notify(volunteer)
     return volunteer
 
 
@@ -175,4 +195,5 @@ def volunteer_review(
         reason=volunteer.review_note,
         grid_path=volunteer.grid_path,
     )
+    review_notify(volunteer)
     return volunteer

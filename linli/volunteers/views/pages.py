@@ -88,6 +88,7 @@ def _profile_values(post) -> dict:
         "name": post.get("name", "").strip(),
         "phone": post.get("phone", "").strip(),
         "work_unit": post.get("work_unit", "").strip(),
+        "party_organisation": post.get("party_organisation", "").strip(),
         "introduction": post.get("introduction", "").strip(),
         "grid_unit": post.get("grid_unit", ""),
     }
@@ -103,7 +104,14 @@ def signup(request):
     if own is not None:
         return redirect("volunteers:detail", volunteer_id=own.pk)
     account = getattr(user, "resident_account", None)
-    values: dict = {"skills": [], "willingness": [], "availability": []}
+    # Someone who registered with their phone (volunteers:join) finds their name and number.
+    values: dict = {
+        "skills": [],
+        "willingness": [],
+        "availability": [],
+        "name": user.display_name,
+        "phone": user.phone,
+    }
     errors: dict = {}
     if request.method == "POST":
         values = _profile_values(request.POST)
@@ -122,6 +130,7 @@ def signup(request):
                 name=values["name"],
                 phone=values["phone"],
                 work_unit=values["work_unit"],
+                party_organisation=values["party_organisation"],
                 introduction=values["introduction"],
             )
         except ValidationError as error:
