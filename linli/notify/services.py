@@ -7,6 +7,7 @@ outbox row even when the broker is down (the periodic sweep picks it up).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -332,7 +333,7 @@ def messages_send_to_addresses(
     ids = [message.pk for message in outbox]
     for start in range(0, len(ids), ADDRESS_DELIVERY_CHUNK):
         chunk = ids[start : start + ADDRESS_DELIVERY_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: deliver_outbox_later(chunk))
+        transaction.on_commit(partial(deliver_outbox_later, chunk))
     return len(ids)
 
 
