@@ -7,8 +7,8 @@ outbox row even when the broker is down (the periodic sweep picks it up).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
