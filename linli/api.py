@@ -11,7 +11,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.db import DataError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
@@ -25,9 +25,11 @@ from linli.accounts.api import router as accounts_router
 from linli.cases.api import router as cases_router
 from linli.emergency.api import router as emergency_router
 from linli.emergency.api_plans import router as emergency_plans_router
-from linli.errors import error_field, status_for
+from linli.errors import NotAllowed, error_field, status_for
 from linli.grids.api import router as grids_router
 from linli.logins.api import router as logins_router
+from linli.logins.middleware import refusal_message as temporary_password_refusal
+from linli.logins.services import temporary_password_of
 from linli.notify.api import router as notify_router
 from linli.participation.activities.api import router as activities_router
 from linli.participation.deliberation.api import router as deliberation_router
@@ -105,12 +107,25 @@ class NulRefusingParser(Parser):
         return super().parse_querydict(data, list_fields, request)
 
 
+class OwnPasswordBearerAuth(BearerTokenAuth):
+    """A bearer token, refused (403 naming `password`) while its login still has the
+    temporary password a secretary gave it (linli.logins): a token got with that password is
+    no way around setting one's own. Checked here, after the route is known, and only for
+    token requests; the web's session is held by linli.logins.middleware."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = super().authenticate(request, token)
+        if user is not None and temporary_password_of(user=user) is not None:
+            raise NotAllowed(temporary_password_refusal(), field="password")
+        return user
+
+
 api = NinjaAPI(
     parser=NulRefusingParser(),
     title="Linli API",
     version="1",
     urls_namespace="api-v1",
-    auth=[BearerTokenAuth(), SessionAuth()],
+    auth=[OwnPasswordBearerAuth(), SessionAuth()],
     docs_url="/docs",
 )
 

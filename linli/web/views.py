@@ -5,8 +5,11 @@ from django.shortcuts import render
 from linli.accounts.roles import Permission
 from linli.grids import selectors, tree
 from linli.grids.models import GridLevel
+from linli.inbound.selectors import inbound_waiting
 from linli.privacy.corrections import open_corrections_count
 from linli.public.selectors import switch_statuses
+from linli.registration.selectors import pending_count as registration_requests_waiting
+from linli.signin.selectors import sms_gateway_configured, trial_page_visible
 
 # At most this many communities' public-page switches on the home page; the rest are a link.
 PUBLIC_PAGES_SHOWN = 5
@@ -72,6 +75,15 @@ def home(request):
         context["my_recent_visits"] = visits.filter(visitor=user)[:5]
     # Residents' correction requests wait for the staff who may change the register there.
     context["open_corrections"] = open_corrections_count(user=user)
+    # Who waits to get in, and what residents sent by SMS or WeChat, for those who decide.
+    context["registration_requests"] = registration_requests_waiting(user=user)
+    if selectors.user_can(user=user, permission=Permission.CASE_FILE):
+        context["inbound_waiting"] = inbound_waiting(user=user).count()
+    context["invite"] = selectors.user_can(
+        user=user, permission=Permission.EDIT_REGISTRY
+    ) or selectors.user_can(user=user, permission=Permission.MANAGE_ROLES)
+    # Without an SMS gateway, sign-in codes wait on a page only the street administrator reads.
+    context["trial_sms"] = trial_page_visible(user) and not sms_gateway_configured()
     # The communities whose public pages the user turns on or off, and whether they are on.
     context["public_pages"] = switch_statuses(user=user, limit=PUBLIC_PAGES_SHOWN + 1)
     context["public_pages_shown"] = PUBLIC_PAGES_SHOWN

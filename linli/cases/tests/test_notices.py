@@ -130,12 +130,14 @@ def test_the_reporter_hears_each_step_they_wait_for_and_is_asked_to_rate_at_clos
     ]
 
 
-def test_a_reporter_with_a_phone_hears_in_the_inbox_and_by_sms(world, reporter, secretary):
+def test_a_reporter_with_a_phone_hears_in_the_inbox_and_by_sms(
+    world, reporter, secretary, settings
+):
     case = step(file_case(reporter, world.building), secretary, "accept")
     (notice,) = Notification.objects.filter(kind="case_state_changed", recipient=reporter)
     assert channels(notice) == ["inapp", "sms"]
     # The title that leaves the site names the case and its category, nothing typed.
-    assert notice.title == f"Case {case.reference} (楼道堆物) has been accepted"
+    assert notice.title == f"事项 {case.reference}（楼道堆物）已受理"  # the site language
 
 
 def test_a_reporter_without_a_phone_hears_in_the_inbox_only(world, secretary):
@@ -193,12 +195,12 @@ def open311_case(world, secretary):
 
 
 def test_a_reporter_without_a_login_gets_one_sms_at_the_phone_they_gave(
-    world, secretary, open311_case
+    world, secretary, open311_case, settings
 ):
     step(open311_case, secretary, "accept")
     (notice,) = Notification.objects.filter(kind="case_state_changed")
     assert (notice.recipient, notice.address, notice.link) == (None, "13900000009", "")
-    assert notice.title == f"Case {open311_case.reference} (楼道堆物) has been accepted"
+    assert notice.title == f"事项 {open311_case.reference}（楼道堆物）已受理"  # the site language
     assert channels(notice) == ["sms"]
 
 

@@ -108,7 +108,10 @@ def test_a_request_in_another_building_group_is_not_the_leaders(emergency_world,
     ) == ["secretary"]
 
 
-def test_who_asked_hears_who_is_coming_and_no_number(emergency_world, activation, resident):
+def test_who_asked_hears_who_is_coming_and_no_number(
+    emergency_world, activation, resident, settings
+):
+    settings.LANGUAGE_CODE = "en"  # the stored titles are in the site's language
     world = emergency_world
     request = dispatch(world, ask(world, resident))
     link = f"/emergency/help/{request.pk}/"

@@ -141,7 +141,10 @@ def test_quiet_hours_need_both_ends(resident):
     assert not NotificationPreference.objects.filter(user=resident).exists()
 
 
-def test_a_daily_digest_holds_messages_and_sends_one_per_channel(resident, everyday_event):
+def test_a_daily_digest_holds_messages_and_sends_one_per_channel(
+    resident, everyday_event, settings
+):
+    settings.LANGUAGE_CODE = "en"  # the stored titles are in the site's language
     preference_update(user=resident, updated_by=resident, values={"daily_digest": True})
     with time_machine.travel(NOON, tick=False):
         first = send(resident, everyday_event)
@@ -266,6 +269,7 @@ def test_a_forged_unsubscribe_link_is_400_and_changes_nothing(resident):
 def test_an_everyday_e_mail_carries_a_one_click_unsubscribe(resident, everyday_event, settings):
     from linli.notify.tasks import outbox_deliver
 
+    settings.LANGUAGE_CODE = "en"  # the footer is in the site's language
     settings.EMAIL_HOST = "localhost"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     notification = send(resident, everyday_event)
