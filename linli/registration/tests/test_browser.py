@@ -1,18 +1,36 @@
 """A resident with nothing but a phone and the building's poster, in real Chromium on a
 390×844 phone: matched at once and home; or, when the register does not match, a request
-that ends at the building-group leader's approval and the resident's phone sign-in."""
+that ends at the building-group leader's approval and the resident's phone sign-in. The
+matched resident goes on to sign up for an activity and gets its reminder."""
+
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from linli import clock
 from linli.accounts.roles import Role
 from linli.grids.models import ResidentAccount
 from linli.notify.models import Notification
+from linli.participation.activities.services import activity_create, reminders_send
 from linli.registration.models import RegistrationRequest, RequestStatus
 from linli.registration.selectors import join_path
 from linli.registration.tests.support import last_code
 from linli.testing.browser import log_in, needs_chromium, new_page
 
 pytestmark = needs_chromium
+
+
+def action_day_tomorrow(world):
+    starts_at = clock.now().replace(microsecond=0) + timedelta(hours=20)
+    return activity_create(
+        actor=world.users[Role.SECRETARY],
+        organiser=world.community,
+        kind="action_day",
+        title="周四行动日",
+        capacity=10,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2),
+    )
 
 
 def fill_registration(page, base: str, world, *, phone: str, name: str, room: str, digits: str):
@@ -45,6 +63,21 @@ def test_a_resident_scans_the_poster_registers_and_is_home(
     phone.click("[data-testid=deliberation-link]")
     expect(phone.locator("main h1")).to_be_visible()
     assert phone.url == f"{base}/activities/deliberation/"
+
+    # They sign up for the Thursday action day starting tomorrow, and the reminder reaches
+    # them: in the inbox, and by SMS at the phone they registered with.
+    occurrence = action_day_tomorrow(world).occurrences.get()
+    phone.goto(f"{base}/activities/{occurrence.pk}/")
+    phone.click("[data-testid=sign-up]")
+    expect(phone.locator("[data-testid=my-sign-up]")).to_be_visible()
+    assert reminders_send() == 1
+    phone.goto(f"{base}/inbox/")
+    expect(phone.locator("main")).to_contain_text("周四行动日")
+    reminder = Notification.objects.get(kind="activity.reminder")
+    assert sorted(reminder.outbox_messages.values_list("channel", flat=True)) == [
+        "inapp",
+        "sms",
+    ]
 
 
 def test_an_unmatched_registration_ends_at_the_leaders_approval(
