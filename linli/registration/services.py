@@ -52,7 +52,12 @@ from linli.registration.models import (
     RequestCause,
     RequestStatus,
 )
-from linli.signin.services import normalise_phone, phone_code_request, phone_code_verify
+from linli.signin.services import (
+    account_create_for_phone,
+    normalise_phone,
+    phone_code_request,
+    phone_code_verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -300,27 +305,9 @@ def _register(*, data: _Input, attempt: RegistrationAttempt, address: str | None
     return Registration(request=request)
 
 
-def _username_for(phone: str) -> str:
-    """The login's name: the phone number, or the number and a count when taken."""
-    username, count = phone, 1
-    while User.objects.filter(username=username).exists():
-        count += 1
-        username = f"{phone}-{count}"
-    return username
-
-
 def _user_create(*, phone: str, name: str) -> User:
-    """A login for a resident: named after the phone, no password (they sign in with a
-    phone code), the phone set for messages, their name shown."""
-    try:
-        with transaction.atomic():
-            return User.objects.create_user(
-                username=_username_for(phone), password=None, phone=phone, display_name=name
-            )
-    except IntegrityError:  # the same name taken at the same instant: one more try
-        return User.objects.create_user(
-            username=_username_for(phone), password=None, phone=phone, display_name=name
-        )
+    """A login for a resident (linli.signin: named after the phone, no password)."""
+    return account_create_for_phone(phone=phone, name=name)
 
 
 def _request_file(*, data: _Input, cause: str, hint: Resident | None) -> RegistrationRequest:

@@ -27,7 +27,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.encoding import force_bytes
@@ -101,6 +101,31 @@ def _check_purpose(purpose: str) -> None:
 def active_accounts_with_phone(phone: str):
     """The active logins whose phone is `phone` (normalised)."""
     return User.objects.filter(phone=phone, is_active=True).order_by("pk")
+
+
+def _username_for(phone: str) -> str:
+    """A new login's name: the phone number, or the number and a count when taken."""
+    username, count = phone, 1
+    while User.objects.filter(username=username).exists():
+        count += 1
+        username = f"{phone}-{count}"
+    return username
+
+
+def account_create_for_phone(*, phone: str, name: str) -> User:
+    """A login for someone who proved `phone` (normalised) with a code and has none: named
+    after the number, no usable password (they sign in with a phone code), the phone set
+    for messages, `name` shown. Raises IntegrityError when the same name was taken at the
+    same instant twice in a row; the caller decides what a race means for it."""
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                username=_username_for(phone), password=None, phone=phone, display_name=name
+            )
+    except IntegrityError:  # the name taken at the same instant: one more try
+        return User.objects.create_user(
+            username=_username_for(phone), password=None, phone=phone, display_name=name
+        )
 
 
 # Limits --------------------------------------------------------------------------------------

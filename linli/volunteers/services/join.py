@@ -32,6 +32,7 @@ from linli.grids.models import GridUnit
 from linli.notify.services import notification_send
 from linli.signin.models import PhoneCodePurpose
 from linli.signin.services import (
+    account_create_for_phone,
     active_accounts_with_phone,
     normalise_phone,
     phone_code_request,
@@ -79,15 +80,6 @@ def join_input_clean(*, phone: str, code: str, name: str) -> tuple[str, str]:
     return phone, name
 
 
-def _username_for(phone: str) -> str:
-    """The login's name: the phone number, or the number and a count when taken."""
-    username, count = phone, 1
-    while User.objects.filter(username=username).exists():
-        count += 1
-        username = f"{phone}-{count}"
-    return username
-
-
 @transaction.atomic
 def login_for_phone(
     *,
@@ -122,9 +114,7 @@ def login_for_phone(
         )
     try:
         with transaction.atomic():
-            user = User.objects.create_user(
-                username=_username_for(phone), password=None, phone=phone, display_name=name
-            )
+            user = account_create_for_phone(phone=phone, name=name)
     except IntegrityError:
         # The same number registered at the same instant by another tap: that login is theirs.
         existing = active_accounts_with_phone(phone).first()

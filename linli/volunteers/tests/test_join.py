@@ -31,6 +31,12 @@ WELCOME = "You are signed in. Now tell us how you would like to help."
 
 
 @pytest.fixture(autouse=True)
+def _site_language_english(settings):
+    # Messages are stored in the site's language; these tests read them in English.
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
 def _pinned_clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
