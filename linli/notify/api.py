@@ -9,7 +9,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from linli.api_shared import ERRORS, WRITE_ERRORS, Id, PageIn, paginate
 from linli.notify import selectors
@@ -107,10 +107,14 @@ class PreferenceIn(Schema):
     sms: bool | None = None
     email: bool | None = None
     wechat: bool | None = None
-    sms_phone: str | None = None
+    sms_phone: str | None = Field(None, max_length=20)
     quiet_from: time | None = None
     quiet_until: time | None = None
     daily_digest: bool | None = None
+
+
+class FollowTarget(Schema):
+    target: str = Field(max_length=120, description='What is followed, e.g. "case:42"')
 
 
 class FollowOut(Schema):
@@ -167,6 +171,6 @@ def follow_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.delete("/follows/{target}", response={204: None, **WRITE_ERRORS}, summary="Stop following")
-def follow_delete(request: HttpRequest, target: str):
-    unfollow(user=request.auth, target=target)
+def follow_delete(request: HttpRequest, target: Path[FollowTarget]):
+    unfollow(user=request.auth, target=target.target)
     return Status(204, None)

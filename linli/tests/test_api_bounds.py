@@ -224,7 +224,7 @@ def _unbounded_inputs(document: dict) -> list[str]:
         if kind == "string" and not (
             "maxLength" in schema
             or "enum" in schema
-            or schema.get("format") in ("date", "date-time", "binary")
+            or schema.get("format") in ("date", "date-time", "time", "binary")
         ):
             offenders.append(f"{where}: string without maxLength")
         if kind in ("integer", "number") and "maximum" not in schema and "enum" not in schema:

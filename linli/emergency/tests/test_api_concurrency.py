@@ -27,8 +27,9 @@ def row_counts() -> dict[str, int]:
         "activations": Activation.objects.count(),
         "tasks": Task.objects.count(),
         "events": ActivationEvent.objects.count(),
-        "notifications": Notification.objects.count(),
-        "outbox": OutboxMessage.objects.count(),
+        # The emergency's own notices (the world's volunteers were told of their approval).
+        "notifications": Notification.objects.filter(kind__startswith="emergency").count(),
+        "outbox": OutboxMessage.objects.filter(notification__kind__startswith="emergency").count(),
     }
 
 

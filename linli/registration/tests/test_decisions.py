@@ -19,6 +19,12 @@ from linli.testing.clients import client_for
 PHONE = "13500001234"
 
 
+@pytest.fixture(autouse=True)
+def _site_language_english(settings):
+    # Messages are stored in the site's language; these tests read them in English.
+    settings.LANGUAGE_CODE = "en"
+
+
 def a_request(world, *, name="李建国", room="102", digits="1111", phone=PHONE):
     outcome = submit(world.building, phone=phone, name=name, room=room, id_last4=digits)
     assert outcome.request is not None
