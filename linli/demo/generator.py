@@ -920,7 +920,16 @@ def _demo_logins(writer: _Writer, case_study: CommunityPlan, seed: int) -> list[
             )
         )
     _set_login_passwords(writer)
+    # Each demo login has a phone of its own, in the order above (13900000001 for street …),
+    # so that phone-code sign-in and SMS can be tried; without a gateway the codes wait on
+    # the street administrator's trial page.
+    for index, (username, _role) in enumerate(order, start=1):
+        User.objects.filter(username=username).update(phone=demo_phone(index))
     return logins
+
+
+def demo_phone(index: int) -> str:
+    return f"1390000{index:04d}"
 
 
 def _scope_label(unit: GridUnit) -> str:

@@ -7,7 +7,9 @@ messages) turns SMS off for the people with that phone instead of becoming a mes
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -24,8 +26,8 @@ from linli.errors import Conflict, Invalid, NotAllowed
 from linli.grids.models import Building, GridLevel, GridUnit, Resident, RoleAssignment
 from linli.grids.selectors import scope_for
 from linli.inbound.models import InboundChannel, InboundMessage, InboundState
-from linli.notify.models import NotificationPreference
-from linli.notify.services import notification_send
+from linli.notify.models import Channel, NotificationPreference
+from linli.notify.services import message_send_to_address, notification_send
 from linli.wechat.models import WeChatAccount
 
 # Replies that mean "stop sending me SMS" (退订), upper-cased.
@@ -194,21 +196,53 @@ def inbound_file_case(
     building: Building | None,
     description: str,
 ) -> Case:
-    """File the message as a case in the resident's name; the resident (reporter_resident)
-    hears of it as any reporter does."""
+    """File the message as a case in the resident's name. A sender with a login is the
+    case's reporter (it is in their list, and they hear of each step as any reporter); one
+    without is its resident, and gets an SMS saying it was recorded, with its reference."""
     message = _locked(message, actor)
-    case = case_create(
-        reporter=actor,
-        category=category,
-        description=description or message.text,
-        source=CaseSource.SMS if message.channel == InboundChannel.SMS else CaseSource.WECHAT,
-        building=building or (message.resident.household.building if message.resident else None),
-    )
-    if message.resident is not None:
+    building = building or (message.resident.household.building if message.resident else None)
+    source = CaseSource.SMS if message.channel == InboundChannel.SMS else CaseSource.WECHAT
+    text = description or message.text
+
+    def file(reporter: User) -> Case:
+        return case_create(
+            reporter=reporter, category=category, description=text, source=source, building=building
+        )
+
+    case = None
+    if message.user is not None:
+        # In the sender's own name where a resident may file (their own community).
+        try:
+            with transaction.atomic():
+                case = file(message.user)
+        except NotAllowed:
+            case = None
+    reporter = case.reporter if case is not None else actor
+    if case is None:
+        case = file(actor)
+    if message.resident is not None and case.reporter_resident_id is None:
         Case.objects.filter(pk=case.pk).update(reporter_resident=message.resident)
         case.reporter_resident = message.resident
     _handled(message, actor, InboundState.CASE_FILED, "case", case=case)
+    if reporter == actor and message.channel == InboundChannel.SMS:
+        message_send_to_address(
+            channel=Channel.SMS,
+            address=message.sender,
+            kind="inbound_recorded",
+            title=_site_language_text(
+                gettext_noop(
+                    "Linli: your message was recorded as case %(reference)s. The community "
+                    "office will handle it."
+                ),
+                reference=case.reference,
+            ),
+        )
     return case
+
+
+def _site_language_text(template: str, **params) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext(template) % params
 
 
 @transaction.atomic

@@ -134,8 +134,9 @@ class _Page:
                 _paragraph(
                     _(
                         "How to join: scan the code below with WeChat's “Scan” or your "
-                        "phone's camera, then write your name and phone number. Your building "
-                        "and room are already filled in."
+                        "phone's camera, then write your name, your phone number and the last "
+                        "four characters of your ID card. Your building and room are already "
+                        "filled in."
                     ),
                     styles["body"],
                 )

@@ -17,12 +17,16 @@ from linli.accounts.models import AuditAction, User
 from linli.forms import form_add_errors
 from linli.logins import selectors
 from linli.logins.services import _audit_login, _filing_path, _visible
+from linli.notify.contacts import contact_address
 from linli.notify.forms import PreferenceForm
-from linli.notify.models import NotificationPreference
+from linli.notify.models import Channel, NotificationPreference
 from linli.notify.selectors import preference_of, undeliverable_messages
 from linli.notify.services import preference_update
 
 PAGE_SIZE = 50
+# The logins checked for a phone (one query each through the contact sources) and listed.
+NO_PHONE_SCANNED = 500
+NO_PHONE_SHOWN = 50
 
 
 @transaction.atomic
@@ -77,7 +81,17 @@ def undeliverable(request: HttpRequest) -> HttpResponse:
     gateway refused), newest first, each with the reason and a link to fix the person's
     contact."""
     selectors.needs_login_manager(user=request.user)
-    people = selectors.logins_visible(user=request.user).values("pk")
-    failed = undeliverable_messages(recipient_ids=people)
+    people = selectors.logins_visible(user=request.user)
+    failed = undeliverable_messages(recipient_ids=people.values("pk"))
     page = Paginator(failed, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "logins/undeliverable.html", {"page": page})
+    # Who hears only in the inbox because no phone is known for SMS (no message fails for
+    # them: a channel without an address is not tried), the first of them to fix.
+    active = people.filter(is_active=True).order_by("display_name", "username")
+    no_phone = [
+        login for login in active[:NO_PHONE_SCANNED] if not contact_address(login, Channel.SMS)
+    ]
+    return render(
+        request,
+        "logins/undeliverable.html",
+        {"page": page, "no_phone": no_phone[:NO_PHONE_SHOWN], "no_phone_count": len(no_phone)},
+    )

@@ -13,8 +13,10 @@ from django.views.decorators.http import require_POST
 
 from linli.forms import form_add_errors
 from linli.notify import selectors
+from linli.notify.contacts import contact_address
 from linli.notify.events import EVENTS, describe_target, event_for, is_urgent
 from linli.notify.forms import PreferenceForm
+from linli.notify.models import Channel
 from linli.notify.services import (
     mute_kind_undo,
     notification_mark_read,
@@ -98,11 +100,17 @@ def preferences(request):
             messages.success(request, _("Your notification settings are saved."))
             return redirect("notify:preferences")
     muted = [EVENTS.get(kind) or kind for kind in preference.muted_kinds or []]
+    # A channel without an address cannot reach the person, ticked or not: say so by it.
+    missing = {
+        channel: not contact_address(request.user, channel)
+        for channel in (Channel.SMS, Channel.EMAIL, Channel.WECHAT)
+    }
     return render(
         request,
         "notify/preferences.html",
         {
             "form": form,
+            "missing": missing,
             "subscriptions": [
                 (subscription, *describe_target(subscription.target))
                 for subscription in selectors.subscriptions_of(request.user)

@@ -376,7 +376,7 @@ def already_decided() -> Conflict:
     return Conflict(_("This request was already decided."), field="request")
 
 
-def _login_for_approval(request: RegistrationRequest) -> tuple[User, bool]:
+def _login_for_approval(request: RegistrationRequest, *, name: str) -> tuple[User, bool]:
     """The login to link: the one that already holds the phone, or a new one."""
     users = list(User.objects.filter(phone=request.phone, is_active=True).order_by("pk")[:2])
     if len(users) > 1:
@@ -391,7 +391,7 @@ def _login_for_approval(request: RegistrationRequest) -> tuple[User, bool]:
                 field="phone",
             )
         return users[0], False
-    return _user_create(phone=request.phone, name=request.name), True
+    return _user_create(phone=request.phone, name=name), True
 
 
 @transaction.atomic
@@ -413,7 +413,8 @@ def registration_approve(
         raise Invalid(_("This resident no longer lives here."), field="resident")
     if ResidentAccount.objects.filter(resident=resident).exists():
         raise Invalid(_("This resident already has a login."), field="resident")
-    user, created = _login_for_approval(locked)
+    # A new login shows the name the register holds, not the one typed (a typo would stay).
+    user, created = _login_for_approval(locked, name=resident.name)
     resident_account_link(resident=resident, user=user, actor=actor, ip_address=ip_address)
     locked.status = RequestStatus.APPROVED
     locked.decided_by, locked.decided_at = actor, clock.now()

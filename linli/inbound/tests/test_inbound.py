@@ -221,3 +221,44 @@ def test_a_help_request_needs_a_live_emergency(world):
     assert response.status_code == 400
     message.refresh_from_db()
     assert message.state == InboundState.NEW
+
+
+def test_a_sender_with_a_login_is_the_reporter_of_the_case(world):
+    resident_login = world.users[Role.RESIDENT]
+    resident_login.phone = "13800000001"
+    resident_login.save()
+    message = inbound_receive(channel="sms", external_id="r1", sender="13800000001", text="灯坏了")
+    assert message.user == resident_login
+    client_for(world.users[Role.SECRETARY]).post(
+        reverse("inbound:detail", args=[message.pk]),
+        {
+            "action": "case",
+            "category": minor_category().pk,
+            "building": world.building.pk,
+            "description": "灯坏了",
+        },
+    )
+    case = Case.objects.get()
+    assert case.reporter == resident_login
+    assert not Notification.objects.filter(kind="inbound_recorded").exists()
+
+
+def test_a_sender_without_a_login_gets_an_sms_with_the_reference(world, settings):
+    settings.LANGUAGE_CODE = "en"
+    message = inbound_receive(channel="sms", external_id="r2", sender="13812341234", text="灯坏了")
+    client_for(world.users[Role.SECRETARY]).post(
+        reverse("inbound:detail", args=[message.pk]),
+        {
+            "action": "case",
+            "category": minor_category().pk,
+            "building": world.building.pk,
+            "description": "灯坏了",
+        },
+    )
+    case = Case.objects.get()
+    (told,) = Notification.objects.filter(kind="inbound_recorded")
+    assert (told.address, told.title) == (
+        "13812341234",
+        f"Linli: your message was recorded as case {case.reference}. The community office "
+        "will handle it.",
+    )

@@ -88,3 +88,15 @@ def test_the_undeliverable_page_lists_failed_messages_of_the_area_only(world):
         "recipient has no mobile phone"
     ]
     assert b"recipient has no mobile phone" in page.content
+
+
+def test_the_undeliverable_page_lists_who_has_no_phone_for_sms(world):
+    resident = world.users[Role.RESIDENT]
+    resident.phone = ""
+    resident.save()
+    page = client_for(world.users[Role.SECRETARY]).get(reverse("logins:undeliverable"))
+    assert resident in page.context["no_phone"]
+    resident.phone = "13800000001"
+    resident.save()
+    page = client_for(world.users[Role.SECRETARY]).get(reverse("logins:undeliverable"))
+    assert resident not in page.context["no_phone"]

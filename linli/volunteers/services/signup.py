@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 
 from linli import clock
 from linli.accounts.models import AuditAction, User
+from linli.accounts.roles import Role
 from linli.accounts.services import audit_record
 from linli.errors import Conflict, Invalid, NotAllowed
-from linli.grids.models import Building, GridLevel, GridUnit, PartyMembership, Resident
+from linli.grids.models import Building, GridLevel, GridUnit, PartyMembership, Post, Resident
+from linli.grids.services import role_assign
 from linli.volunteers.models import Volunteer, VolunteerOrigin, VolunteerStatus
 from linli.volunteers.services.guards import may_manage, volunteer_locked
 from linli.volunteers.services.join import application_notify, review_notify
@@ -182,6 +184,16 @@ def volunteer_review(
     volunteer.save(
         update_fields=["status", "review_note", "reviewed_by", "reviewed_at", "updated_at"]
     )
+    # An approved volunteer with a login holds the volunteer post where they serve, as a
+    # volunteer given a login by staff does: it shows at the top of their pages, and their
+    # login is among the area's logins (linli.logins) for the secretary to manage.
+    if approve and volunteer.user is not None:
+        role_assign(
+            user=volunteer.user,
+            role=Role.VOLUNTEER,
+            grid_unit=volunteer.grid_unit,
+            post=Post.VOLUNTEER,
+        )
     # An approval makes the person a member of the community (participation's
     # member_community_ids), so the decision is on the record.
     audit_record(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from linli.accounts.models import AuditEntry, User
 from linli.accounts.roles import Role
 from linli.grids.membership import member_community_ids
+from linli.grids.models import RoleAssignment
 from linli.grids.services import role_assign
 from linli.notify.models import Channel, Notification, OutboxMessage
 from linli.testing.clients import client_for
@@ -286,6 +287,13 @@ def test_an_outside_volunteer_is_a_member_only_once_the_secretary_approves(world
 
     volunteer_review(actor=world.users[Role.SECRETARY], volunteer=volunteer, approve=True)
     assert member_community_ids(user=User.objects.get(pk=user.pk)) == [world.community.pk]
+    # The volunteer post: shown on their pages, and the login among the area's logins.
+    assert list(
+        RoleAssignment.objects.filter(user=user).values_list("role", "post", "grid_unit")
+    ) == [(Role.VOLUNTEER, "volunteer", world.community.pk)]
+    from linli.logins.selectors import logins_visible
+
+    assert logins_visible(user=world.users[Role.SECRETARY]).filter(pk=user.pk).exists()
 
 
 def test_the_secretaries_of_the_chosen_community_hear_in_app_that_an_application_waits(world):
