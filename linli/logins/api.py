@@ -79,7 +79,7 @@ class LoginCreatedOut(Schema):
     )
 
 
-class ReasonIn(Schema):
+class LoginReasonIn(Schema):
     reason: str = Field("", max_length=REASON_MAX_LENGTH)
 
 
@@ -176,7 +176,7 @@ def login_create(request: HttpRequest, payload: LoginIn):
     response={200: LoginOut, **WRITE_ERRORS},
     summary="Deactivate a login: its API tokens are revoked and its sessions ended",
 )
-def login_deactivate(request: HttpRequest, login_id: Id, payload: ReasonIn | None = None):
+def login_deactivate(request: HttpRequest, login_id: Id, payload: LoginReasonIn | None = None):
     login = _managed(request.auth, login_id)
     services.login_deactivate(
         actor=request.auth,
@@ -189,7 +189,7 @@ def login_deactivate(request: HttpRequest, login_id: Id, payload: ReasonIn | Non
 
 
 @router.post("/{login_id}/reactivate", response={200: LoginOut, **WRITE_ERRORS})
-def login_reactivate(request: HttpRequest, login_id: Id, payload: ReasonIn | None = None):
+def login_reactivate(request: HttpRequest, login_id: Id, payload: LoginReasonIn | None = None):
     login = _managed(request.auth, login_id)
     services.login_reactivate(
         actor=request.auth,

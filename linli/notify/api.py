@@ -5,13 +5,16 @@ grids.api (limit/offset, `{"items", "count"}`); the few helpers are repeated her
 imported because notify depends on no domain app.
 """
 
+import json
 from datetime import datetime, time
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from linli.api_shared import ERRORS, WRITE_ERRORS, Id, PageIn, paginate
+from linli.errors import Invalid
 from linli.notify import selectors
 from linli.notify.events import describe_target
 from linli.notify.models import Notification, NotificationPreference
@@ -146,7 +149,13 @@ def preference_read(request: HttpRequest) -> dict[str, Any]:
     "/preferences", response={200: PreferenceOut, **WRITE_ERRORS}, summary="Change my settings"
 )
 def preference_change(request: HttpRequest, payload: PreferenceIn) -> dict[str, Any]:
+    # Every field is optional: a body that is no JSON object would read as "change nothing".
+    if not isinstance(json.loads(request.body or b"{}"), dict):
+        raise Invalid(_("Send the settings as a JSON object."), field="body")
     values = payload.dict(exclude_unset=True)
+    for name in ("quiet_from", "quiet_until"):
+        if values.get(name) is not None and values[name].tzinfo is not None:
+            raise Invalid(_("Give a local time (Beijing time), without a time zone."), field=name)
     current = selectors.preference_of(request.auth)
     # Quiet hours come as a pair; one end given alone keeps the other as it was.
     if "quiet_from" in values or "quiet_until" in values:

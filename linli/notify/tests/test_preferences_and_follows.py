@@ -405,3 +405,18 @@ def test_a_batch_with_an_empty_address_is_refused_naming_the_row_and_writes_noth
         messages_send_to_addresses(channel=Channel.SMS, kind="invitation", messages=rows)
     assert refused.value.message_dict == {"address": ["Row 2: give the address to send to."]}
     assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("[null, null]", "body"),
+        ('{"quiet_from": "22:00:00Z", "quiet_until": "07:00:00Z"}', "quiet_from"),
+    ],
+)
+def test_the_api_refuses_a_body_that_is_no_object_or_a_zoned_time(resident, body, field):
+    response = client_for(resident, token=True).patch(
+        "/api/v1/notifications/preferences", body, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["field"]) == (400, field)
+    assert not NotificationPreference.objects.exists()
